@@ -1,0 +1,82 @@
+/** The validated, defaults-merged form of swarm.yaml that the rest of swarm works from. */
+
+/** A place in a file, 1-based; `endCol` is exclusive. */
+export interface SourceLoc {
+  readonly file: string;
+  readonly line: number;
+  readonly col: number;
+  readonly endLine: number;
+  readonly endCol: number;
+}
+
+export type AgentKind = 'claude' | 'command';
+export type PermissionMode = 'default' | 'acceptEdits' | 'bypassPermissions' | 'plan' | 'dontAsk';
+
+export interface AgentSpec {
+  readonly kind: AgentKind;
+  readonly bin?: string;
+  readonly model?: string;
+  readonly permissionMode?: PermissionMode;
+  readonly maxTurns?: number;
+  readonly maxBudgetUsd?: number;
+  readonly allowedTools?: readonly string[];
+  readonly disallowedTools?: readonly string[];
+  readonly args: readonly string[];
+  readonly command?: readonly string[];
+  readonly isolateConfig: boolean;
+}
+
+export interface TaskSpec {
+  readonly id: string;
+  readonly title: string;
+  /** The prompt text, read from prompt_file when that was given. */
+  readonly prompt: string;
+  readonly promptFile?: string;
+  readonly files: readonly string[];
+  readonly dependsOn: readonly string[];
+  readonly setup?: string;
+  readonly check?: string;
+  readonly retries: number;
+  readonly timeoutMs: number;
+  readonly estimateMs?: number;
+  readonly env: Readonly<Record<string, string>>;
+  readonly agent: AgentSpec;
+  /** Where things were written, for diagnostics from later stages (graph, overlap). */
+  readonly loc: {
+    readonly id?: SourceLoc;
+    readonly files?: readonly (SourceLoc | undefined)[];
+    readonly dependsOn?: readonly (SourceLoc | undefined)[];
+  };
+}
+
+export type EnforceMode = 'block' | 'warn' | 'off';
+export type MergeStrategy = 'merge' | 'squash' | 'rebase';
+
+export interface Spec {
+  /** Absolute path of the yaml file. */
+  readonly file: string;
+  readonly name: string;
+  readonly base: string;
+  readonly into: string;
+  readonly concurrency: number;
+  readonly worktrees: string;
+  readonly setup?: string;
+  readonly check?: string;
+  readonly budgetUsd?: number;
+  readonly lease: { readonly ttlMs: number; readonly enforce: EnforceMode };
+  readonly merge: { readonly strategy: MergeStrategy; readonly check?: string; readonly onConflict: 'agent' | 'fail' };
+  readonly tasks: readonly TaskSpec[];
+}
+
+export const DEFAULTS = {
+  base: 'HEAD',
+  concurrency: 4,
+  worktrees: '.swarm/worktrees',
+  retries: 1,
+  timeoutMs: 30 * 60_000,
+  leaseTtlMs: 10 * 60_000,
+  enforce: 'block' as EnforceMode,
+  strategy: 'merge' as MergeStrategy,
+  onConflict: 'agent' as const,
+  agentKind: 'claude' as AgentKind,
+} as const;

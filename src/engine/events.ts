@@ -1,0 +1,122 @@
+import type { TaskState } from './task-state.js';
+
+/**
+ * The one contract between the engine and everything that watches it: the TUI, the plain
+ * and JSON reporters, and the event rows in state.db are all fed from this union.
+ * Every event carries the run name and a wall-clock time in ms.
+ */
+export type SwarmEvent = RunEvent | TaskEvent | AgentEvent | CheckEvent | LeaseEvent | MergeEvent | LimitEvent | LogEvent;
+
+interface Base {
+  readonly run: string;
+  readonly at: number;
+}
+
+export interface TaskInfo {
+  readonly id: string;
+  readonly title: string;
+  readonly dependsOn: readonly string[];
+  readonly files: readonly string[];
+  readonly state: TaskState;
+}
+
+export type RunEvent =
+  /** The run began (or resumed); lists every task with its starting state. */
+  | (Base & {
+      readonly type: 'run';
+      readonly reason: 'started';
+      readonly into: string;
+      readonly base: string;
+      readonly concurrency: number;
+      readonly resumed: boolean;
+      readonly tasks: readonly TaskInfo[];
+    })
+  /** The user asked to stop; no new task starts. */
+  | (Base & { readonly type: 'run'; readonly reason: 'stopping'; readonly force: boolean })
+  /** The run ended. `outcome` decides the exit code. */
+  | (Base & {
+      readonly type: 'run';
+      readonly reason: 'finished';
+      readonly outcome: 'success' | 'failed' | 'cancelled' | 'budget';
+      readonly merged: number;
+      readonly total: number;
+      readonly costUsd: number;
+      readonly durationMs: number;
+    });
+
+/** A task moved between states; `detail` says why for failures and waits. */
+export type TaskEvent = Base & {
+  readonly type: 'task';
+  readonly reason: 'state';
+  readonly task: string;
+  readonly from: TaskState;
+  readonly to: TaskState;
+  readonly attempt: number;
+  readonly detail?: string;
+};
+
+export type AgentEvent = Base & { readonly type: 'agent'; readonly task: string; readonly attempt: number } & (
+    | /** The agent process started. */ { readonly reason: 'spawned'; readonly pid: number; readonly argv: readonly string[] }
+    | /** Claude announced its session id (used to resume). */ { readonly reason: 'session'; readonly sessionId: string }
+    | /** The agent's current action, e.g. `Edit src/auth/login.ts`. */ {
+        readonly reason: 'tool';
+        readonly tool: string;
+        readonly summary: string;
+      }
+    | /** Text the agent said, or a line a command agent printed. */ { readonly reason: 'output'; readonly text: string }
+    | /** The model API was rate-limited or overloaded; the agent is retrying. */ {
+        readonly reason: 'api-retry';
+        readonly retryAttempt: number;
+        readonly delayMs: number;
+        readonly error: string;
+      }
+    | /** The agent finished. */ {
+        readonly reason: 'exited';
+        readonly ok: boolean;
+        readonly exitCode: number | null;
+        readonly signal: string | null;
+        readonly costUsd?: number;
+        readonly turns?: number;
+        readonly message?: string;
+      }
+  );
+
+export type CheckEvent = Base & {
+  readonly type: 'check';
+  readonly task: string;
+  readonly attempt: number;
+  /** `task` is the task's check in its worktree; `merge` is merge.check on the integration branch. */
+  readonly scope: 'setup' | 'task' | 'merge';
+  readonly command: string;
+} & ({ readonly reason: 'started' } | { readonly reason: 'passed' | 'failed'; readonly exitCode: number | null; readonly tail: string });
+
+export type LeaseEvent = Base & { readonly type: 'lease'; readonly task: string } & (
+    | { readonly reason: 'acquired' | 'released'; readonly token: number; readonly globs: readonly string[] }
+    | /** The task's files are held by someone else. */ { readonly reason: 'waiting'; readonly heldBy: string }
+    | /** A write or commit outside the lease (enforce: warn records, block refuses). */ {
+        readonly reason: 'violation';
+        readonly path: string;
+        readonly where: 'hook' | 'pre-commit' | 'audit';
+        readonly blocked: boolean;
+      }
+  );
+
+export type MergeEvent = Base & { readonly type: 'merge'; readonly task: string } & (
+    | { readonly reason: 'queued' | 'started' }
+    | { readonly reason: 'merged'; readonly commit: string }
+    | { readonly reason: 'conflict'; readonly files: readonly string[] }
+    | /** merge.check failed; the merge was undone. */ { readonly reason: 'undone'; readonly detail: string }
+  );
+
+/** The number of agents started at once changed because of rate limits. */
+export type LimitEvent = Base & {
+  readonly type: 'limit';
+  readonly reason: 'lowered' | 'raised';
+  readonly concurrency: number;
+  readonly max: number;
+};
+
+/** Free-form notes for the user (dirty checkout, resume summary, ...). */
+export type LogEvent = Base & { readonly type: 'log'; readonly reason: 'info' | 'warning'; readonly message: string };
+
+export type EventListener = (event: SwarmEvent) => void;

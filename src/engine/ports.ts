@@ -1,0 +1,219 @@
+/**
+ * What the engine needs from the world, as interfaces. The CLI hands it the real
+ * SQLite store, git and agent runners; tests hand it fakes.
+ */
+import type { AgentSpec, MergeStrategy, Spec, TaskSpec } from '../config/spec.js';
+import type { Result } from '../util/result.js';
+import type { SwarmEvent } from './events.js';
+import type { TaskState } from './task-state.js';
+
+// ---------------------------------------------------------------------------- leases
+
+export interface LeaseRequest {
+  /** `run/task` for a task of a run, or a person's or tool's name. */
+  readonly holder: string;
+  readonly run?: string;
+  readonly task?: string;
+  readonly globs: readonly string[];
+  readonly pid: number;
+  readonly host: string;
+  readonly ttlMs: number;
+  readonly reason?: string;
+}
+
+export interface Lease {
+  readonly id: number;
+  readonly holder: string;
+  readonly run?: string;
+  readonly task?: string;
+  readonly globs: readonly string[];
+  readonly pid: number;
+  readonly host: string;
+  readonly acquiredAt: number;
+  readonly renewedAt: number;
+  readonly expiresAt: number;
+  readonly reason?: string;
+  /** Fencing token; strictly increasing across all leases of the database. */
+  readonly token: number;
+}
+
+export type AcquireResult = { readonly ok: true; readonly lease: Lease } | { readonly ok: false; readonly heldBy: Lease };
+
+export interface LeaseStore {
+  /** In one BEGIN IMMEDIATE: take over dead or expired conflicting leases, then grant or refuse. */
+  acquire(req: LeaseRequest): AcquireResult;
+  /** Extends the lease; false when it is gone or its token is no longer current. */
+  renew(id: number, token: number, ttlMs: number): boolean;
+  release(id: number, token: number): void;
+  /** Live leases (not expired, pid alive on this host). */
+  list(): Lease[];
+  isCurrent(id: number, token: number): boolean;
+}
+
+// ---------------------------------------------------------------------------- runs
+
+export type RunStatus = 'running' | 'finished' | 'failed' | 'cancelled';
+
+export interface RunRecord {
+  readonly name: string;
+  readonly file: string;
+  readonly into: string;
+  readonly baseSha: string;
+  readonly status: RunStatus;
+  readonly pid: number;
+  readonly host: string;
+  readonly startedAt: number;
+  readonly finishedAt?: number;
+  readonly costUsd: number;
+}
+
+export interface TaskRecord {
+  readonly run: string;
+  readonly task: string;
+  readonly state: TaskState;
+  readonly attempts: number;
+  /** Hash of the task's definition (prompt, files, agent settings, dependencies). */
+  readonly hash: string;
+  readonly branch?: string;
+  readonly worktree?: string;
+  readonly startSha?: string;
+  readonly mergedSha?: string;
+  readonly sessionId?: string;
+  readonly costUsd: number;
+  readonly turns: number;
+  readonly detail?: string;
+  readonly readyAt?: number;
+  readonly startedAt?: number;
+  readonly endedAt?: number;
+}
+
+export type TaskPatch = Partial<Omit<TaskRecord, 'run' | 'task' | 'state'>>;
+
+export interface RunStore extends LeaseStore {
+  getRun(name: string): RunRecord | undefined;
+  /** Creates the run (or takes over an unfinished one) with its tasks in `pending`. */
+  saveRun(run: RunRecord, tasks: readonly { task: string; hash: string; state: TaskState }[]): void;
+  setRunStatus(name: string, status: RunStatus, patch?: { finishedAt?: number; costUsd?: number }): void;
+  getTasks(run: string): TaskRecord[];
+  /** Writes the task's new state, the patch and the event row in one transaction. */
+  transition(run: string, task: string, to: TaskState, patch: TaskPatch, event: SwarmEvent): void;
+  updateTask(run: string, task: string, patch: TaskPatch): void;
+  appendEvent(event: SwarmEvent): void;
+  /** Durations learnt from earlier runs, by task id. */
+  learntDurations(): Map<string, number>;
+  recordDuration(task: string, ms: number): void;
+}
+
+// ---------------------------------------------------------------------------- git
+
+export interface Worktree {
+  readonly path: string;
+  readonly branch: string;
+  /** The commit the task started from (integration head when it started). */
+  readonly startSha: string;
+}
+
+export type MergeOutcome =
+  | { readonly kind: 'merged'; readonly commit: string }
+  | { readonly kind: 'conflict'; readonly files: readonly string[] }
+  | { readonly kind: 'check-failed'; readonly output: string; readonly exitCode: number | null };
+
+export interface GitPort {
+  /** The repository's main worktree root. */
+  readonly root: string;
+  resolve(commitish: string): Promise<string>;
+  /** Creates the integration branch at `baseSha` if missing; returns its head. */
+  ensureIntegrationBranch(into: string, baseSha: string): Promise<string>;
+  integrationHead(into: string): Promise<string>;
+  /** Serialized. On failure, leaves neither a worktree nor a branch behind. Reuses an existing branch (resume). */
+  createWorktree(run: string, task: string, from: string): Promise<Result<Worktree, string>>;
+  /** Commits whatever is uncommitted; returns the new head, or null when there was nothing. */
+  commitAll(worktree: string, message: string): Promise<string | null>;
+  /** Paths changed (both names of renames) between `from` and the worktree's HEAD. */
+  changedPaths(worktree: string, from: string): Promise<string[]>;
+  /** Merges the task branch into `into` in the merge worktree, running `check` after; undoes on check failure. */
+  merge(opts: {
+    run: string;
+    into: string;
+    task: string;
+    branch: string;
+    strategy: MergeStrategy;
+    message: string;
+    check?: string;
+    env?: Record<string, string>;
+    signal?: AbortSignal;
+  }): Promise<MergeOutcome>;
+  /** Merges the integration head into the task branch, leaving conflict markers committed? no: uncommitted in the worktree. Returns conflicted paths. */
+  mergeIntegrationIntoTask(worktree: string, into: string): Promise<{ conflicted: string[] }>;
+  /** Whether `branch`'s work is already in `into` (for resume). */
+  isMerged(branch: string, into: string): Promise<boolean>;
+  removeWorktree(path: string, opts?: { force?: boolean }): Promise<void>;
+  isDirty(worktree: string): Promise<boolean>;
+}
+
+// ---------------------------------------------------------------------------- agents
+
+export interface AgentInput {
+  readonly run: string;
+  readonly task: TaskSpec;
+  readonly agent: AgentSpec;
+  readonly attempt: number;
+  readonly worktree: string;
+  /** The whole prompt: preamble + task prompt (+ check output on a retry). */
+  readonly prompt: string;
+  /** The same prompt, written to a file (for `{prompt_file}`). */
+  readonly promptFile: string;
+  /** Claude session to resume on a retry. */
+  readonly resumeSession?: string;
+  /** Extra environment: the task's env, SWARM_* and the pre-commit guard's GIT_CONFIG_*. */
+  readonly env: Readonly<Record<string, string>>;
+  /** Claude Code `--settings` JSON carrying our PreToolUse hook; undefined when enforce is off. */
+  readonly settingsJson?: string;
+  readonly timeoutMs: number;
+  /** Where the raw output goes, one JSON object a line. */
+  readonly logFile: string;
+  readonly signal: AbortSignal;
+  readonly onEvent: (event: AgentOutput) => void;
+}
+
+/** What a runner reports while the agent works; the engine stamps run/task/attempt on it. */
+export type AgentOutput =
+  | { readonly reason: 'spawned'; readonly pid: number; readonly argv: readonly string[] }
+  | { readonly reason: 'session'; readonly sessionId: string }
+  | { readonly reason: 'tool'; readonly tool: string; readonly summary: string }
+  | { readonly reason: 'output'; readonly text: string }
+  | { readonly reason: 'api-retry'; readonly retryAttempt: number; readonly delayMs: number; readonly error: string };
+
+export interface AgentResult {
+  readonly ok: boolean;
+  /** Why it failed: `exit` (non-zero), `is-error` (claude's result said so), `timeout`, `cancelled`, `spawn`. */
+  readonly failure?: 'exit' | 'is-error' | 'timeout' | 'cancelled' | 'spawn';
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+  readonly sessionId?: string;
+  readonly costUsd?: number;
+  readonly turns?: number;
+  /** The final text, or the error. */
+  readonly message?: string;
+}
+
+export interface AgentRunner {
+  readonly kind: AgentSpec['kind'];
+  /** Checked before anything starts: e.g. the binary exists. Returns a message naming what is wrong. */
+  preflight(agent: AgentSpec, cwd: string): Promise<Result<void, string>>;
+  run(input: AgentInput): Promise<AgentResult>;
+}
+
+// ---------------------------------------------------------------------------- clock
+
+export interface Clock {
+  now(): number;
+}
+
+export interface EngineDeps {
+  readonly spec: Spec;
+  readonly store: RunStore;
+  readonly git: GitPort;
+  readonly agents: ReadonlyMap<AgentSpec['kind'], AgentRunner>;
+  readonly clock: Clock;
+}

@@ -1,0 +1,79 @@
+/**
+ * The life of a task in a run. Every change goes through the engine's one `transition`
+ * function, which checks it against TRANSITIONS and writes the state and its event row
+ * in one SQLite transaction.
+ *
+ *   pending    waiting for dependencies to merge
+ *   ready      dependencies merged; waiting for a slot under the concurrency cap
+ *   waiting    has a slot but its files are leased by someone else
+ *   starting   lease taken; creating the worktree, running setup
+ *   running    the agent is working
+ *   checking   the task's check runs in its worktree
+ *   queued     finished and checked; waiting for the merge queue
+ *   merging    being merged into the integration branch (and merge.check)
+ *   resolving  the agent is resolving a merge conflict in its worktree
+ *   merged     on the integration branch (terminal)
+ *   failed     agent, check, audit or merge.check failed with no retries left (terminal)
+ *   conflicted merge conflict with on_conflict: fail, or unresolved (terminal)
+ *   blocked    a dependency failed (terminal)
+ *   cancelled  the run was stopped before the task finished (resumable)
+ */
+export type TaskState =
+  | 'pending'
+  | 'ready'
+  | 'waiting'
+  | 'starting'
+  | 'running'
+  | 'checking'
+  | 'queued'
+  | 'merging'
+  | 'resolving'
+  | 'merged'
+  | 'failed'
+  | 'conflicted'
+  | 'blocked'
+  | 'cancelled';
+
+export const TASK_STATES: readonly TaskState[] = [
+  'pending',
+  'ready',
+  'waiting',
+  'starting',
+  'running',
+  'checking',
+  'queued',
+  'merging',
+  'resolving',
+  'merged',
+  'failed',
+  'conflicted',
+  'blocked',
+  'cancelled',
+];
+
+export const TERMINAL_STATES: ReadonlySet<TaskState> = new Set(['merged', 'failed', 'conflicted', 'blocked', 'cancelled']);
+/** States in which a task holds a lease and counts against the concurrency cap. */
+export const ACTIVE_STATES: ReadonlySet<TaskState> = new Set(['starting', 'running', 'checking', 'resolving']);
+export const FAILED_STATES: ReadonlySet<TaskState> = new Set(['failed', 'conflicted', 'blocked']);
+
+/** Which states each state may move to. `cancelled` is reachable from every non-terminal state. */
+export const TRANSITIONS: Readonly<Record<TaskState, readonly TaskState[]>> = {
+  pending: ['ready', 'blocked', 'cancelled', 'merged'],
+  ready: ['waiting', 'starting', 'blocked', 'cancelled'],
+  waiting: ['starting', 'ready', 'cancelled'],
+  starting: ['running', 'failed', 'ready', 'cancelled'],
+  running: ['checking', 'running', 'failed', 'cancelled'],
+  checking: ['queued', 'running', 'failed', 'cancelled'],
+  queued: ['merging', 'cancelled'],
+  merging: ['merged', 'resolving', 'conflicted', 'failed', 'cancelled', 'queued'],
+  resolving: ['checking', 'queued', 'conflicted', 'failed', 'cancelled'],
+  merged: [],
+  failed: [],
+  conflicted: [],
+  blocked: [],
+  cancelled: [],
+};
+
+export function canTransition(from: TaskState, to: TaskState): boolean {
+  return TRANSITIONS[from].includes(to);
+}

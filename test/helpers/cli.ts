@@ -1,0 +1,16 @@
+import { execa, type Options, type Result } from 'execa';
+import { fileURLToPath } from 'node:url';
+import { GIT_ENV } from './git-repo.js';
+
+/** The built CLI; `npm test` builds before vitest runs. */
+export const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+
+/** Runs the built `swarm` CLI as a real child process. Never throws on a non-zero exit. */
+export function swarm(args: readonly string[], options: Options = {}): Promise<Result> {
+  return execa(process.execPath, [CLI, ...args], {
+    reject: false,
+    stdin: 'ignore',
+    ...options,
+    env: { CI: '1', NO_COLOR: '1', ...GIT_ENV, ...(options.env ?? {}) },
+  }) as unknown as Promise<Result>;
+}
