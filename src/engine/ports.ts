@@ -143,11 +143,13 @@ export interface GitPort {
     env?: Record<string, string>;
     signal?: AbortSignal;
   }): Promise<MergeOutcome>;
-  /** Merges the integration head into the task branch, leaving conflict markers committed? no: uncommitted in the worktree. Returns conflicted paths. */
+  /** Merges the integration head into the task branch; conflict markers are left uncommitted (MERGE_HEAD set) for the agent. Returns conflicted paths. */
   mergeIntegrationIntoTask(worktree: string, into: string): Promise<{ conflicted: string[] }>;
   /** Whether `branch`'s work is already in `into` (for resume). */
   isMerged(branch: string, into: string): Promise<boolean>;
   removeWorktree(path: string, opts?: { force?: boolean }): Promise<void>;
+  /** Deletes a task branch (never the integration branch or the user's current branch). */
+  deleteBranch(branch: string): Promise<void>;
   isDirty(worktree: string): Promise<boolean>;
 }
 
@@ -216,4 +218,49 @@ export interface EngineDeps {
   readonly git: GitPort;
   readonly agents: ReadonlyMap<AgentSpec['kind'], AgentRunner>;
   readonly clock: Clock;
+}
+
+// ---------------------------------------------------------------------------- shell
+
+export interface ShellResult {
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+  readonly timedOut: boolean;
+  readonly cancelled: boolean;
+  /** stdout and stderr interleaved, clipped to the last bytes. */
+  readonly output: string;
+}
+
+/** Runs the user's `setup` and `check` commands (user config, so through `sh -c`). */
+export interface ShellPort {
+  run(opts: {
+    command: string;
+    cwd: string;
+    env: Readonly<Record<string, string>>;
+    timeoutMs: number;
+    signal: AbortSignal;
+    onLine?: (line: string) => void;
+  }): Promise<ShellResult>;
+}
+
+/** The enforcement wiring for one agent process: env (pre-commit guard, SWARM_*) and claude --settings. */
+export interface Enforcement {
+  forTask(opts: {
+    run: string;
+    task: TaskSpec;
+    worktree: string;
+    lease: Lease;
+  }): { env: Record<string, string>; settingsJson?: string };
+  /** The paths among `paths` that no glob of `globs` matches. */
+  audit(paths: readonly string[], globs: readonly string[]): string[];
+}
+
+/** What the engine needs of the task graph. */
+export interface GraphView {
+  readonly ids: readonly string[];
+  dependencies(id: string): readonly string[];
+  dependents(id: string): readonly string[];
+  descendants(id: string): readonly string[];
+  /** Longest weighted path from this task to any sink, inclusive: the scheduling priority. */
+  remaining(id: string): number;
 }

@@ -62,7 +62,7 @@ export const TRANSITIONS: Readonly<Record<TaskState, readonly TaskState[]>> = {
   ready: ['waiting', 'starting', 'blocked', 'cancelled'],
   waiting: ['starting', 'ready', 'cancelled'],
   starting: ['running', 'failed', 'ready', 'cancelled'],
-  running: ['checking', 'running', 'failed', 'cancelled'],
+  running: ['checking', 'queued', 'running', 'failed', 'cancelled'],
   checking: ['queued', 'running', 'failed', 'cancelled'],
   queued: ['merging', 'cancelled'],
   merging: ['merged', 'resolving', 'conflicted', 'failed', 'cancelled', 'queued'],

@@ -1,0 +1,88 @@
+import type { Spec, TaskSpec } from '../config/spec.js';
+
+export interface DependencyResult {
+  readonly id: string;
+  readonly title: string;
+  readonly files: readonly string[];
+  /** The agent's final message, when it gave one. */
+  readonly summary?: string;
+}
+
+/** Why this attempt exists, beyond the first. */
+export type RetryContext =
+  | { readonly kind: 'check-failed'; readonly command: string; readonly output: string }
+  | { readonly kind: 'agent-failed'; readonly message: string }
+  | { readonly kind: 'audit'; readonly paths: readonly string[] }
+  | { readonly kind: 'conflict'; readonly files: readonly string[]; readonly into: string };
+
+const TAIL_CHARS = 4000;
+
+/** Keeps the end of long output: that is where test runners put the failures. */
+export function clipTail(text: string, max = TAIL_CHARS): string {
+  const trimmed = text.trimEnd();
+  return trimmed.length <= max ? trimmed : `…${trimmed.slice(-max)}`;
+}
+
+/** The preamble every agent gets: who it is, what it owns, what it builds on. */
+export function buildPrompt(spec: Spec, task: TaskSpec, deps: readonly DependencyResult[], retry?: RetryContext): string {
+  const lines: string[] = [
+    `You are the agent for task "${task.id}" (${task.title}) of the swarm run "${spec.name}".`,
+    'Other agents are working on other parts of this repository at the same time, each in its own git worktree.',
+    '',
+    'You own only the files matching these globs (relative to the repository root):',
+    ...task.files.map((g) => `  - ${g}`),
+    'Do not create, edit or delete any other file: such edits are refused, and a commit touching other files is rejected.',
+    'Uncommitted changes are committed for you when you finish.',
+  ];
+  if (deps.length > 0) {
+    lines.push('', 'These tasks finished before you, and their work is already in your worktree:');
+    for (const d of deps) {
+      lines.push(`  - ${d.id}: ${d.title} (files: ${d.files.join(', ')})`);
+      if (d.summary) lines.push(`    result: ${d.summary.replace(/\s+/g, ' ').slice(0, 400)}`);
+    }
+  }
+  lines.push('', '## Your task', '', task.prompt.trimEnd());
+  if (retry) lines.push('', ...retryLines(retry));
+  return `${lines.join('\n')}\n`;
+}
+
+function retryLines(retry: RetryContext): string[] {
+  switch (retry.kind) {
+    case 'check-failed':
+      return [
+        '## Your previous attempt did not pass the check',
+        '',
+        `The check \`${retry.command}\` failed. The end of its output:`,
+        '',
+        '```',
+        clipTail(retry.output),
+        '```',
+        '',
+        'Fix the cause, staying within your files.',
+      ];
+    case 'agent-failed':
+      return ['## Your previous attempt failed', '', clipTail(retry.message, 1500), '', 'Try again.'];
+    case 'audit':
+      return [
+        '## Your previous attempt changed files you do not own',
+        '',
+        ...retry.paths.map((p) => `  - ${p}`),
+        '',
+        'Those changes cannot be merged. Undo them and do the work within your files.',
+      ];
+    case 'conflict':
+      return [
+        '## Resolve a merge conflict',
+        '',
+        `Your branch was merged with the integration branch ${retry.into}, and these files conflict:`,
+        ...retry.files.map((f) => `  - ${f}`),
+        '',
+        'Edit them to remove every conflict marker (<<<<<<<, =======, >>>>>>>), keeping both sides\' intent. Do not commit; swarm does.',
+      ];
+  }
+}
+
+/** The retry prompt for a resumed claude session: the session already has the task. */
+export function buildFollowUp(retry: RetryContext): string {
+  return `${retryLines(retry).join('\n')}\n`;
+}

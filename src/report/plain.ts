@@ -1,0 +1,109 @@
+import type { Writable } from 'node:stream';
+import type { SwarmEvent } from '../engine/events.js';
+import { formatDuration } from '../util/duration.js';
+import { unreachable } from '../util/result.js';
+import type { Reporter } from './reporter.js';
+
+export interface PlainOptions {
+  readonly out: Writable;
+  /** The yaml file, for the resume hint. */
+  readonly file: string;
+  /** Agent text output lines too (noisy). @default false */
+  readonly verbose?: boolean;
+}
+
+/**
+ * The line reporter for CI and pipes: one line per thing that matters, prefixed with the
+ * time since the run started and the task id, so `grep auth` follows one task.
+ */
+export function createPlainReporter(opts: PlainOptions): Reporter {
+  let start = 0;
+  let width = 8;
+  const failures = new Map<string, string>();
+  const line = (at: number, who: string, text: string) => {
+    opts.out.write(`[${clock(at - start)}] ${who.padEnd(width)} ${text}\n`);
+  };
+  return {
+    handle(e: SwarmEvent) {
+      switch (e.type) {
+        case 'run':
+          if (e.reason === 'started') {
+            start = e.at;
+            width = Math.min(24, Math.max(8, ...e.tasks.map((t) => t.id.length)));
+            const merged = e.tasks.filter((t) => t.state === 'merged').length;
+            opts.out.write(
+              `swarm: ${e.resumed ? 'resuming' : 'starting'} run ${e.run}: ${e.tasks.length} tasks into ${e.into} from ${e.base.slice(0, 10)}, concurrency ${e.concurrency}${merged ? `, ${merged} already merged` : ''}\n`,
+            );
+          } else if (e.reason === 'stopping') {
+            opts.out.write(e.force ? 'swarm: killing agents now\n' : 'swarm: stopping: no new tasks; agents are being stopped (again to kill)\n');
+          } else {
+            const took = formatDuration(e.durationMs);
+            const cost = e.costUsd > 0 ? `, $${e.costUsd.toFixed(2)}` : '';
+            opts.out.write(`swarm: ${e.outcome}: ${e.merged}/${e.total} merged in ${took}${cost}\n`);
+            for (const [task, why] of [...failures].sort(([a], [b]) => a.localeCompare(b))) {
+              opts.out.write(`  ${task}: ${why}\n    see: swarm logs ${task}\n`);
+            }
+            if (e.outcome !== 'success') opts.out.write(`  resume with: swarm run ${opts.file}\n`);
+          }
+          return;
+        case 'task': {
+          const attempt = e.to === 'running' && e.attempt > 1 ? ` (attempt ${e.attempt})` : '';
+          line(e.at, e.task, `${e.to}${attempt}${e.detail ? `: ${e.detail}` : ''}`);
+          if (e.to === 'failed' || e.to === 'conflicted' || e.to === 'blocked') failures.set(e.task, e.detail ?? e.to);
+          if (e.to === 'merged') failures.delete(e.task);
+          return;
+        }
+        case 'agent':
+          switch (e.reason) {
+            case 'tool':
+              line(e.at, e.task, `  ${e.summary}`);
+              return;
+            case 'api-retry':
+              line(e.at, e.task, `  rate limited (${e.error}); the agent retries in ${formatDuration(e.delayMs)}`);
+              return;
+            case 'exited':
+              line(e.at, e.task, `  agent ${e.ok ? 'done' : 'failed'}${e.turns ? `, ${e.turns} turns` : ''}${e.costUsd ? `, $${e.costUsd.toFixed(2)}` : ''}`);
+              return;
+            case 'output':
+              if (opts.verbose) line(e.at, e.task, `  > ${e.text}`);
+              return;
+            case 'spawned':
+            case 'session':
+              return;
+            default:
+              return unreachable(e);
+          }
+        case 'check':
+          if (e.reason !== 'started') line(e.at, e.task, `  ${e.scope === 'merge' ? 'merge.check' : e.scope} \`${e.command}\` ${e.reason}`);
+          return;
+        case 'lease':
+          if (e.reason === 'violation') line(e.at, e.task, `  ${e.blocked ? 'refused' : 'warning'}: ${e.path} is outside the task's files (${e.where})`);
+          return;
+        case 'merge':
+          if (e.reason === 'conflict') line(e.at, e.task, `  merge conflict: ${e.files.join(', ')}`);
+          if (e.reason === 'undone') line(e.at, e.task, '  merge.check failed: merge undone');
+          if (e.reason === 'merged') line(e.at, e.task, `  merged as ${e.commit.slice(0, 10)}`);
+          return;
+        case 'limit':
+          opts.out.write(
+            e.reason === 'lowered'
+              ? `swarm: rate limited: starting at most ${e.concurrency} agents at once (of ${e.max})\n`
+              : `swarm: rate limit easing: ${e.concurrency} of ${e.max} agents at once\n`,
+          );
+          return;
+        case 'log':
+          opts.out.write(`swarm: ${e.reason === 'warning' ? 'warning: ' : ''}${e.message}\n`);
+          return;
+        default:
+          return unreachable(e);
+      }
+    },
+    close: () => Promise.resolve(),
+  };
+}
+
+function clock(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  const m = Math.floor(s / 60);
+  return `${String(m).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
+}
