@@ -1,0 +1,7 @@
+export { openStore, SqliteStore } from './sqlite-store.js';
+export type { AttemptPatch, AttemptRecord, EventQuery, StoredEvent, StoreOptions } from './sqlite-store.js';
+export { findMainRoot, findStateDb, NotARepositoryError } from './find-state-db.js';
+export { LeaseKeeper } from './lease-keeper.js';
+export type { LeaseKeeperOptions } from './lease-keeper.js';
+export { HOST, holderGone, pidAlive } from './liveness.js';
+export { BUSY_TIMEOUT_MS } from './db.js';

@@ -1,0 +1,125 @@
+import type { Db } from './db.js';
+
+/**
+ * Schema versions, applied in order; `user_version` records the last one applied. Never edit
+ * a shipped migration: add the next one. Times are epoch milliseconds, JSON columns are text.
+ */
+const MIGRATIONS: readonly string[] = [
+  /* 1 */ `
+  CREATE TABLE runs (
+    name        TEXT PRIMARY KEY,
+    file        TEXT NOT NULL,
+    into_branch TEXT NOT NULL,
+    base_sha    TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    pid         INTEGER NOT NULL,
+    host        TEXT NOT NULL,
+    started_at  INTEGER NOT NULL,
+    finished_at INTEGER,
+    cost_usd    REAL NOT NULL DEFAULT 0
+  );
+  CREATE TABLE tasks (
+    run        TEXT NOT NULL REFERENCES runs(name) ON DELETE CASCADE,
+    task       TEXT NOT NULL,
+    state      TEXT NOT NULL,
+    attempts   INTEGER NOT NULL DEFAULT 0,
+    hash       TEXT NOT NULL,
+    branch     TEXT,
+    worktree   TEXT,
+    start_sha  TEXT,
+    merged_sha TEXT,
+    session_id TEXT,
+    cost_usd   REAL NOT NULL DEFAULT 0,
+    turns      INTEGER NOT NULL DEFAULT 0,
+    detail     TEXT,
+    ready_at   INTEGER,
+    started_at INTEGER,
+    ended_at   INTEGER,
+    PRIMARY KEY (run, task)
+  );
+  CREATE TABLE attempts (
+    run        TEXT NOT NULL,
+    task       TEXT NOT NULL,
+    attempt    INTEGER NOT NULL,
+    started_at INTEGER NOT NULL,
+    ended_at   INTEGER,
+    outcome    TEXT,
+    exit_code  INTEGER,
+    cost_usd   REAL,
+    turns      INTEGER,
+    session_id TEXT,
+    log_file   TEXT,
+    detail     TEXT,
+    PRIMARY KEY (run, task, attempt),
+    FOREIGN KEY (run, task) REFERENCES tasks(run, task) ON DELETE CASCADE
+  );
+  CREATE TABLE events (
+    id     INTEGER PRIMARY KEY AUTOINCREMENT,
+    run    TEXT NOT NULL,
+    task   TEXT,
+    at     INTEGER NOT NULL,
+    type   TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    data   TEXT NOT NULL
+  );
+  CREATE INDEX events_by_task ON events(run, task, id);
+  CREATE TABLE leases (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    holder      TEXT NOT NULL,
+    run         TEXT,
+    task        TEXT,
+    globs       TEXT NOT NULL,
+    pid         INTEGER NOT NULL,
+    host        TEXT NOT NULL,
+    acquired_at INTEGER NOT NULL,
+    renewed_at  INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    reason      TEXT,
+    token       INTEGER NOT NULL UNIQUE
+  );
+  CREATE INDEX leases_by_holder ON leases(holder);
+  -- The fencing counter lives apart from the leases so that deleting a lease never lets
+  -- its token be handed out again.
+  CREATE TABLE counters (
+    name  TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+  );
+  INSERT INTO counters (name, value) VALUES ('lease_token', 0);
+  CREATE TABLE messages (
+    id        INTEGER PRIMARY KEY AUTOINCREMENT,
+    run       TEXT NOT NULL,
+    from_task TEXT,
+    to_task   TEXT,
+    at        INTEGER NOT NULL,
+    body      TEXT NOT NULL
+  );
+  CREATE TABLE durations (
+    task       TEXT PRIMARY KEY,
+    ms         REAL NOT NULL,
+    samples    INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Brings the schema up to date. Safe when several processes open a new database at once. */
+export function migrate(db: Db): void {
+  if (version(db) === SCHEMA_VERSION) return;
+  db.transaction(() => {
+    // Read again under the write lock: another process may have migrated meanwhile.
+    const current = version(db);
+    if (current > SCHEMA_VERSION) {
+      throw new Error(`state.db has schema version ${current}, newer than this swarm understands (${SCHEMA_VERSION}); upgrade swarm`);
+    }
+    for (let v = current; v < SCHEMA_VERSION; v++) {
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    }
+  }).immediate();
+}
+
+function version(db: Db): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}
