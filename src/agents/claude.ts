@@ -1,0 +1,153 @@
+/**
+ * `kind: claude`: Claude Code, headless.
+ *
+ *   claude -p --output-format stream-json --verbose --permission-mode MODE
+ *     [--settings JSON] [--model M] [--max-turns N] [--max-budget-usd X]
+ *     [--allowedTools=A,B] [--disallowedTools=C] [--resume SESSION] [...agent.args] -- PROMPT
+ *
+ * Why it looks like this (checked against claude 2.1.110):
+ * - `-p` is a flag and the prompt is the positional argument; it goes last, after `--`,
+ *   so a prompt that starts with `-` is never read as an option.
+ * - stream-json needs `--verbose`. Tool lists go as one `--allowedTools=A,B` argument:
+ *   the option is variadic, and a bare list would swallow the prompt.
+ * - Success is `result.is_error === false`; an API error ends with subtype "success".
+ * - No permission mode given means `acceptEdits`: in the default mode a headless agent
+ *   cannot edit anything, and a fresh worktree is an untrusted folder whose own allow
+ *   rules Claude Code ignores, so permissions must come from the command line.
+ * - `bypassPermissions` is refused as root unless `IS_SANDBOX=1`; we set it only then.
+ * - Never `--bare`: it skips every hook, our PreToolUse lease guard too.
+ * - A fresh HOME/config dir needs nothing: in `-p` mode there is no onboarding or trust
+ *   dialog, and an `ANTHROPIC_API_KEY` in the environment is used as is.
+ */
+import { dirname, join } from 'node:path';
+import type { AgentSpec } from '../config/spec.js';
+import type { AgentInput, AgentResult, AgentRunner } from '../engine/ports.js';
+import { err, ok, type Result } from '../util/result.js';
+import { displayArgv, toResult, type RunnerOptions } from './command.js';
+import { agentEnv } from './env.js';
+import { runProcess } from './process.js';
+import { parseStreamLine, type ClaudeResult } from './stream-json.js';
+import { findExecutable } from './which.js';
+
+export interface ClaudeRunnerOptions extends RunnerOptions {
+  /** Whether we run as root (decides `IS_SANDBOX` for bypassPermissions). @default process.getuid() === 0 */
+  readonly isRoot?: boolean;
+}
+
+export function claudeArgs(input: Pick<AgentInput, 'agent' | 'prompt' | 'settingsJson' | 'resumeSession'>): string[] {
+  const a = input.agent;
+  const args = ['-p', '--output-format', 'stream-json', '--verbose', '--permission-mode', a.permissionMode ?? 'acceptEdits'];
+  if (input.settingsJson !== undefined) args.push('--settings', input.settingsJson);
+  if (a.model !== undefined) args.push('--model', a.model);
+  if (a.maxTurns !== undefined) args.push('--max-turns', String(a.maxTurns));
+  if (a.maxBudgetUsd !== undefined) args.push('--max-budget-usd', String(a.maxBudgetUsd));
+  if (a.allowedTools && a.allowedTools.length > 0) args.push(`--allowedTools=${a.allowedTools.join(',')}`);
+  if (a.disallowedTools && a.disallowedTools.length > 0) args.push(`--disallowedTools=${a.disallowedTools.join(',')}`);
+  if (input.resumeSession !== undefined) args.push('--resume', input.resumeSession);
+  args.push(...a.args, '--', input.prompt);
+  return args;
+}
+
+/**
+ * With `agent.isolate_config`, each task gets its own Claude config dir next to its logs,
+ * `.swarm/logs/<run>/<task>.claude/`: per task, not per attempt, so a retry can resume
+ * the session stored there. It holds no login: use `ANTHROPIC_API_KEY` or a
+ * `CLAUDE_CODE_OAUTH_TOKEN` (from `claude setup-token`) with it.
+ */
+export function isolatedConfigDir(input: Pick<AgentInput, 'logFile' | 'task'>): string {
+  return join(dirname(input.logFile), `${input.task.id}.claude`);
+}
+
+export function claudeProcessEnv(
+  input: Pick<AgentInput, 'agent' | 'env' | 'logFile' | 'task'>,
+  isRoot: boolean,
+  parent: Readonly<Record<string, string | undefined>> = process.env,
+): Record<string, string> {
+  const env = agentEnv(input.env, parent);
+  if (input.agent.permissionMode === 'bypassPermissions' && isRoot) env.IS_SANDBOX = '1';
+  if (input.agent.isolateConfig) env.CLAUDE_CONFIG_DIR = isolatedConfigDir(input);
+  return env;
+}
+
+export class ClaudeRunner implements AgentRunner {
+  readonly kind = 'claude' as const;
+  readonly #graceMs: number | undefined;
+  readonly #isRoot: boolean;
+
+  constructor(options: ClaudeRunnerOptions = {}) {
+    this.#graceMs = options.graceMs;
+    this.#isRoot = options.isRoot ?? process.getuid?.() === 0;
+  }
+
+  async preflight(agent: AgentSpec, cwd: string): Promise<Result<void, string>> {
+    const bin = agent.bin ?? 'claude';
+    const found = findExecutable(bin, cwd, process.env.PATH);
+    if (found.ok) return ok(undefined);
+    return err(
+      agent.bin === undefined
+        ? 'claude not found on PATH; install @anthropic-ai/claude-code or set agent.bin'
+        : `agent.bin: ${found.error}`,
+    );
+  }
+
+  async run(input: AgentInput): Promise<AgentResult> {
+    const file = input.agent.bin ?? 'claude';
+    const args = claudeArgs(input);
+    const env = claudeProcessEnv(input, this.#isRoot);
+
+    let sessionId = input.resumeSession;
+    let sessionAnnounced = false;
+    let result: ClaudeResult | undefined;
+    const outcome = await runProcess({
+      file,
+      args,
+      cwd: input.worktree,
+      env,
+      timeoutMs: input.timeoutMs,
+      signal: input.signal,
+      logFile: input.logFile,
+      stdoutIsJsonl: true,
+      ...(this.#graceMs === undefined ? {} : { graceMs: this.#graceMs }),
+      onSpawn: (pid) => input.onEvent({ reason: 'spawned', pid, argv: displayArgv([file, ...args]) }),
+      onStdoutLine: (line) => {
+        for (const item of parseStreamLine(line, input.worktree)) {
+          if (item.reason === 'result') {
+            result = item;
+            continue;
+          }
+          if (item.reason === 'session') {
+            sessionId = item.sessionId;
+            if (sessionAnnounced) continue;
+            sessionAnnounced = true;
+          }
+          input.onEvent(item);
+        }
+      },
+    });
+
+    sessionId = result?.sessionId ?? sessionId;
+    const extras = {
+      ...(sessionId === undefined ? {} : { sessionId }),
+      ...(result?.costUsd === undefined ? {} : { costUsd: result.costUsd }),
+      ...(result?.turns === undefined ? {} : { turns: result.turns }),
+    };
+    const base = toResult(outcome, result?.message);
+    if (!base.ok && base.failure !== 'exit') return { ...base, ...extras };
+    if (result === undefined) {
+      const why = base.ok ? 'claude ended without a result' : base.message;
+      return { ...base, ok: false, failure: 'exit', ...extras, ...(why === undefined ? {} : { message: why }) };
+    }
+    if (result.isError) {
+      return {
+        exitCode: outcome.exitCode,
+        signal: outcome.signal,
+        ok: false,
+        failure: 'is-error',
+        ...extras,
+        message: result.message ?? result.subtype ?? 'claude reported an error',
+      };
+    }
+    // The result says success; a non-zero exit after it is still a failed attempt.
+    return { ...base, ...extras, ...(result.message === undefined ? {} : { message: result.message }) };
+  }
+}

@@ -1,0 +1,245 @@
+/**
+ * Starts an agent process the way every runner needs it: detached in its own process
+ * group, stdin closed, no shell, the environment exactly as given, stdout streamed line
+ * by line, everything raw to a JSONL log, and the whole group killed on timeout, on abort
+ * and after the leader exits (an agent's Bash tool may leave children behind).
+ */
+import { execa } from 'execa';
+import { createWriteStream, mkdirSync, readdirSync, readFileSync, type WriteStream } from 'node:fs';
+import { dirname } from 'node:path';
+import { createInterface } from 'node:readline';
+
+export type StreamName = 'stdout' | 'stderr';
+
+export interface ProcessOptions {
+  readonly file: string;
+  readonly args: readonly string[];
+  readonly cwd: string;
+  /** The complete environment; nothing is inherited that is not in here. */
+  readonly env: Readonly<Record<string, string>>;
+  /** Kill the group after this long; undefined or 0 means no limit. */
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal;
+  /**
+   * Time between SIGTERM and SIGKILL to the group.
+   * @default 5000
+   */
+  readonly graceMs?: number;
+  /** One JSON object a line; appended to, its folder created. */
+  readonly logFile?: string;
+  /**
+   * stdout lines that are already JSON objects (claude's stream-json) go to the log as
+   * they are; everything else is wrapped as `{t, stream, line}`.
+   * @default false
+   */
+  readonly stdoutIsJsonl?: boolean;
+  readonly onStdoutLine?: (line: string) => void;
+  readonly onSpawn?: (pid: number) => void;
+}
+
+export interface ProcessOutcome {
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+  readonly timedOut: boolean;
+  readonly cancelled: boolean;
+  /** Set when the process could not be started at all (e.g. ENOENT). */
+  readonly spawnError?: string;
+  readonly pid?: number;
+  /** The last stderr lines, for an error message. */
+  readonly stderrTail: string;
+}
+
+const STDERR_TAIL_LINES = 20;
+
+export async function runProcess(opts: ProcessOptions): Promise<ProcessOutcome> {
+  const graceMs = opts.graceMs ?? 5000;
+  const log = opts.logFile === undefined ? undefined : openLog(opts.logFile);
+  const stderrTail: string[] = [];
+
+  if (opts.signal?.aborted) {
+    await closeLog(log);
+    return { exitCode: null, signal: null, timedOut: false, cancelled: true, stderrTail: '' };
+  }
+
+  const sub = execa(opts.file, [...opts.args], {
+    cwd: opts.cwd,
+    env: { ...opts.env },
+    extendEnv: false,
+    stdin: 'ignore',
+    stdout: 'pipe',
+    stderr: 'pipe',
+    buffer: false,
+    reject: false,
+    detached: true,
+    // We kill the whole group ourselves; execa's own kill only reaches the leader.
+    cleanup: false,
+    windowsHide: true,
+  });
+
+  const pid = sub.pid;
+  if (pid === undefined) {
+    const result = await sub;
+    const spawnError = result.originalMessage || result.shortMessage || `could not start ${opts.file}`;
+    writeLog(log, 'stderr', spawnError);
+    await closeLog(log);
+    return { exitCode: null, signal: null, timedOut: false, cancelled: false, spawnError, stderrTail: spawnError };
+  }
+
+  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
+    sub.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+  opts.onSpawn?.(pid);
+
+  const streamsDone: Promise<void>[] = [];
+  if (sub.stdout) {
+    const rl = createInterface({ input: sub.stdout, crlfDelay: Infinity });
+    rl.on('line', (line) => {
+      if (opts.stdoutIsJsonl === true && isJsonObjectLine(line)) log?.write(line + '\n');
+      else writeLog(log, 'stdout', line);
+      opts.onStdoutLine?.(line);
+    });
+    streamsDone.push(new Promise((resolve) => rl.once('close', resolve)));
+  }
+  if (sub.stderr) {
+    const rl = createInterface({ input: sub.stderr, crlfDelay: Infinity });
+    rl.on('line', (line) => {
+      writeLog(log, 'stderr', line);
+      stderrTail.push(line);
+      if (stderrTail.length > STDERR_TAIL_LINES) stderrTail.shift();
+    });
+    streamsDone.push(new Promise((resolve) => rl.once('close', resolve)));
+  }
+
+  let stopReason: 'timeout' | 'cancelled' | undefined;
+  let stopping: Promise<void> | undefined;
+  const stop = (why: 'timeout' | 'cancelled'): void => {
+    if (stopReason !== undefined) return;
+    stopReason = why;
+    stopping = terminateGroup(pid, graceMs);
+  };
+  const timer = opts.timeoutMs ? setTimeout(() => stop('timeout'), opts.timeoutMs) : undefined;
+  const onAbort = (): void => stop('cancelled');
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+
+  const exit = await exited;
+  if (timer) clearTimeout(timer);
+  opts.signal?.removeEventListener('abort', onAbort);
+
+  // The leader is gone; whatever it left in its group goes too, so nothing keeps running
+  // in (or writing to) the worktree after the attempt ended.
+  await (stopping ?? terminateGroup(pid, graceMs));
+
+  // A process outside the group could still hold our pipes; don't wait on it forever.
+  let drainTimer: NodeJS.Timeout | undefined;
+  const drained = await Promise.race([
+    Promise.all(streamsDone).then(() => true),
+    new Promise<boolean>((resolve) => {
+      drainTimer = setTimeout(() => resolve(false), graceMs);
+    }),
+  ]);
+  clearTimeout(drainTimer);
+  if (!drained) {
+    sub.stdout?.destroy();
+    sub.stderr?.destroy();
+  }
+  await sub;
+  await closeLog(log);
+
+  return {
+    exitCode: exit.code,
+    signal: exit.signal,
+    timedOut: stopReason === 'timeout',
+    cancelled: stopReason === 'cancelled',
+    pid,
+    stderrTail: stderrTail.join('\n'),
+  };
+}
+
+/** SIGTERM to the group, then SIGKILL after `graceMs` if anyone is still alive. */
+export async function terminateGroup(pgid: number, graceMs: number): Promise<void> {
+  if (!groupAlive(pgid)) return;
+  signalGroup(pgid, 'SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (Date.now() < deadline) {
+    await delay(50);
+    if (!groupAlive(pgid)) return;
+  }
+  signalGroup(pgid, 'SIGKILL');
+}
+
+function signalGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // ESRCH: the group is already gone.
+  }
+}
+
+/**
+ * Whether any live process remains in the group. `kill(-pgid, 0)` alone is not enough:
+ * it also succeeds for zombies, and an orphaned zombie waits for init to reap it, which
+ * in a container may never happen. On Linux we look at /proc for a non-zombie member.
+ */
+export function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  if (process.platform !== 'linux') return true;
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return true;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = readStat(Number(entry));
+    if (stat && stat.pgrp === pgid && stat.state !== 'Z') return true;
+  }
+  return false;
+}
+
+/** State and process group of a pid from /proc (Linux), or undefined when it is gone. */
+export function readStat(pid: number): { state: string; ppid: number; pgrp: number } | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // `pid (comm) state ppid pgrp ...`; comm may itself hold spaces and parentheses.
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  const [state, ppid, pgrp] = fields;
+  if (state === undefined || ppid === undefined || pgrp === undefined) return undefined;
+  return { state, ppid: Number(ppid), pgrp: Number(pgrp) };
+}
+
+function isJsonObjectLine(line: string): boolean {
+  if (!line.startsWith('{')) return false;
+  try {
+    JSON.parse(line);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function openLog(file: string): WriteStream {
+  mkdirSync(dirname(file), { recursive: true });
+  return createWriteStream(file, { flags: 'a' });
+}
+
+function writeLog(log: WriteStream | undefined, stream: StreamName, line: string): void {
+  log?.write(JSON.stringify({ t: Date.now(), stream, line }) + '\n');
+}
+
+function closeLog(log: WriteStream | undefined): Promise<void> {
+  if (!log) return Promise.resolve();
+  return new Promise((resolve) => log.end(resolve));
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,31 @@
+import { accessSync, constants, statSync } from 'node:fs';
+import { delimiter, isAbsolute, join, resolve } from 'node:path';
+import { err, ok, type Result } from '../util/result.js';
+
+/**
+ * Finds an executable the way spawn will: a name with a slash is a path (relative to
+ * `cwd`), a bare name is looked up on PATH. Returns the path found, or what was tried.
+ */
+export function findExecutable(bin: string, cwd: string, path: string | undefined): Result<string, string> {
+  if (bin.includes('/') || isAbsolute(bin)) {
+    const full = resolve(cwd, bin);
+    if (isExecutable(full)) return ok(full);
+    return err(`${bin} not found or not executable (looked at ${full})`);
+  }
+  for (const dir of (path ?? '').split(delimiter)) {
+    if (dir === '') continue;
+    const full = join(dir, bin);
+    if (isExecutable(full)) return ok(full);
+  }
+  return err(`${bin} not found on PATH`);
+}
+
+function isExecutable(file: string): boolean {
+  try {
+    if (!statSync(file).isFile()) return false;
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
