@@ -1,0 +1,174 @@
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { Diagnostic } from './diagnostic.js';
+import { describePath, describeValue, isRecord } from './describe.js';
+import { suggestion } from './did-you-mean.js';
+import { globProblem } from './glob-check.js';
+import type { Locator } from './locate.js';
+import { parseDuration } from '../util/duration.js';
+
+export interface CheckOptions {
+  /** Reads a prompt file; throws like fs.readFileSync. */
+  readonly readFile?: (path: string) => string;
+}
+
+/** Prompts beyond this are almost certainly the wrong file. */
+export const MAX_PROMPT_BYTES = 1024 * 1024;
+
+export interface PromptFile {
+  readonly path: string;
+  readonly text: string;
+}
+
+export interface CheckResult {
+  readonly diagnostics: Diagnostic[];
+  /** Prompt files read while checking, by task index, so they are read once. */
+  readonly prompts: ReadonlyMap<number, PromptFile>;
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * The checks zod cannot make: across tasks, against the disk, between keys. They read the
+ * raw data defensively, so they run (and report) even when the schema found problems too.
+ */
+export function checkSpec(raw: unknown, file: string, at: Locator, options: CheckOptions = {}): CheckResult {
+  const out: Diagnostic[] = [];
+  const prompts = new Map<number, PromptFile>();
+  const error = (message: string, loc = at.start(), related?: Diagnostic['related']): void => {
+    out.push(related === undefined ? { severity: 'error', message, loc } : { severity: 'error', message, loc, related });
+  };
+  if (!isRecord(raw)) return { diagnostics: out, prompts };
+
+  checkPositiveDuration(raw.timeout, ['timeout'], raw, at, error);
+  if (isRecord(raw.lease)) checkPositiveDuration(raw.lease.ttl, ['lease', 'ttl'], raw, at, error);
+  if (typeof raw.into === 'string' && !isBranchName(raw.into)) {
+    error(`into: ${JSON.stringify(raw.into)} is not a valid branch name`, at.at(['into']));
+  }
+
+  const tasks = Array.isArray(raw.tasks) ? raw.tasks : [];
+  const ids = new Map<string, number>();
+  const allIds = new Set<string>();
+  tasks.forEach((task, i) => {
+    if (!isRecord(task) || typeof task.id !== 'string') return;
+    allIds.add(task.id);
+    const first = ids.get(task.id);
+    if (first === undefined) {
+      ids.set(task.id, i);
+      return;
+    }
+    const firstLoc = at.at(['tasks', first, 'id']);
+    error(`duplicate task id ${JSON.stringify(task.id)} (first defined on line ${firstLoc.line})`, at.at(['tasks', i, 'id']), [
+      { message: `${JSON.stringify(task.id)} is first defined here`, loc: firstLoc },
+    ]);
+  });
+
+  const topAgent = isRecord(raw.agent) ? raw.agent : {};
+  const baseDir = dirname(resolve(file));
+  const readFile = options.readFile ?? ((p: string) => readFileSync(p, 'utf8'));
+  const commandless = new Set<string>();
+
+  tasks.forEach((task, i) => {
+    if (!isRecord(task)) return;
+    const name = describePath(raw, ['tasks', i]);
+    const hasPrompt = Object.hasOwn(task, 'prompt');
+    const hasFile = Object.hasOwn(task, 'prompt_file');
+    if (hasPrompt && hasFile) {
+      error(`${name} sets both prompt and prompt_file; keep one`, at.atKey(['tasks', i, 'prompt_file']));
+    } else if (!hasPrompt && !hasFile) {
+      error(`${name} has no prompt: set prompt or prompt_file`, at.firstLine(at.at(['tasks', i])));
+    }
+    if (typeof task.prompt === 'string' && task.prompt.trim() === '' && task.prompt !== '') {
+      error(`${name} prompt: is blank`, at.at(['tasks', i, 'prompt']));
+    }
+    if (typeof task.prompt_file === 'string' && task.prompt_file !== '') {
+      const path = resolve(baseDir, task.prompt_file);
+      const read = readPromptFile(path, readFile);
+      if (typeof read !== 'string') prompts.set(i, { path, text: read.text });
+      else error(`${name} prompt_file: ${JSON.stringify(task.prompt_file)} ${read}`, at.at(['tasks', i, 'prompt_file']));
+    }
+
+    if (Array.isArray(task.files)) {
+      task.files.forEach((glob, j) => {
+        if (typeof glob !== 'string' || glob === '') return;
+        const problem = globProblem(glob);
+        if (problem !== undefined) error(`${name} files: ${JSON.stringify(glob)} ${problem}`, at.at(['tasks', i, 'files', j]));
+      });
+    }
+
+    if (Array.isArray(task.depends_on)) {
+      const seen = new Map<string, number>();
+      task.depends_on.forEach((dep, j) => {
+        if (typeof dep !== 'string') return;
+        const loc = at.at(['tasks', i, 'depends_on', j]);
+        const before = seen.get(dep);
+        if (before !== undefined) {
+          const firstLoc = at.at(['tasks', i, 'depends_on', before]);
+          error(`${name} depends_on: ${JSON.stringify(dep)} is listed twice`, loc, [{ message: 'first listed here', loc: firstLoc }]);
+          return;
+        }
+        seen.set(dep, j);
+        if (dep === task.id) error(`${name} depends on itself`, loc);
+        else if (!allIds.has(dep)) error(`${name} depends on unknown task ${JSON.stringify(dep)}${suggestion(dep, allIds)}`, loc);
+      });
+    }
+
+    if (isRecord(task.env)) {
+      for (const key of Object.keys(task.env)) {
+        if (!ENV_NAME.test(key)) error(`${name} env: ${JSON.stringify(key)} is not a valid environment variable name`, at.atKey(['tasks', i, 'env', key]));
+      }
+    }
+    checkPositiveDuration(task.timeout, ['tasks', i, 'timeout'], raw, at, error);
+
+    const own = isRecord(task.agent) ? task.agent : {};
+    const kind = own.kind ?? topAgent.kind;
+    const command = own.command ?? topAgent.command;
+    if (kind === 'command' && command === undefined) {
+      if (own.kind === 'command') error(`${name} has agent kind "command" but no agent.command to run`, at.at(['tasks', i, 'agent', 'kind']));
+      else commandless.add(typeof task.id === 'string' ? task.id : `tasks[${i}]`);
+    }
+  });
+
+  if (commandless.size > 0) {
+    const names = [...commandless];
+    const shown = names.slice(0, 5).map((id) => JSON.stringify(id)).join(', ') + (names.length > 5 ? `, and ${names.length - 5} more` : '');
+    error(`agent kind is "command" but no agent.command is given (tasks without their own: ${shown})`, at.at(['agent', 'kind']));
+  }
+  return { diagnostics: out, prompts };
+}
+
+function checkPositiveDuration(
+  value: unknown,
+  path: (string | number)[],
+  raw: unknown,
+  at: Locator,
+  error: (message: string, loc: ReturnType<Locator['at']>) => void,
+): void {
+  if (value === undefined) return;
+  if (parseDuration(value) === 0) error(`${describePath(raw, path)}: expected a duration greater than zero, got ${describeValue(value)}`, at.at(path));
+}
+
+/** The text, or why it cannot be used. */
+function readPromptFile(path: string, readFile: (path: string) => string): { text: string } | string {
+  let text: string;
+  try {
+    text = readFile(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return `does not exist (looked for ${path})`;
+    if (code === 'EISDIR') return `is a folder, not a file (${path})`;
+    if (code === 'EACCES' || code === 'EPERM') return `cannot be read: permission denied (${path})`;
+    return `cannot be read: ${error instanceof Error ? error.message : String(error)}`;
+  }
+  if (Buffer.byteLength(text) > MAX_PROMPT_BYTES) return `is larger than ${MAX_PROMPT_BYTES / 1024 / 1024} MiB`;
+  if (text.trim() === '') return 'is empty';
+  return { text };
+}
+
+/** The rules of `git check-ref-format` that a hand-written branch name can break. */
+export function isBranchName(name: string): boolean {
+  if (name === '' || name === '@' || name.startsWith('-') || name.startsWith('/') || name.endsWith('/')) return false;
+  if (name.endsWith('.') || name.endsWith('.lock') || name.includes('..') || name.includes('@{') || name.includes('//')) return false;
+  if (/[\x00-\x20\x7f~^:?*[\\]/.test(name)) return false;
+  return name.split('/').every((part) => part !== '' && !part.startsWith('.') && !part.endsWith('.lock'));
+}

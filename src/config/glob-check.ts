@@ -1,0 +1,22 @@
+import picomatch from 'picomatch';
+
+/**
+ * Why a `files:` glob is unusable, or undefined when it is fine. Globs are relative to
+ * the repository root and are leased, so they must stay inside it and be parseable.
+ */
+export function globProblem(glob: string): string | undefined {
+  if (glob.trim() !== glob) return 'has leading or trailing spaces';
+  if (glob.startsWith('/') || /^[A-Za-z]:[\\/]/.test(glob)) return 'is an absolute path; globs are relative to the repository root';
+  if (glob.startsWith('!')) return 'is negated; list the files the task owns instead';
+  if (glob.split('/').includes('..')) return 'has a ".." segment; globs must stay inside the repository';
+  if (glob.includes('\\') && !/\\[\\*?[\]{}()!]/.test(glob)) return 'contains "\\"; use "/" between folders';
+  try {
+    // strictBrackets turns an unclosed [ { ( into an error instead of a literal character,
+    // which is almost always a typo in an ownership glob.
+    picomatch.makeRe(glob, { dot: true, strictBrackets: true });
+    picomatch.scan(glob);
+  } catch (error) {
+    return `cannot be parsed: ${error instanceof Error ? error.message : String(error)}`;
+  }
+  return undefined;
+}

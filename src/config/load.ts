@@ -1,0 +1,153 @@
+import { readFileSync, statSync } from 'node:fs';
+import { LineCounter, parseDocument, visit, type Document } from 'yaml';
+import { buildSpec, defaultName } from './build.js';
+import { checkSpec, type CheckOptions } from './checks.js';
+import type { Diagnostic } from './diagnostic.js';
+import { Locator } from './locate.js';
+import { ID_PATTERN, SpecSchema } from './schema.js';
+import type { SourceLoc, Spec } from './spec.js';
+import { issueMessages, issuesToDiagnostics } from './zod-issues.js';
+import { err, ok, type Result } from '../util/result.js';
+
+/** Bigger files are refused: a task graph this size is a mistake, or an attack. */
+export const MAX_SPEC_BYTES = 5 * 1024 * 1024;
+
+/**
+ * Aliases expanded while turning the document into data. A handful of anchors is normal
+ * (sharing an agent block); thousands are a "billion laughs" bomb.
+ */
+export const MAX_ALIAS_COUNT = 1000;
+
+export type LoadOptions = CheckOptions;
+
+/** Reads and validates a swarm file. `path` is used as given in every diagnostic. */
+export function loadSpecFile(path: string, options: LoadOptions = {}): Result<Spec, Diagnostic[]> {
+  const problem = (message: string): Result<Spec, Diagnostic[]> => err([{ severity: 'error', message }]);
+  let text: string;
+  try {
+    const stat = statSync(path);
+    if (stat.isDirectory()) return problem(`${path} is a folder, not a swarm file`);
+    if (stat.size > MAX_SPEC_BYTES) return problem(tooLarge(path, stat.size));
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return problem(`${path} does not exist (run "swarm init" to write a starter file)`);
+    if (code === 'EACCES' || code === 'EPERM') return problem(`cannot read ${path}: permission denied`);
+    return problem(`cannot read ${path}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  return parseSpec(text, path, options);
+}
+
+/** Parses and validates swarm.yaml text; collects every problem rather than the first. */
+export function parseSpec(text: string, file: string, options: LoadOptions = {}): Result<Spec, Diagnostic[]> {
+  const size = Buffer.byteLength(text);
+  if (size > MAX_SPEC_BYTES) return err([{ severity: 'error', message: tooLarge(file, size) }]);
+
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, merge: true, uniqueKeys: true });
+  const at = new Locator(file, text, lines, doc);
+
+  const syntax = [...doc.errors.map((e) => yamlDiagnostic(e.message, e.code, e.pos, at)), ...unresolvedAliases(doc, at)];
+  if (syntax.length > 0) return err(sortDiagnostics(syntax));
+
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (error) {
+    // yaml throws a ReferenceError when aliases expand past maxAliasCount.
+    const message = error instanceof Error ? error.message : String(error);
+    return err([
+      {
+        severity: 'error',
+        message: /alias/i.test(message)
+          ? `too many alias expansions (more than ${MAX_ALIAS_COUNT}); the file looks like a YAML alias bomb`
+          : `cannot read the YAML: ${message}`,
+        loc: firstAlias(doc, at) ?? at.start(),
+      },
+    ]);
+  }
+  if (raw === null || raw === undefined) {
+    return err([{ severity: 'error', message: 'the file is empty: expected at least "version: 1" and "tasks:"', loc: at.start() }]);
+  }
+
+  const diagnostics: Diagnostic[] = [];
+  const parsed = SpecSchema.safeParse(raw, { error: issueMessages });
+  if (!parsed.success) diagnostics.push(...issuesToDiagnostics(parsed.error.issues, raw, at, SpecSchema));
+  const checked = checkSpec(raw, file, at, options);
+  diagnostics.push(...checked.diagnostics);
+
+  const name = parsed.success ? (parsed.data.name ?? defaultName(file)) : undefined;
+  if (name !== undefined && !ID_PATTERN.test(name)) {
+    diagnostics.push({
+      severity: 'error',
+      message: `the run name defaults to the file's stem, ${JSON.stringify(name)}, which is not a valid name: set "name:" (lower-case letters, digits, '.', '_' or '-', starting with a letter or digit, at most 64 characters)`,
+      loc: at.start(),
+    });
+  }
+
+  if (diagnostics.length > 0 || !parsed.success || name === undefined) return err(sortDiagnostics(dedupe(diagnostics)));
+  return ok(buildSpec(parsed.data, file, name, checked.prompts, at, doc));
+}
+
+function tooLarge(file: string, size: number): string {
+  const mib = (n: number): string => `${(n / 1024 / 1024).toFixed(1)} MiB`;
+  return `${file} is ${mib(size)}; swarm refuses files over ${mib(MAX_SPEC_BYTES)}`;
+}
+
+function yamlDiagnostic(message: string, code: string, pos: [number, number], at: Locator): Diagnostic {
+  const text =
+    code === 'MULTIPLE_DOCS'
+      ? 'a swarm file holds one YAML document; remove the "---" and what follows, or merge it into the first'
+      : code === 'DUPLICATE_KEY'
+        ? 'this key appears twice in the same mapping'
+        : message.charAt(0).toLowerCase() + message.slice(1);
+  return { severity: 'error', message: `invalid YAML: ${text}`, loc: at.span(pos[0], pos[1]) };
+}
+
+function unresolvedAliases(doc: Document, at: Locator): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  visit(doc, {
+    Alias(_key, node) {
+      if (node.resolve(doc) === undefined) {
+        out.push({ severity: 'error', message: `invalid YAML: alias *${node.source} names no anchor defined before it`, loc: at.ofNode(node) ?? at.start() });
+      }
+    },
+  });
+  return out;
+}
+
+function firstAlias(doc: Document, at: Locator): SourceLoc | undefined {
+  let loc: SourceLoc | undefined;
+  visit(doc, {
+    Alias(_key, node) {
+      loc = at.ofNode(node);
+      return visit.BREAK;
+    },
+  });
+  return loc;
+}
+
+function dedupe(diagnostics: readonly Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
+  return diagnostics.filter((d) => {
+    const key = `${d.loc?.line}:${d.loc?.col}:${d.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/** Stable order: by file, line, column, then message; file-level problems first. */
+export function sortDiagnostics<T extends Diagnostic>(diagnostics: readonly T[]): T[] {
+  return [...diagnostics].sort((a, b) => {
+    if (a.loc === undefined || b.loc === undefined) return a.loc === b.loc ? a.message.localeCompare(b.message) : a.loc === undefined ? -1 : 1;
+    return (
+      a.loc.file.localeCompare(b.loc.file) ||
+      a.loc.line - b.loc.line ||
+      a.loc.col - b.loc.col ||
+      a.message.localeCompare(b.message)
+    );
+  });
+}
+
+
