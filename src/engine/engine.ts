@@ -275,7 +275,9 @@ export class Engine {
       }
       if (deps.every((d) => this.#state(d) === 'merged')) newlyReady.push(id);
     }
-    for (const id of newlyReady.sort()) {
+    // p-queue starts a job at once when a slot is free, so enqueue the most urgent first.
+    newlyReady.sort((a, b) => (this.#priority.get(b) ?? 0) - (this.#priority.get(a) ?? 0));
+    for (const id of newlyReady) {
       this.#transition(id, 'ready', { readyAt: this.#now() });
       this.#enqueue(id);
     }
@@ -588,10 +590,10 @@ export class Engine {
         this.#o.store.recordDuration(id, Math.max(1, live.agentMs));
         this.#transition(id, 'merged', { mergedSha: outcome.commit, endedAt: this.#now() });
         this.#releaseLease(id);
+        this.#pump();
         if (!this.#o.keepWorktrees && live.worktree) {
           await this.#o.git.removeWorktree(live.worktree).catch((e: unknown) => this.#log('warning', `task ${id}: worktree kept: ${messageOf(e)}`));
         }
-        this.#pump();
         return;
       }
       case 'conflict': {

@@ -1,0 +1,243 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { Spec } from '../../src/config/spec.js';
+import { Engine } from '../../src/engine/engine.js';
+import type { SwarmEvent } from '../../src/engine/events.js';
+import { clock, FakeGit, FakeShell, GatedRunner, graphOf, makeSpec, makeTask, MemoryStore } from './fakes.js';
+
+function setup(spec: Spec, opts: { concurrency?: number } = {}) {
+  const store = new MemoryStore();
+  const git = new FakeGit();
+  const runner = new GatedRunner(git);
+  const shell = new FakeShell();
+  const events: SwarmEvent[] = [];
+  const engine = new Engine({
+    spec,
+    graph: graphOf(spec),
+    store,
+    git,
+    shell,
+    agents: new Map([['command', runner]]),
+    clock,
+    concurrency: opts.concurrency ?? spec.concurrency,
+    logsDir: mkdtempSync(join(tmpdir(), 'swarm-logs-')),
+    env: {},
+    enforcement: {
+      forTask: () => ({ env: {} }),
+      audit: (paths, globs) => paths.filter((p) => !globs.some((g) => p.startsWith(g.replace('/**', '/')))),
+    },
+  });
+  engine.on((e) => events.push(e));
+  const states = (id: string) => events.filter((e) => e.type === 'task' && e.task === id).map((e) => (e.type === 'task' ? e.to : ''));
+  return { store, git, runner, shell, events, engine, states };
+}
+
+describe('engine', () => {
+  it('never runs more agents than the cap, and finishes every task', async () => {
+    const spec = makeSpec(['a', 'b', 'c', 'd', 'e', 'f'].map((id) => makeTask(id)));
+    const { runner, engine, git } = setup(spec, { concurrency: 2 });
+    const done = engine.run();
+    for (let i = 0; i < 6; i++) {
+      const call = await runner.next();
+      expect(runner.running).toBeLessThanOrEqual(2);
+      call.finish();
+    }
+    const result = await done;
+    expect(result).toMatchObject({ ok: true, value: { outcome: 'success', merged: 6, total: 6 } });
+    expect(runner.maxRunning).toBe(2);
+    expect([...git.branches.get('swarm/test')!].sort()).toEqual(['a', 'b', 'c', 'd', 'e', 'f'].map((t) => `src/${t}/a.ts`));
+  });
+
+  it('starts a task only after its dependencies merged, from a base holding their work', async () => {
+    const spec = makeSpec([makeTask('a'), makeTask('b', { dependsOn: ['a'] }), makeTask('c', { dependsOn: ['a', 'b'] })]);
+    const { runner, engine, git } = setup(spec);
+    const done = engine.run();
+    const a = await runner.next();
+    expect(a.input.task.id).toBe('a');
+    a.finish();
+    const b = await runner.next();
+    expect(b.input.task.id).toBe('b');
+    expect(git.merges).toEqual(['a']);
+    expect(b.sees.has('src/a/a.ts')).toBe(true);
+    expect(b.input.prompt).toContain('a: Task a');
+    b.finish();
+    const c = await runner.next();
+    expect([...c.sees].sort()).toEqual(['src/a/a.ts', 'src/b/a.ts']);
+    c.finish();
+    expect((await done).ok).toBe(true);
+    expect(git.merges).toEqual(['a', 'b', 'c']);
+  });
+
+  it('starts the task with the longest remaining path first, ties by id', async () => {
+    // All four are ready at once. z heads a chain of three, b one of two; a and m are alone.
+    const spec = makeSpec([
+      makeTask('a'),
+      makeTask('m'),
+      makeTask('b'),
+      makeTask('b2', { dependsOn: ['b'] }),
+      makeTask('z'),
+      makeTask('z2', { dependsOn: ['z'] }),
+      makeTask('z3', { dependsOn: ['z2'] }),
+    ]);
+    const { runner, engine } = setup(spec, { concurrency: 1 });
+    const done = engine.run();
+    const order: string[] = [];
+    for (let i = 0; i < 7; i++) {
+      const call = await runner.next();
+      order.push(call.input.task.id);
+      call.finish();
+    }
+    await done;
+    // z (3) first, then b (2; z2 is not ready yet, and would lose the tie by id), and a before m.
+    expect(order.slice(0, 2)).toEqual(['z', 'b']);
+    expect(order.indexOf('a')).toBeLessThan(order.indexOf('m'));
+    expect(order.indexOf('z2')).toBeLessThan(order.indexOf('a'));
+  });
+
+  it('a failing task blocks exactly its downstream; independent work goes on', async () => {
+    const spec = makeSpec([
+      makeTask('bad'),
+      makeTask('child', { dependsOn: ['bad'] }),
+      makeTask('grandchild', { dependsOn: ['child'] }),
+      makeTask('free'),
+    ]);
+    const { runner, engine, states } = setup(spec, { concurrency: 2 });
+    const done = engine.run();
+    const first = [await runner.next(), await runner.next()];
+    first.find((c) => c.input.task.id === 'bad')!.finish({ ok: false, exitCode: 3, failure: 'exit' });
+    first.find((c) => c.input.task.id === 'free')!.finish();
+    const result = await done;
+    expect(result).toMatchObject({ ok: true, value: { outcome: 'failed', merged: 1 } });
+    expect(states('bad').at(-1)).toBe('failed');
+    expect(states('child')).toEqual(['blocked']);
+    expect(states('grandchild')).toEqual(['blocked']);
+    expect(states('free').at(-1)).toBe('merged');
+  });
+
+  it('retries a failed check with the check output in the prompt', async () => {
+    const spec = makeSpec([makeTask('a', { retries: 1, check: 'npm test' })]);
+    const { runner, engine, shell, states } = setup(spec);
+    shell.results.set('a', [1, 0]);
+    const done = engine.run();
+    (await runner.next()).finish();
+    const retry = await runner.next();
+    expect(retry.input.attempt).toBe(2);
+    expect(retry.input.prompt).toContain('npm test');
+    expect(retry.input.prompt).toContain('FAIL: a expected 2 got 3');
+    retry.finish();
+    expect((await done).ok).toBe(true);
+    expect(states('a')).toEqual(['ready', 'starting', 'running', 'checking', 'running', 'checking', 'queued', 'merging', 'merged']);
+  });
+
+  it('fails when the check still fails after the retries', async () => {
+    const spec = makeSpec([makeTask('a', { retries: 1, check: 'npm test' })]);
+    const { runner, engine, shell, states, store } = setup(spec);
+    shell.results.set('a', [1, 1]);
+    const done = engine.run();
+    (await runner.next()).finish();
+    (await runner.next()).finish();
+    expect(await done).toMatchObject({ ok: true, value: { outcome: 'failed' } });
+    expect(states('a').at(-1)).toBe('failed');
+    expect(store.getTasks('test')[0]!.detail).toContain('npm test');
+  });
+
+  it('never runs two tasks with overlapping globs at once', async () => {
+    const spec = makeSpec([makeTask('a', { files: ['src/api/**'] }), makeTask('b', { files: ['src/api/*.ts'] }), makeTask('c')]);
+    const { runner, engine, states } = setup(spec, { concurrency: 3 });
+    const done = engine.run();
+    const first = await runner.next();
+    const second = await runner.next();
+    expect([first.input.task.id, second.input.task.id].sort()).toEqual(['a', 'c']);
+    expect(states('b')).toEqual(['ready', 'waiting']);
+    expect(runner.running).toBe(2);
+    first.finish();
+    second.finish();
+    const third = await runner.next();
+    expect(third.input.task.id).toBe('b');
+    third.finish();
+    expect((await done).ok).toBe(true);
+    expect(runner.maxRunning).toBe(2);
+  });
+
+  it('audits the diff: a write outside the globs fails the task (enforce: block)', async () => {
+    const spec = makeSpec([makeTask('a')]);
+    const { runner, engine, states, events } = setup(spec);
+    const done = engine.run();
+    (await runner.next()).finish({}, ['src/a/ok.ts', 'outside/evil.ts']);
+    expect(await done).toMatchObject({ ok: true, value: { outcome: 'failed' } });
+    expect(states('a').at(-1)).toBe('failed');
+    expect(events.some((e) => e.type === 'lease' && e.reason === 'violation' && e.path === 'outside/evil.ts')).toBe(true);
+  });
+
+  it('with on_conflict: fail, a conflict marks the task conflicted', async () => {
+    const spec = makeSpec([makeTask('a')]);
+    const { runner, engine, git, states } = setup(spec);
+    git.conflictOnce.add('a');
+    const done = engine.run();
+    (await runner.next()).finish();
+    expect(await done).toMatchObject({ ok: true, value: { outcome: 'failed' } });
+    expect(states('a').at(-1)).toBe('conflicted');
+  });
+
+  it('with on_conflict: agent, the agent resolves and the task merges', async () => {
+    const spec = makeSpec([makeTask('a')], { merge: { strategy: 'merge', onConflict: 'agent' } });
+    const { runner, engine, git, states } = setup(spec);
+    git.conflictOnce.add('a');
+    const done = engine.run();
+    (await runner.next()).finish();
+    const resolve = await runner.next();
+    expect(resolve.input.prompt).toContain('shared.txt');
+    expect(resolve.input.prompt).toContain('conflict');
+    resolve.finish();
+    expect((await done).ok).toBe(true);
+    expect(states('a')).toContain('resolving');
+    expect(states('a').at(-1)).toBe('merged');
+  });
+
+  it('merge.check failing fails the task and says the merge was undone', async () => {
+    const spec = makeSpec([makeTask('a'), makeTask('b', { dependsOn: ['a'] })], { merge: { strategy: 'merge', onConflict: 'fail', check: 'make' } });
+    const { runner, engine, git, states, events } = setup(spec);
+    git.mergeCheckFails.add('a');
+    const done = engine.run();
+    (await runner.next()).finish();
+    expect(await done).toMatchObject({ ok: true, value: { outcome: 'failed' } });
+    expect(states('a').at(-1)).toBe('failed');
+    expect(states('b')).toEqual(['blocked']);
+    expect(events.some((e) => e.type === 'merge' && e.reason === 'undone')).toBe(true);
+  });
+
+  it('stop() cancels running agents and ends resumable', async () => {
+    const spec = makeSpec([makeTask('a'), makeTask('b', { dependsOn: ['a'] })]);
+    const { runner, engine, states, store } = setup(spec);
+    const done = engine.run();
+    await runner.next();
+    engine.stop(false);
+    expect(await done).toMatchObject({ ok: true, value: { outcome: 'cancelled' } });
+    expect(states('a').at(-1)).toBe('cancelled');
+    expect(store.leases.size).toBe(0);
+  });
+
+  it('stops starting tasks when the budget is spent', async () => {
+    const spec = makeSpec([makeTask('a'), makeTask('b'), makeTask('c')], { budgetUsd: 1 });
+    const { runner, engine, events } = setup(spec, { concurrency: 1 });
+    const done = engine.run();
+    (await runner.next()).finish({ costUsd: 1.5 });
+    expect(await done).toMatchObject({ ok: true, value: { outcome: 'budget', merged: 1 } });
+    expect(runner.calls).toHaveLength(1);
+    expect(events.some((e) => e.type === 'log' && e.message.includes('budget_usd'))).toBe(true);
+  });
+
+  it('api_retry events lower the start limit', async () => {
+    const spec = makeSpec(['a', 'b', 'c', 'd'].map((id) => makeTask(id)));
+    const { runner, engine, events } = setup(spec, { concurrency: 4 });
+    const done = engine.run();
+    const a = await runner.next();
+    a.input.onEvent({ reason: 'api-retry', retryAttempt: 1, delayMs: 1000, error: 'rate_limit' });
+    const limits = events.filter((e) => e.type === 'limit');
+    expect(limits).toEqual([expect.objectContaining({ reason: 'lowered', concurrency: 2, max: 4 })]);
+    for (const c of [a, await runner.next(), await runner.next(), await runner.next()]) c.finish();
+    expect((await done).ok).toBe(true);
+  });
+});
