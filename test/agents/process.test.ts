@@ -1,0 +1,169 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { readStat, runProcess } from '../../src/agents/process.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'swarm-process-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
+
+/** Gone, or a zombie waiting for a reaper (it runs nothing any more). */
+function dead(pid: number): boolean {
+  const stat = readStat(pid);
+  return stat === undefined || stat.state === 'Z';
+}
+
+/**
+ * A leader that starts a grandchild sleeping in the background, prints both pids and
+ * then waits. `ignoreTerm` makes both ignore SIGTERM, so only SIGKILL ends them.
+ */
+function tree(ignoreTerm: boolean, leaderExits = false): string[] {
+  const trap = ignoreTerm ? "trap '' TERM; " : '';
+  const tail = leaderExits ? 'exit 0' : 'wait';
+  return ['-c', `${trap}sleep 300 & echo "pids $$ $!"; ${tail}`];
+}
+
+function pidsFrom(lines: string[]): { leader: number; grandchild: number } {
+  const line = lines.find((l) => l.startsWith('pids '));
+  expect(line, 'the tree printed its pids').toBeDefined();
+  const [, leader, grandchild] = line!.split(' ');
+  return { leader: Number(leader), grandchild: Number(grandchild) };
+}
+
+describe('runProcess', () => {
+  it('streams stdout lines, logs stdout and stderr as JSONL, and reports the exit code', async () => {
+    const logFile = join(dir, 'logs', 'simple.jsonl');
+    const lines: string[] = [];
+    const outcome = await runProcess({
+      file: 'sh',
+      args: ['-c', 'echo one; echo two; echo oops >&2; exit 3'],
+      cwd: dir,
+      env,
+      logFile,
+      onStdoutLine: (l) => lines.push(l),
+    });
+    expect(outcome).toMatchObject({ exitCode: 3, signal: null, timedOut: false, cancelled: false });
+    expect(lines).toEqual(['one', 'two']);
+    expect(outcome.stderrTail).toBe('oops');
+    const logged = readFileSync(logFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(logged.map((l) => [l.stream, l.line])).toEqual(
+      expect.arrayContaining([
+        ['stdout', 'one'],
+        ['stdout', 'two'],
+        ['stderr', 'oops'],
+      ]),
+    );
+    expect(logged.every((l) => typeof l.t === 'number')).toBe(true);
+  });
+
+  it('passes exactly the given environment and closes stdin', async () => {
+    const lines: string[] = [];
+    const outcome = await runProcess({
+      file: 'sh',
+      // `read` fails at once on a closed stdin instead of waiting for input.
+      args: ['-c', 'echo "home=${HOME-unset} x=$X"; if read line; then echo got-input; else echo stdin-closed; fi'],
+      cwd: dir,
+      env: { ...env, X: 'y' },
+      onStdoutLine: (l) => lines.push(l),
+    });
+    expect(outcome.exitCode).toBe(0);
+    expect(lines).toEqual(['home=unset x=y', 'stdin-closed']);
+  });
+
+  it('writes JSON stdout lines to the log as they are when stdoutIsJsonl', async () => {
+    const logFile = join(dir, 'jsonl.jsonl');
+    await runProcess({
+      file: 'sh',
+      args: ['-c', `echo '{"type":"system","n":1}'; echo 'plain text'`],
+      cwd: dir,
+      env,
+      logFile,
+      stdoutIsJsonl: true,
+    });
+    const logged = readFileSync(logFile, 'utf8').trim().split('\n');
+    expect(logged[0]).toBe('{"type":"system","n":1}');
+    expect(JSON.parse(logged[1]!)).toMatchObject({ stream: 'stdout', line: 'plain text' });
+  });
+
+  it('reports a missing program as a spawn error', async () => {
+    const outcome = await runProcess({ file: join(dir, 'no-such-agent'), args: [], cwd: dir, env });
+    expect(outcome.spawnError).toMatch(/ENOENT|no-such-agent/);
+    expect(outcome.exitCode).toBeNull();
+  });
+
+  it('on timeout kills the whole process group, escalating to SIGKILL when SIGTERM is ignored', async () => {
+    const lines: string[] = [];
+    const started = Date.now();
+    const outcome = await runProcess({
+      file: 'sh',
+      args: tree(true),
+      cwd: dir,
+      env,
+      timeoutMs: 400,
+      graceMs: 300,
+      onStdoutLine: (l) => lines.push(l),
+    });
+    const { leader, grandchild } = pidsFrom(lines);
+    expect(outcome.timedOut).toBe(true);
+    expect(outcome.signal).toBe('SIGKILL');
+    expect(dead(leader)).toBe(true);
+    expect(dead(grandchild)).toBe(true);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it('on abort sends SIGTERM to the group: leader and grandchild both end', async () => {
+    const controller = new AbortController();
+    const lines: string[] = [];
+    const outcome = await runProcess({
+      file: 'sh',
+      args: tree(false),
+      cwd: dir,
+      env,
+      signal: controller.signal,
+      graceMs: 5000,
+      onStdoutLine: (l) => {
+        lines.push(l);
+        if (l.startsWith('pids ')) controller.abort();
+      },
+    });
+    const { leader, grandchild } = pidsFrom(lines);
+    expect(outcome.cancelled).toBe(true);
+    expect(outcome.timedOut).toBe(false);
+    expect(outcome.signal).toBe('SIGTERM');
+    expect(dead(leader)).toBe(true);
+    expect(dead(grandchild)).toBe(true);
+  });
+
+  it('leaves nothing behind when the leader exits on its own', async () => {
+    const lines: string[] = [];
+    const outcome = await runProcess({
+      file: 'sh',
+      args: tree(false, true),
+      cwd: dir,
+      env,
+      graceMs: 2000,
+      onStdoutLine: (l) => lines.push(l),
+    });
+    const { grandchild } = pidsFrom(lines);
+    expect(outcome.exitCode).toBe(0);
+    expect(dead(grandchild)).toBe(true);
+  });
+
+  it('does not start at all when the signal is already aborted', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    const lines: string[] = [];
+    const outcome = await runProcess({
+      file: 'sh',
+      args: ['-c', 'echo ran'],
+      cwd: dir,
+      env,
+      signal: controller.signal,
+      onStdoutLine: (l) => lines.push(l),
+    });
+    expect(outcome.cancelled).toBe(true);
+    expect(lines).toEqual([]);
+  });
+});
