@@ -1,0 +1,545 @@
+import { existsSync, realpathSync } from 'node:fs';
+import { mkdir, readdir, rm, rmdir } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import type { GitPort, MergeOutcome, Worktree } from '../engine/ports.js';
+import { err, ok, type Result } from '../util/result.js';
+import { runCheck } from './check.js';
+import { GitError } from './errors.js';
+import { commandFailed, GitRunner } from './exec.js';
+import { addExcludes } from './exclude.js';
+import { identityArgs } from './identity.js';
+import { applyStrategy, hasMergeHead, settleMergeWorktree, unmergedPaths } from './merge.js';
+import { Mutex } from './mutex.js';
+import { badName, MERGE_DIR, parseTaskBranch, sortedUnique, splitNul, TASK_BRANCH_PREFIX, taskBranch } from './names.js';
+import { parseWorktreeList, type WorktreeEntry } from './worktree-list.js';
+
+export interface GitOptions {
+  /**
+   * Where task worktrees live, relative to the repository root. Not under `.git/`:
+   * Claude Code refuses to edit files there.
+   * @default '.swarm/worktrees'
+   */
+  readonly worktreesDir?: string;
+  /** Extra environment for every git command (tests pin an identity here). */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+export interface CommitOptions {
+  /** The environment the commit runs in: the agent's, with the pre-commit guard's GIT_CONFIG_*. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Skips pre-commit and commit-msg hooks. Off by default: the user's hooks run. */
+  readonly noVerify?: boolean;
+}
+
+export interface RunWorktree {
+  readonly path: string;
+  /** The folder name: a task id, or `_merge`. */
+  readonly name: string;
+  readonly branch?: string;
+  readonly head?: string;
+  readonly isMerge: boolean;
+}
+
+/** `worktree list -z` arrived in 2.36; the rest of what swarm uses is older. */
+const MIN_GIT: readonly [number, number] = [2, 36];
+
+/**
+ * swarm's only door to git. Everything it changes lives in its own worktrees and
+ * branches; the user's checkout, index, HEAD and current branch are only ever read.
+ */
+export class Git implements GitPort {
+  readonly root: string;
+  readonly #worktreesRoot: string;
+  readonly #commonDir: string;
+  readonly #runner: GitRunner;
+  /** `git worktree add/remove` and branch creation race on git's lock files: one at a time. */
+  readonly #admin = new Mutex();
+  /** The integration branch moves only in its merge worktree, one merge at a time. */
+  readonly #merges = new Mutex();
+  readonly #integrationBranches = new Set<string>();
+  #excluded: Promise<void> | undefined;
+
+  private constructor(root: string, commonDir: string, worktreesRoot: string, runner: GitRunner) {
+    this.root = root;
+    this.#commonDir = commonDir;
+    this.#worktreesRoot = worktreesRoot;
+    this.#runner = runner;
+  }
+
+  /** Finds the main worktree of the repository holding `cwd` (from any of its worktrees). */
+  static async open(cwd: string, options: GitOptions = {}): Promise<Result<Git, string>> {
+    const runner = new GitRunner(options.env);
+    if (!existsSync(cwd)) return err(`${cwd} does not exist`);
+    const version = await runner.run(['version'], { cwd });
+    if (version.exitCode !== 0) return err('git was not found on PATH; swarm needs git 2.36 or newer');
+    const [, major = '0', minor = '0'] = /(\d+)\.(\d+)/.exec(version.stdout) ?? [];
+    if (Number(major) < MIN_GIT[0] || (Number(major) === MIN_GIT[0] && Number(minor) < MIN_GIT[1])) {
+      return err(`swarm needs git ${MIN_GIT.join('.')} or newer; found ${version.stdout.trim()}`);
+    }
+    const common = await runner.run(['rev-parse', '--git-common-dir'], { cwd });
+    if (common.exitCode !== 0) {
+      return err(`${cwd} is not inside a git repository; run swarm from your project (or \`git init\` and commit first)`);
+    }
+    const commonDir = resolve(cwd, common.stdout.trim());
+    const entries = parseWorktreeList(await runner.ok(['worktree', 'list', '--porcelain', '-z'], { cwd }));
+    const main = entries[0];
+    if (main === undefined || main.bare) {
+      return err(`${commonDir} is a bare repository; swarm needs one with a working tree`);
+    }
+    const root = main.path;
+    const head = await runner.run(['rev-parse', '-q', '--verify', 'HEAD^{commit}'], { cwd: root });
+    if (head.exitCode !== 0) {
+      return err(`the repository at ${root} has no commits yet; swarm starts tasks from a commit, so make a first one`);
+    }
+    const worktreesRoot = resolve(root, options.worktreesDir ?? '.swarm/worktrees');
+    if (isInside(commonDir, worktreesRoot) || isInside(join(root, '.git'), worktreesRoot)) {
+      return err(`worktrees: ${options.worktreesDir} is inside .git/; Claude Code refuses to edit files there, choose another folder`);
+    }
+    if (worktreesRoot === root) return err('worktrees: must be a folder of its own, not the repository root');
+    return ok(new Git(root, commonDir, worktreesRoot, runner));
+  }
+
+  // ------------------------------------------------------------------------ paths
+
+  worktreePath(run: string, task: string): string {
+    return join(this.#worktreesRoot, run, task);
+  }
+
+  mergeWorktreePath(run: string): string {
+    return join(this.#worktreesRoot, run, MERGE_DIR);
+  }
+
+  /**
+   * Adds `.swarm/` (and the worktrees folder, if configured elsewhere in the repository)
+   * to `.git/info/exclude`, once per process.
+   */
+  ensureExcluded(): Promise<void> {
+    this.#excluded ??= (async () => {
+      const patterns = ['/.swarm/'];
+      const rel = relative(this.root, this.#worktreesRoot);
+      if (!rel.startsWith('..') && !isAbsolute(rel) && !isInside(join(this.root, '.swarm'), this.#worktreesRoot)) {
+        patterns.push(`/${rel.split(sep).join('/')}/`);
+      }
+      await addExcludes(join(this.#commonDir, 'info', 'exclude'), patterns);
+    })();
+    return this.#excluded;
+  }
+
+  // ------------------------------------------------------------------------ commits
+
+  /** Like `resolve`, with the failure as a value. */
+  async resolveCommit(commitish: string): Promise<Result<string, string>> {
+    if (commitish === '' || commitish.startsWith('-')) return err(`${JSON.stringify(commitish)} is not a commit`);
+    const out = await this.#atRoot(['rev-parse', '-q', '--verify', `${commitish}^{commit}`]);
+    if (out.exitCode !== 0) return err(`${JSON.stringify(commitish)} does not name a commit in ${this.root}`);
+    return ok(out.stdout.trim());
+  }
+
+  /** The full sha of `commitish`; throws a `bad-input` GitError when there is no such commit. */
+  async resolve(commitish: string): Promise<string> {
+    const sha = await this.resolveCommit(commitish);
+    if (!sha.ok) throw new GitError('bad-input', sha.error);
+    return sha.value;
+  }
+
+  async integrationHead(into: string): Promise<string> {
+    const out = await this.#atRoot(['rev-parse', '-q', '--verify', `refs/heads/${into}^{commit}`]);
+    if (out.exitCode !== 0) throw new GitError('bad-input', `the integration branch ${into} does not exist`);
+    return out.stdout.trim();
+  }
+
+  /**
+   * Creates `into` at `baseSha` when it does not exist (an existing branch is never moved)
+   * and, given the run, checks it out in the run's merge worktree. Refuses when `into` is
+   * checked out anywhere else, the user's own checkout above all: swarm would move a
+   * branch under someone's feet.
+   */
+  async ensureIntegrationBranch(into: string, baseSha: string, run?: string): Promise<string> {
+    await this.#checkBranchName(into);
+    if (into.startsWith(TASK_BRANCH_PREFIX)) {
+      throw new GitError('bad-input', `into: ${into} is inside ${TASK_BRANCH_PREFIX}, where swarm keeps task branches; choose another name`);
+    }
+    if (run !== undefined) this.#checkName('run', run);
+    this.#integrationBranches.add(into);
+    await this.ensureExcluded();
+    return this.#admin.run(async () => {
+      const exists = await this.#branchExists(into);
+      if (!exists) {
+        const base = await this.resolve(baseSha);
+        // The empty old value makes this create-only: a branch made meanwhile is not moved.
+        const out = await this.#atRoot(['update-ref', '-m', 'swarm: integration branch', `refs/heads/${into}`, base, '']);
+        if (out.exitCode !== 0 && !(await this.#branchExists(into))) throw commandFailed(['update-ref', into], out);
+      }
+      const mergePath = run === undefined ? undefined : this.mergeWorktreePath(run);
+      const holder = (await this.#worktrees()).find((e) => e.branch === into && !e.prunable && (mergePath === undefined || !samePath(e.path, mergePath)));
+      if (holder !== undefined) throw this.#checkedOutError(into, holder);
+      if (run !== undefined) await this.#ensureMergeWorktree(run, into);
+      return this.integrationHead(into);
+    });
+  }
+
+  /** Serialized; on failure leaves neither a worktree nor a branch that this call made. */
+  async createWorktree(run: string, task: string, from: string): Promise<Result<Worktree, string>> {
+    const bad = badName('run', run) ?? badName('task', task);
+    if (bad !== undefined) return err(bad);
+    await this.ensureExcluded();
+    return this.#admin.run(() => this.#createWorktree(run, task, from));
+  }
+
+  async #createWorktree(run: string, task: string, from: string): Promise<Result<Worktree, string>> {
+    const path = this.worktreePath(run, task);
+    const branch = taskBranch(run, task);
+    const fail = (why: string) => err(`cannot start task ${task}: ${why}`);
+    const start = await this.resolveCommit(from);
+    if (!start.ok) return fail(start.error);
+    const refCheck = await this.#atRoot(['check-ref-format', '--branch', branch]);
+    if (refCheck.exitCode !== 0) return fail(`${branch} is not a valid branch name`);
+
+    const entries = await this.#worktrees();
+    const here = entries.find((e) => samePath(e.path, path));
+    const branchExists = await this.#branchExists(branch);
+    if (here !== undefined && !here.prunable) {
+      if (here.branch === branch) return ok({ path, branch, startSha: await this.#startOf(branch, start.value) });
+      return fail(`${path} is already a worktree on ${here.branch ?? 'a detached HEAD'}, not ${branch}; run \`swarm clean ${run}\``);
+    }
+    // Its folder was deleted by hand: drop git's record of it so the path can be reused.
+    if (here?.prunable) await this.#atRoot(['worktree', 'remove', '--force', path]);
+    const elsewhere = entries.find((e) => e.branch === branch && !e.prunable && !samePath(e.path, path));
+    if (elsewhere !== undefined) return fail(`branch ${branch} is checked out in ${elsewhere.path}`);
+    const folderExisted = existsSync(path);
+    if (folderExisted && (await readdir(path)).length > 0) {
+      return fail(`${path} exists and is not a worktree of this repository; move it away or run \`swarm clean ${run}\``);
+    }
+
+    await mkdir(dirname(path), { recursive: true });
+    // Resume: an existing branch is checked out as it is, never reset, so committed work stays.
+    const args = branchExists
+      ? ['worktree', 'add', '-q', path, branch]
+      : ['worktree', 'add', '-q', '--no-track', '-b', branch, path, start.value];
+    const out = await this.#atRoot(args);
+    if (out.exitCode === 0) {
+      return ok({ path, branch, startSha: branchExists ? await this.#startOf(branch, start.value) : start.value });
+    }
+    await this.#undoStart(path, branch, { createdBranch: !branchExists, folderExisted });
+    const detail = (out.stderr.trim() || out.stdout.trim()).split('\n').slice(-4).join('\n');
+    return fail(`git worktree add failed: ${detail}`);
+  }
+
+  /** Removes exactly what a failed `worktree add` left: the registration, the folder and a new branch. */
+  async #undoStart(path: string, branch: string, made: { createdBranch: boolean; folderExisted: boolean }): Promise<void> {
+    if ((await this.#worktrees()).some((e) => samePath(e.path, path))) {
+      await this.#atRoot(['worktree', 'remove', '--force', path]);
+    }
+    if (!made.folderExisted) await rm(path, { recursive: true, force: true });
+    if (made.createdBranch && (await this.#branchExists(branch))) await this.#atRoot(['branch', '-D', branch]);
+  }
+
+  /** Where a resumed branch's own work begins relative to `from`. */
+  async #startOf(branch: string, from: string): Promise<string> {
+    const base = await this.#atRoot(['merge-base', from, `refs/heads/${branch}`]);
+    return base.exitCode === 0 ? base.stdout.trim() : from;
+  }
+
+  /**
+   * Commits whatever is uncommitted (new files included) and returns the new head, or null
+   * when there was nothing. Hooks run as configured unless `noVerify`. Throws a
+   * `commit-failed` GitError when a hook refuses or conflict markers are still there.
+   * Concluding a merge (MERGE_HEAD set) stages the integration's files too, which a
+   * pre-commit guard must allow.
+   */
+  async commitAll(worktree: string, message: string, opts: CommitOptions = {}): Promise<string | null> {
+    const env = opts.env ?? {};
+    await this.#runner.ok(['add', '-A'], { cwd: worktree, env });
+    const merging = await hasMergeHead(this.#runner, worktree);
+    const staged = await this.#runner.run(['diff', '--cached', '--quiet'], { cwd: worktree, env });
+    if (staged.exitCode === 0 && !merging) return null;
+    if (merging) {
+      const check = await this.#runner.run(['diff', '--cached', '--check', 'HEAD'], { cwd: worktree, env });
+      const markers = check.stdout.split('\n').filter((line) => line.includes('leftover conflict marker'));
+      if (markers.length > 0) {
+        throw new GitError('commit-failed', `conflict markers are still in the files:\n${markers.slice(0, 10).join('\n')}`);
+      }
+    }
+    const identity = await identityArgs(this.#runner, worktree, env);
+    const args = [...identity, 'commit', '-q', ...(opts.noVerify ? ['--no-verify'] : []), '-m', message];
+    const out = await this.#runner.run(args, { cwd: worktree, env });
+    if (out.exitCode !== 0) {
+      const detail = (out.stderr.trim() || out.stdout.trim()).split('\n').slice(-20).join('\n');
+      throw new GitError('commit-failed', `git commit in ${worktree} failed: ${detail}`);
+    }
+    return this.#runner.ok(['rev-parse', 'HEAD'], { cwd: worktree });
+  }
+
+  /**
+   * Paths changed between `from` and the worktree's HEAD, both names of a rename, sorted.
+   * Measured from the merge base (`from...HEAD`), so passing the integration branch after
+   * it was merged into the task gives only the task's own work.
+   */
+  async changedPaths(worktree: string, from: string): Promise<string[]> {
+    const out = await this.#runner.ok(['diff', '--name-status', '-M', '-z', `${from}...HEAD`, '--'], { cwd: worktree });
+    const fields = splitNul(out);
+    const paths: string[] = [];
+    for (let i = 0; i < fields.length; ) {
+      const status = fields[i++] ?? '';
+      const names = status.startsWith('R') || status.startsWith('C') ? 2 : 1;
+      for (let n = 0; n < names && i < fields.length; n++) paths.push(fields[i++] ?? '');
+    }
+    return sortedUnique(paths);
+  }
+
+  // ------------------------------------------------------------------------ merging
+
+  async merge(opts: Parameters<GitPort['merge']>[0]): Promise<MergeOutcome> {
+    this.#checkName('run', opts.run);
+    return this.#merges.run(async () => {
+      const cwd = await this.#admin.run(async () => {
+        const holder = (await this.#worktrees()).find(
+          (e) => e.branch === opts.into && !e.prunable && !samePath(e.path, this.mergeWorktreePath(opts.run)),
+        );
+        if (holder !== undefined) throw this.#checkedOutError(opts.into, holder);
+        return this.#ensureMergeWorktree(opts.run, opts.into);
+      });
+      this.#integrationBranches.add(opts.into);
+      await settleMergeWorktree(this.#runner, cwd, opts.into);
+      const before = await this.#runner.ok(['rev-parse', 'HEAD'], { cwd });
+      const taskSha = await this.resolve(`refs/heads/${opts.branch}`);
+      const outcome = await applyStrategy(this.#runner, {
+        cwd,
+        into: opts.into,
+        taskSha,
+        strategy: opts.strategy,
+        message: opts.message,
+      });
+      if (outcome.kind === 'conflict') return outcome;
+      const after = await this.#runner.ok(['rev-parse', 'HEAD'], { cwd });
+      if (opts.check !== undefined && opts.check.trim() !== '') {
+        const env = { ...this.#runner.env, ...(opts.env ?? {}) };
+        const result = await runCheck(opts.check, { cwd, env, ...(opts.signal ? { signal: opts.signal } : {}) });
+        if (!result.ok) {
+          // Undo: the branch is checked out here, so this moves the integration branch back.
+          await this.#runner.ok(['reset', '-q', '--hard', before], { cwd });
+          await this.#runner.ok(['clean', '-q', '-fd'], { cwd });
+          const output = result.cancelled ? `${result.output}\n(check stopped: the run is stopping)` : result.output;
+          return { kind: 'check-failed', output, exitCode: result.exitCode };
+        }
+      }
+      return { kind: 'merged', commit: after };
+    });
+  }
+
+  /**
+   * Merges the integration head into the task branch in its worktree. On conflict the
+   * markers stay uncommitted (MERGE_HEAD set) for the agent to resolve; `commitAll`
+   * concludes the merge afterwards. Without conflict the merge is committed at once.
+   */
+  async mergeIntegrationIntoTask(worktree: string, into: string): Promise<{ conflicted: string[] }> {
+    const head = await this.integrationHead(into);
+    const args = [...SAFE_MERGE, 'merge', '-q', '--no-ff', '--no-commit', head];
+    const out = await this.#runner.run(args, { cwd: worktree });
+    if (out.exitCode !== 0) {
+      const conflicted = await unmergedPaths(this.#runner, worktree);
+      if (conflicted.length > 0) return { conflicted };
+      throw commandFailed(args, out);
+    }
+    if (await hasMergeHead(this.#runner, worktree)) {
+      const identity = await identityArgs(this.#runner, worktree);
+      const message = `Merge ${into} into ${await this.#currentBranch(worktree)}`;
+      // --no-verify: these are other tasks' files, already merged; a lease guard would refuse them.
+      await this.#runner.ok([...identity, 'commit', '-q', '--no-verify', '-m', message], { cwd: worktree });
+    }
+    return { conflicted: [] };
+  }
+
+  /**
+   * Whether `branch`'s work is already in `into`: it is an ancestor (merge, rebase
+   * fast-forward), or merging it would change nothing (squash, rebase with new shas).
+   * The second test can miss work that later commits on `into` changed again; then the
+   * task is merged once more, which changes nothing or conflicts, never loses work.
+   */
+  async isMerged(branch: string, into: string): Promise<boolean> {
+    const tip = await this.resolveCommit(`refs/heads/${branch}`);
+    const target = await this.resolveCommit(`refs/heads/${into}`);
+    if (!tip.ok || !target.ok) return false;
+    const ancestor = await this.#atRoot(['merge-base', '--is-ancestor', tip.value, target.value]);
+    if (ancestor.exitCode === 0) return true;
+    const merged = await this.#atRoot(['merge-tree', '--write-tree', '--no-messages', target.value, tip.value]);
+    if (merged.exitCode === 0) {
+      const tree = await this.#atRoot(['rev-parse', `${target.value}^{tree}`]);
+      return merged.stdout.split('\n')[0]?.trim() === tree.stdout.trim();
+    }
+    if (merged.exitCode === 1) return false;
+    // git older than 2.38 has no `merge-tree --write-tree`: fall back to patch identity.
+    const cherry = await this.#atRoot(['cherry', target.value, tip.value]);
+    const lines = cherry.stdout.split('\n').filter((l) => l.trim() !== '');
+    return cherry.exitCode === 0 && lines.every((l) => l.startsWith('-'));
+  }
+
+  // ------------------------------------------------------------------------ cleaning up
+
+  /**
+   * Removes one of swarm's worktrees. Throws a `dirty` GitError when it holds uncommitted
+   * changes (untracked files included) unless `force`, and `protected` for any folder
+   * outside swarm's worktrees. Removing one that is already gone is not an error.
+   */
+  async removeWorktree(path: string, opts: { force?: boolean } = {}): Promise<void> {
+    const target = canonical(path);
+    if (!isInside(canonical(this.#worktreesRoot), target) || samePath(target, this.root)) {
+      throw new GitError('protected', `${path} is not one of swarm's worktrees (under ${this.#worktreesRoot}); swarm leaves it alone`);
+    }
+    await this.#admin.run(async () => {
+      const entry = (await this.#worktrees()).find((e) => samePath(e.path, path));
+      if (entry === undefined) return;
+      if (!entry.prunable && !opts.force && (await this.isDirty(entry.path))) {
+        throw new GitError('dirty', `${path} holds uncommitted changes; commit them, or remove it with --force to discard them`);
+      }
+      const force = opts.force || entry.prunable ? ['--force'] : [];
+      const out = await this.#atRoot(['worktree', 'remove', ...force, entry.path]);
+      if (out.exitCode !== 0) throw commandFailed(['worktree', 'remove', path], out);
+      // The run's folder goes with its last worktree; a non-empty one stays.
+      await rmdir(dirname(entry.path)).catch(() => undefined);
+    });
+  }
+
+  /** Uncommitted changes, untracked files, or a merge waiting to be concluded. */
+  async isDirty(worktree: string): Promise<boolean> {
+    const status = await this.#runner.ok(['status', '--porcelain', '-z', '--untracked-files=normal'], { cwd: worktree });
+    return status !== '' || (await hasMergeHead(this.#runner, worktree));
+  }
+
+  /**
+   * Deletes a task branch (`swarm-task/<run>/<task>`). Refuses, with a `protected` GitError,
+   * the integration branch, any branch that is not a task's, and a branch checked out in
+   * any worktree, the user's current branch included. A missing branch is not an error.
+   */
+  async deleteBranch(branch: string, opts: { into?: string } = {}): Promise<void> {
+    if (parseTaskBranch(branch) === undefined) {
+      throw new GitError('protected', `${branch} is not a swarm task branch (${TASK_BRANCH_PREFIX}<run>/<task>); swarm leaves it alone`);
+    }
+    if (branch === opts.into || this.#integrationBranches.has(branch)) {
+      throw new GitError('protected', `${branch} is the integration branch; swarm never deletes it`);
+    }
+    await this.#admin.run(async () => {
+      if (!(await this.#branchExists(branch))) return;
+      const holder = (await this.#worktrees()).find((e) => e.branch === branch && !e.prunable);
+      if (holder !== undefined) {
+        throw new GitError('protected', `${branch} is checked out in ${holder.path}; remove that worktree first`);
+      }
+      const out = await this.#atRoot(['branch', '-D', branch]);
+      if (out.exitCode !== 0) throw commandFailed(['branch', '-D', branch], out);
+    });
+  }
+
+  /** The run's worktrees (tasks and the merge worktree), sorted by path. */
+  async listRunWorktrees(run: string): Promise<RunWorktree[]> {
+    const dir = join(this.#worktreesRoot, run);
+    return (await this.#worktrees())
+      .filter((e) => samePath(dirname(e.path), dir))
+      .map((e) => {
+        const name = e.path.slice(dirname(e.path).length + 1);
+        return {
+          path: e.path,
+          name,
+          isMerge: name === MERGE_DIR,
+          ...(e.branch !== undefined ? { branch: e.branch } : {}),
+          ...(e.head !== undefined ? { head: e.head } : {}),
+        };
+      })
+      .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  }
+
+  /** Whether the user's own checkout has uncommitted changes. swarm works from commits, so that is fine, but worth saying. */
+  async userCheckoutDirty(): Promise<boolean> {
+    const out = await this.#atRoot(['status', '--porcelain', '-z', '--untracked-files=normal']);
+    if (out.exitCode !== 0) throw commandFailed(['status'], out);
+    return out.stdout !== '';
+  }
+
+  // ------------------------------------------------------------------------ internals
+
+  /**
+   * Commands in the user's checkout. GIT_OPTIONAL_LOCKS=0 keeps even `git status` from
+   * refreshing the user's index: swarm only reads there.
+   */
+  #atRoot(args: readonly string[]) {
+    return this.#runner.run(args, { cwd: this.root, env: { GIT_OPTIONAL_LOCKS: '0' } });
+  }
+
+  async #worktrees(): Promise<WorktreeEntry[]> {
+    const out = await this.#atRoot(['worktree', 'list', '--porcelain', '-z']);
+    if (out.exitCode !== 0) throw commandFailed(['worktree', 'list'], out);
+    return parseWorktreeList(out.stdout);
+  }
+
+  async #branchExists(branch: string): Promise<boolean> {
+    return (await this.#atRoot(['show-ref', '--verify', '--quiet', `refs/heads/${branch}`])).exitCode === 0;
+  }
+
+  async #currentBranch(worktree: string): Promise<string> {
+    const out = await this.#runner.run(['symbolic-ref', '-q', '--short', 'HEAD'], { cwd: worktree });
+    return out.exitCode === 0 ? out.stdout.trim() : 'HEAD';
+  }
+
+  async #checkBranchName(branch: string): Promise<void> {
+    const out = await this.#atRoot(['check-ref-format', '--branch', branch]);
+    if (out.exitCode !== 0 || branch.startsWith('-')) {
+      throw new GitError('bad-input', `${JSON.stringify(branch)} is not a valid branch name`);
+    }
+  }
+
+  #checkName(what: 'run' | 'task', value: string): void {
+    const bad = badName(what, value);
+    if (bad !== undefined) throw new GitError('bad-input', bad);
+  }
+
+  #checkedOutError(branch: string, holder: WorktreeEntry): GitError {
+    if (samePath(holder.path, this.root)) {
+      return new GitError(
+        'checked-out',
+        `${branch} is the branch checked out in your working tree (${this.root}); swarm never moves the branch you are on. ` +
+          `Switch to another branch, or set \`into:\` to another name`,
+      );
+    }
+    return new GitError('checked-out', `${branch} is checked out in ${holder.path}; swarm can only move it from its own merge worktree`);
+  }
+
+  /** Must run under `#admin`. Returns the merge worktree's path, creating it when missing. */
+  async #ensureMergeWorktree(run: string, into: string): Promise<string> {
+    const path = this.mergeWorktreePath(run);
+    const entry = (await this.#worktrees()).find((e) => samePath(e.path, path));
+    if (entry !== undefined && !entry.prunable) {
+      // Detached is what a crash in the middle of a rebase leaves; settling puts it back on `into`.
+      if (entry.branch === into || entry.detached) return entry.path;
+      throw new GitError('checked-out', `the merge worktree ${path} is on ${entry.branch ?? '?'}, not ${into}; run \`swarm clean ${run}\``);
+    }
+    if (entry?.prunable) await this.#atRoot(['worktree', 'remove', '--force', path]);
+    if (existsSync(path) && (await readdir(path)).length > 0) {
+      throw new GitError('protected', `${path} exists and is not a worktree of this repository; move it away`);
+    }
+    await mkdir(dirname(path), { recursive: true });
+    const out = await this.#atRoot(['worktree', 'add', '-q', path, into]);
+    if (out.exitCode !== 0) {
+      await this.#atRoot(['worktree', 'remove', '--force', path]);
+      throw commandFailed(['worktree', 'add', path, into], out);
+    }
+    return path;
+  }
+}
+
+const SAFE_MERGE = ['-c', 'merge.autoStash=false'];
+
+function canonical(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return resolve(path);
+  }
+}
+
+function samePath(a: string, b: string): boolean {
+  return a === b || canonical(a) === canonical(b);
+}
+
+function isInside(parent: string, child: string): boolean {
+  const rel = relative(parent, child);
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+}

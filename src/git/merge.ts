@@ -1,0 +1,147 @@
+import { existsSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import type { MergeStrategy } from '../config/spec.js';
+import { unreachable } from '../util/result.js';
+import { commandFailed, type GitRunner } from './exec.js';
+import { identityArgs } from './identity.js';
+import { sortedUnique, splitNul } from './names.js';
+
+/**
+ * Config that would make a merge in the merge worktree do more than asked: move other
+ * branches (`rebase.updateRefs` would force-update the task branch itself), stash, or
+ * rewrite commits the agent made.
+ */
+const SAFE_CONFIG = ['-c', 'rebase.updateRefs=false', '-c', 'rebase.autoStash=false', '-c', 'rebase.autoSquash=false', '-c', 'merge.autoStash=false'];
+
+export type StrategyOutcome = { readonly kind: 'merged' } | { readonly kind: 'conflict'; readonly files: string[] };
+
+/** Paths with unmerged index entries: what a merge or rebase stopped on. */
+export async function unmergedPaths(runner: GitRunner, cwd: string): Promise<string[]> {
+  const out = await runner.run(['diff', '--name-only', '--diff-filter=U', '-z'], { cwd });
+  return sortedUnique(splitNul(out.stdout));
+}
+
+async function gitPathExists(runner: GitRunner, cwd: string, name: string): Promise<boolean> {
+  const path = (await runner.ok(['rev-parse', '--git-path', name], { cwd })).trim();
+  return existsSync(isAbsolute(path) ? path : join(cwd, path));
+}
+
+export async function hasMergeHead(runner: GitRunner, cwd: string): Promise<boolean> {
+  const out = await runner.run(['rev-parse', '-q', '--verify', 'MERGE_HEAD'], { cwd });
+  return out.exitCode === 0;
+}
+
+/**
+ * Brings the merge worktree back to the integration branch's head with nothing in
+ * progress and nothing uncommitted, whatever a crash left there. Ignored files (a
+ * `node_modules` the check needs) stay.
+ */
+export async function settleMergeWorktree(runner: GitRunner, cwd: string, into: string): Promise<void> {
+  if ((await gitPathExists(runner, cwd, 'rebase-merge')) || (await gitPathExists(runner, cwd, 'rebase-apply'))) {
+    await runner.run(['rebase', '--abort'], { cwd });
+  }
+  if (await hasMergeHead(runner, cwd)) await runner.run(['merge', '--abort'], { cwd });
+  const head = await runner.run(['symbolic-ref', '-q', 'HEAD'], { cwd });
+  if (head.stdout.trim() !== `refs/heads/${into}`) await runner.ok(['checkout', '-q', '-f', into, '--'], { cwd });
+  await runner.ok(['reset', '-q', '--hard'], { cwd });
+  await runner.ok(['clean', '-q', '-fd'], { cwd });
+}
+
+/**
+ * Lands `taskSha` on the integration branch checked out at `cwd`. On a conflict everything
+ * is aborted and the worktree is back where it was. The task branch is never rewritten: a
+ * rebase works on a detached copy of its commits.
+ */
+export async function applyStrategy(
+  runner: GitRunner,
+  opts: { cwd: string; into: string; taskSha: string; strategy: MergeStrategy; message: string },
+): Promise<StrategyOutcome> {
+  const { cwd, into, taskSha, message } = opts;
+  const identity = await identityArgs(runner, cwd);
+  switch (opts.strategy) {
+    case 'merge': {
+      // --no-verify: the merge is swarm's, not the user's; `merge.check` is the gate here.
+      const args = [...identity, ...SAFE_CONFIG, 'merge', '-q', '--no-ff', '--no-verify', '-m', message, taskSha];
+      const out = await runner.run(args, { cwd });
+      if (out.exitCode === 0) return { kind: 'merged' };
+      const files = await unmergedPaths(runner, cwd);
+      await settleMergeWorktree(runner, cwd, into);
+      if (files.length > 0) return { kind: 'conflict', files };
+      throw commandFailed(args, out);
+    }
+    case 'squash': {
+      const args = [...SAFE_CONFIG, 'merge', '-q', '--squash', '--no-verify', taskSha];
+      const out = await runner.run(args, { cwd });
+      if (out.exitCode !== 0) {
+        const files = await unmergedPaths(runner, cwd);
+        await settleMergeWorktree(runner, cwd, into);
+        if (files.length > 0) return { kind: 'conflict', files };
+        throw commandFailed(args, out);
+      }
+      const staged = await runner.run(['diff', '--cached', '--quiet'], { cwd });
+      // Nothing staged: the work is already on the integration branch.
+      if (staged.exitCode === 0) return { kind: 'merged' };
+      await runner.ok([...identity, 'commit', '-q', '--no-verify', '-m', message], { cwd });
+      return { kind: 'merged' };
+    }
+    case 'rebase':
+      return rebaseOnto(runner, { cwd, into, taskSha, message, identity });
+    default:
+      return unreachable(opts.strategy);
+  }
+}
+
+async function rebaseOnto(
+  runner: GitRunner,
+  opts: { cwd: string; into: string; taskSha: string; message: string; identity: string[] },
+): Promise<StrategyOutcome> {
+  const { cwd, into, identity } = opts;
+  const tip = await flattenIntegrationMerge(runner, opts);
+  await runner.ok(['checkout', '-q', '--detach', tip], { cwd });
+  const args = [...identity, ...SAFE_CONFIG, 'rebase', '-q', '--no-verify', into];
+  const out = await runner.run(args, { cwd });
+  if (out.exitCode !== 0) {
+    const files = await unmergedPaths(runner, cwd);
+    await settleMergeWorktree(runner, cwd, into);
+    if (files.length > 0) return { kind: 'conflict', files };
+    throw commandFailed(args, out);
+  }
+  const rebased = await runner.ok(['rev-parse', 'HEAD'], { cwd });
+  await runner.ok(['checkout', '-q', into, '--'], { cwd });
+  await runner.ok(['merge', '-q', '--ff-only', rebased], { cwd });
+  return { kind: 'merged' };
+}
+
+/**
+ * After `on_conflict: agent`, the task branch holds a merge of the integration branch
+ * with the agent's resolution in it. A plain rebase drops merge commits and would replay
+ * the task's first commits onto the integration head, meeting the same conflict again.
+ * So everything up to that merge becomes one commit on the merge's integration parent,
+ * with the merge's tree (the resolution kept exactly), and later commits go on top.
+ * Returns the commit to rebase; the task branch itself is not touched.
+ */
+async function flattenIntegrationMerge(
+  runner: GitRunner,
+  opts: { cwd: string; into: string; taskSha: string; message: string; identity: string[] },
+): Promise<string> {
+  const { cwd, into, taskSha } = opts;
+  const last = (await runner.ok(['rev-list', '--first-parent', '--merges', '-n1', `${into}..${taskSha}`], { cwd })).trim();
+  if (last === '') return taskSha;
+  const parents = (await runner.ok(['rev-list', '--parents', '-n1', last], { cwd })).trim().split(' ');
+  const integrationParent = parents[2];
+  if (integrationParent === undefined) return taskSha;
+  const onInto = await runner.run(['merge-base', '--is-ancestor', integrationParent, into], { cwd });
+  if (onInto.exitCode !== 0) return taskSha;
+  const flat = (
+    await runner.ok([...opts.identity, 'commit-tree', `${last}^{tree}`, '-p', integrationParent, '-m', opts.message], { cwd })
+  ).trim();
+  if (last === taskSha) return flat;
+  await runner.ok(['checkout', '-q', '--detach', taskSha], { cwd });
+  const args = [...opts.identity, ...SAFE_CONFIG, 'rebase', '-q', '--no-verify', '--onto', flat, last];
+  const out = await runner.run(args, { cwd });
+  if (out.exitCode !== 0) {
+    await settleMergeWorktree(runner, cwd, into);
+    throw commandFailed(args, out);
+  }
+  return (await runner.ok(['rev-parse', 'HEAD'], { cwd })).trim();
+}
