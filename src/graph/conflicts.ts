@@ -1,0 +1,139 @@
+/**
+ * Every pair of tasks that could run at once but whose globs overlap.
+ *
+ * n tasks make n^2/2 pairs; 2,000 tasks make two million. Two shortcuts keep it fast:
+ * glob alternatives are indexed by their leading literal segments (`src/api/*.ts` sits
+ * under `src/api`), and an alternative is only compared with those whose literal prefix
+ * is a prefix of its own (or equal) — any other pair differs in a literal segment and
+ * cannot meet. Pairs that are ordered by the graph are skipped with one bitset lookup.
+ */
+import picomatch from 'picomatch';
+import { alternativesIntersect } from './glob-intersect.js';
+import { compileGlob, normalizeGlob, type Alternative } from './glob-pattern.js';
+import { overlappingGlobs } from './overlap.js';
+import type { Reach } from './reach.js';
+import type { Conflict } from './task-graph.js';
+
+interface Entry {
+  readonly task: number;
+  readonly alt: Alternative;
+}
+
+export function findConflicts(
+  ids: readonly string[],
+  files: readonly (readonly string[])[],
+  reach: Reach,
+  trackedFiles: readonly string[] = [],
+): Conflict[] {
+  const n = ids.length;
+  const found = new Map<number, { a: number; b: number; path?: string }>();
+  const key = (i: number, j: number) => (i < j ? i * n + j : j * n + i);
+
+  const byPrefix = new Map<string, Entry[]>();
+  const entries: Entry[] = [];
+  files.forEach((globs, task) => {
+    for (const glob of globs) {
+      for (const alt of compileGlob(glob).alternatives) {
+        const entry = { task, alt };
+        entries.push(entry);
+        const k = alt.prefix.join('/');
+        const list = byPrefix.get(k);
+        if (list === undefined) byPrefix.set(k, [entry]);
+        else list.push(entry);
+      }
+    }
+  });
+
+  for (const e of entries) {
+    let k = '';
+    for (let depth = 0; depth <= e.alt.prefix.length; depth++) {
+      if (depth > 0) k = depth === 1 ? e.alt.prefix[0]! : `${k}/${e.alt.prefix[depth - 1]!}`;
+      const candidates = byPrefix.get(k);
+      if (candidates === undefined) continue;
+      for (const c of candidates) {
+        if (c.task === e.task) continue;
+        const pk = key(e.task, c.task);
+        if (found.has(pk) || reach.ordered(e.task, c.task)) continue;
+        if (alternativesIntersect(e.alt, c.alt)) found.set(pk, { a: Math.min(e.task, c.task), b: Math.max(e.task, c.task) });
+      }
+    }
+  }
+
+  if (trackedFiles.length > 0) addTrackedFileConflicts(files, reach, trackedFiles, found, key);
+
+  const out: Conflict[] = [];
+  for (const { a, b, path } of found.values()) {
+    const globs = overlappingGlobs(files[a]!, files[b]!) ?? globsMatching(files[a]!, files[b]!, path);
+    out.push({ a: ids[a]!, b: ids[b]!, ...globs, ...(path === undefined ? {} : { path }) });
+  }
+  return out.sort((x, y) => (x.a === y.a ? (x.b < y.b ? -1 : 1) : x.a < y.a ? -1 : 1));
+}
+
+/**
+ * A tracked file both tasks match is a conflict, whatever the glob analysis said (it
+ * should have said so already; this is the safety net), and it makes a good example in
+ * the report. Files are visited sorted, so each pair keeps its smallest shared file.
+ */
+function addTrackedFileConflicts(
+  files: readonly (readonly string[])[],
+  reach: Reach,
+  trackedFiles: readonly string[],
+  found: Map<number, { a: number; b: number; path?: string }>,
+  key: (i: number, j: number) => number,
+): void {
+  const byPrefix = new Map<string, { task: number; match: (p: string) => boolean }[]>();
+  files.forEach((globs, task) => {
+    for (const glob of globs) {
+      const prefix = commonPrefix(compileGlob(glob).alternatives.map((a) => a.prefix));
+      const k = prefix.join('/');
+      const match = picomatch(normalizeGlob(glob), { dot: true });
+      const list = byPrefix.get(k);
+      if (list === undefined) byPrefix.set(k, [{ task, match }]);
+      else list.push({ task, match });
+    }
+  });
+  const seenSets = new Set<string>();
+  for (const path of [...trackedFiles].sort()) {
+    const tasks = new Set<number>();
+    const parts = path.split('/');
+    let k = '';
+    for (let depth = 0; depth <= parts.length; depth++) {
+      if (depth > 0) k = depth === 1 ? parts[0]! : `${k}/${parts[depth - 1]!}`;
+      for (const m of byPrefix.get(k) ?? []) if (!tasks.has(m.task) && m.match(path)) tasks.add(m.task);
+    }
+    if (tasks.size < 2) continue;
+    const sorted = [...tasks].sort((x, y) => x - y);
+    // Files owned by the same tasks give the same pairs; the first (smallest) one speaks for all.
+    const signature = sorted.join(',');
+    if (seenSets.has(signature)) continue;
+    seenSets.add(signature);
+    for (let x = 0; x < sorted.length; x++) {
+      for (let y = x + 1; y < sorted.length; y++) {
+        const a = sorted[x]!;
+        const b = sorted[y]!;
+        if (reach.ordered(a, b)) continue;
+        const pk = key(a, b);
+        const hit = found.get(pk);
+        if (hit === undefined) found.set(pk, { a, b, path });
+        else hit.path ??= path;
+      }
+    }
+  }
+}
+
+function commonPrefix(prefixes: readonly (readonly string[])[]): readonly string[] {
+  const first = prefixes[0] ?? [];
+  let n = first.length;
+  for (const p of prefixes) {
+    let i = 0;
+    while (i < n && i < p.length && p[i] === first[i]) i++;
+    n = i;
+  }
+  return first.slice(0, n);
+}
+
+function globsMatching(a: readonly string[], b: readonly string[], path: string | undefined): { globA: string; globB: string } {
+  const pick = (globs: readonly string[]) =>
+    globs.find((g) => path !== undefined && picomatch(normalizeGlob(g), { dot: true })(path)) ?? globs[0] ?? '';
+  return { globA: pick(a), globB: pick(b) };
+}
