@@ -153,6 +153,21 @@ export class SqliteStore implements RunStore {
     });
   }
 
+  /**
+   * Forgets a saved run (`swarm run --fresh`): its tasks, attempts, events and messages.
+   * Leases are left alone; they end with their holders. Returns what was dropped, for the
+   * user, or undefined when there was no such run.
+   */
+  discardRun(name: string): string | undefined {
+    return writeTx(this.#db, () => {
+      const tasks = this.#db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM tasks WHERE run = ?').get(name)!.n;
+      const events = this.#db.prepare('DELETE FROM events WHERE run = ?').run(name).changes;
+      this.#db.prepare('DELETE FROM messages WHERE run = ?').run(name);
+      if (this.#db.prepare('DELETE FROM runs WHERE name = ?').run(name).changes === 0) return undefined;
+      return `${tasks} task${tasks === 1 ? '' : 's'}, ${events} event${events === 1 ? '' : 's'}`;
+    });
+  }
+
   setRunStatus(name: string, status: RunStatus, patch: { finishedAt?: number; costUsd?: number } = {}): void {
     writeTx(this.#db, () => {
       const sets = ['status = @status'];

@@ -157,3 +157,18 @@ describe('findStateDb', () => {
     await expect(findStateDb(dir)).rejects.toThrow(/not inside a git repository/);
   });
 });
+
+describe('discardRun', () => {
+  it('drops the run with its tasks, attempts and events, and says what it dropped', () => {
+    const store = tempStore();
+    store.saveRun(RUN, [{ task: 'a', hash: 'h', state: 'pending' }]);
+    store.startAttempt('demo', 'a', 1);
+    store.appendEvent({ type: 'log', reason: 'info', run: 'demo', at: 1, message: 'x' });
+    expect(store.discardRun('demo')).toBe('1 task, 1 event');
+    expect(store.getRun('demo')).toBeUndefined();
+    expect(store.getTasks('demo')).toEqual([]);
+    expect(store.attempts('demo')).toEqual([]);
+    expect(store.events('demo')).toEqual([]);
+    expect(store.discardRun('demo')).toBeUndefined();
+  });
+});

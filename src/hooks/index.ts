@@ -1,0 +1,12 @@
+export { auditPaths } from './audit.js';
+export {
+  claudeSettingsJson,
+  ENV,
+  enforcementEnv,
+  ensureGuardHooksDir,
+  GUARDED_TOOLS,
+  resolveOrigHooksPath,
+  shellQuote,
+} from './env.js';
+export type { EnforcementOptions, GuardMode } from './env.js';
+export { globMatcher, normalizeGlob } from './globs.js';
