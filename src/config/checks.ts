@@ -5,6 +5,7 @@ import { describePath, describeValue, isRecord } from './describe.js';
 import { suggestion } from './did-you-mean.js';
 import { globProblem } from './glob-check.js';
 import type { Locator } from './locate.js';
+import type { SourceLoc } from './spec.js';
 import { parseDuration } from '../util/duration.js';
 
 export interface CheckOptions {
@@ -67,6 +68,7 @@ export function checkSpec(raw: unknown, file: string, at: Locator, options: Chec
   const baseDir = dirname(resolve(file));
   const readFile = options.readFile ?? ((p: string) => readFileSync(p, 'utf8'));
   const commandless = new Set<string>();
+  const globProblems = new Map<string, string | undefined>();
 
   tasks.forEach((task, i) => {
     if (!isRecord(task)) return;
@@ -91,7 +93,8 @@ export function checkSpec(raw: unknown, file: string, at: Locator, options: Chec
     if (Array.isArray(task.files)) {
       task.files.forEach((glob, j) => {
         if (typeof glob !== 'string' || glob === '') return;
-        const problem = globProblem(glob);
+        let problem = globProblems.get(glob);
+        if (!globProblems.has(glob)) globProblems.set(glob, (problem = globProblem(glob)));
         if (problem !== undefined) error(`${name} files: ${JSON.stringify(glob)} ${problem}`, at.at(['tasks', i, 'files', j]));
       });
     }
@@ -100,16 +103,17 @@ export function checkSpec(raw: unknown, file: string, at: Locator, options: Chec
       const seen = new Map<string, number>();
       task.depends_on.forEach((dep, j) => {
         if (typeof dep !== 'string') return;
-        const loc = at.at(['tasks', i, 'depends_on', j]);
+        // Locations are looked up only for problems: this loop runs for every edge of a big graph.
+        const loc = (): SourceLoc => at.at(['tasks', i, 'depends_on', j]);
         const before = seen.get(dep);
         if (before !== undefined) {
           const firstLoc = at.at(['tasks', i, 'depends_on', before]);
-          error(`${name} depends_on: ${JSON.stringify(dep)} is listed twice`, loc, [{ message: 'first listed here', loc: firstLoc }]);
+          error(`${name} depends_on: ${JSON.stringify(dep)} is listed twice`, loc(), [{ message: 'first listed here', loc: firstLoc }]);
           return;
         }
         seen.set(dep, j);
-        if (dep === task.id) error(`${name} depends on itself`, loc);
-        else if (!allIds.has(dep)) error(`${name} depends on unknown task ${JSON.stringify(dep)}${suggestion(dep, allIds)}`, loc);
+        if (dep === task.id) error(`${name} depends on itself`, loc());
+        else if (!allIds.has(dep)) error(`${name} depends on unknown task ${JSON.stringify(dep)}${suggestion(dep, allIds)}`, loc());
       });
     }
 
