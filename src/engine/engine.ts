@@ -158,7 +158,7 @@ export class Engine {
     let baseSha: string;
     try {
       baseSha = previous?.baseSha ?? (await git.resolve(spec.base));
-      await git.ensureIntegrationBranch(spec.into, baseSha);
+      await git.ensureIntegrationBranch(spec.into, baseSha, spec.name);
     } catch (error) {
       return err(messageOf(error));
     }
@@ -417,9 +417,11 @@ export class Engine {
       live.controller = new AbortController();
       const attemptStart = this.#now();
       this.#transition(id, 'running', { attempts: live.attempt });
+      this.#o.store.startAttempt(this.#spec.name, id, live.attempt, { startedAt: attemptStart, logFile: this.#logFile(id, live.attempt) });
       const result = await this.#runAgent(id, task, live, retry);
       if (live.controller.signal.aborted || this.#stopping) {
         await this.#commitLeftovers(id, task, live);
+        this.#o.store.finishAttempt(this.#spec.name, id, live.attempt, { endedAt: this.#now(), outcome: 'cancelled', sessionId: live.sessionId });
         return this.#cancel(id);
       }
       await this.#commitLeftovers(id, task, live);
@@ -437,6 +439,15 @@ export class Engine {
         }
         if (!failure) failure = await this.#audit(id, task, live);
       }
+      this.#o.store.finishAttempt(this.#spec.name, id, live.attempt, {
+        endedAt: this.#now(),
+        outcome: !result.ok ? (result.failure ?? 'exit') : failure ? failure.kind : 'ok',
+        exitCode: result.exitCode ?? undefined,
+        costUsd: result.costUsd,
+        turns: result.turns,
+        sessionId: live.sessionId,
+        detail: failure ? failureDetail(failure) : undefined,
+      });
       if (!failure) {
         this.#transition(id, 'queued');
         this.#enqueueMerge(id);
@@ -520,7 +531,8 @@ export class Engine {
   async #commitLeftovers(id: string, task: TaskSpec, live: Live): Promise<void> {
     if (!live.worktree) return;
     try {
-      await this.#o.git.commitAll(live.worktree, `swarm(${id}): ${task.title}`);
+      // --no-verify: the user's own pre-commit hook must not make swarm drop an agent's work; the check and the audit judge it.
+      await this.#o.git.commitAll(live.worktree, `swarm(${id}): ${task.title}`, { noVerify: true });
     } catch (error) {
       this.#log('warning', `task ${id}: could not commit what the agent left: ${messageOf(error)}`);
     }
@@ -643,7 +655,16 @@ export class Engine {
     live.attempt++;
     live.tries++;
     this.#o.store.updateTask(this.#spec.name, id, { attempts: live.attempt });
+    this.#o.store.startAttempt(this.#spec.name, id, live.attempt, { startedAt: this.#now(), logFile: this.#logFile(id, live.attempt) });
     const result = await this.#runAgent(id, task, live, ctx);
+    this.#o.store.finishAttempt(this.#spec.name, id, live.attempt, {
+      endedAt: this.#now(),
+      outcome: result.ok ? 'ok' : (result.failure ?? 'exit'),
+      exitCode: result.exitCode ?? undefined,
+      costUsd: result.costUsd,
+      turns: result.turns,
+      sessionId: live.sessionId,
+    });
     await this.#commitLeftovers(id, task, live);
     if (live.controller.signal.aborted || this.#stopping) return this.#cancel(id);
     if (!result.ok) {

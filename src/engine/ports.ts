@@ -87,6 +87,17 @@ export interface TaskRecord {
   readonly endedAt?: number;
 }
 
+export interface AttemptEnd {
+  readonly endedAt: number;
+  /** `ok`, `exit`, `is-error`, `timeout`, `cancelled`, `spawn`, `check-failed`, `audit`. */
+  readonly outcome: string;
+  readonly exitCode?: number;
+  readonly costUsd?: number;
+  readonly turns?: number;
+  readonly sessionId?: string;
+  readonly detail?: string;
+}
+
 export type TaskPatch = Partial<Omit<TaskRecord, 'run' | 'task' | 'state'>>;
 
 export interface RunStore extends LeaseStore {
@@ -99,6 +110,9 @@ export interface RunStore extends LeaseStore {
   transition(run: string, task: string, to: TaskState, patch: TaskPatch, event: SwarmEvent): void;
   updateTask(run: string, task: string, patch: TaskPatch): void;
   appendEvent(event: SwarmEvent): void;
+  /** One row per attempt, for `swarm status` and `swarm logs`. */
+  startAttempt(run: string, task: string, attempt: number, patch: { startedAt: number; logFile?: string }): void;
+  finishAttempt(run: string, task: string, attempt: number, patch: AttemptEnd): void;
   /** Durations learnt from earlier runs, by task id. */
   learntDurations(): Map<string, number>;
   recordDuration(task: string, ms: number): void;
@@ -123,12 +137,12 @@ export interface GitPort {
   readonly root: string;
   resolve(commitish: string): Promise<string>;
   /** Creates the integration branch at `baseSha` if missing; returns its head. */
-  ensureIntegrationBranch(into: string, baseSha: string): Promise<string>;
+  ensureIntegrationBranch(into: string, baseSha: string, run?: string): Promise<string>;
   integrationHead(into: string): Promise<string>;
   /** Serialized. On failure, leaves neither a worktree nor a branch behind. Reuses an existing branch (resume). */
   createWorktree(run: string, task: string, from: string): Promise<Result<Worktree, string>>;
   /** Commits whatever is uncommitted; returns the new head, or null when there was nothing. */
-  commitAll(worktree: string, message: string): Promise<string | null>;
+  commitAll(worktree: string, message: string, opts?: { env?: Readonly<Record<string, string>>; noVerify?: boolean }): Promise<string | null>;
   /** Paths changed (both names of renames) between `from` and the worktree's HEAD. */
   changedPaths(worktree: string, from: string): Promise<string[]>;
   /** Merges the task branch into `into` in the merge worktree, running `check` after; undoes on check failure. */

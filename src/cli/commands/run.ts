@@ -1,11 +1,191 @@
 import type { Command } from 'commander';
+import { hostname } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { defaultRunners } from '../../agents/registry.js';
+import { Engine } from '../../engine/engine.js';
+import type { Enforcement } from '../../engine/ports.js';
+import { Git } from '../../git/index.js';
+import { buildGraph } from '../../graph/index.js';
+import { formatDiagnostics, readSourceFile } from '../../config/print.js';
+import { auditPaths, claudeSettingsJson, enforcementEnv, ensureGuardHooksDir, resolveOrigHooksPath } from '../../hooks/index.js';
+import { createJsonReporter } from '../../report/json.js';
+import { createPlainReporter } from '../../report/plain.js';
+import type { Reporter, RunControls } from '../../report/reporter.js';
+import { openStore } from '../../store/index.js';
+import { shell } from '../../util/shell.js';
+import { EXIT } from '../exit.js';
+import { loadOrReport, positiveInt, swarmArgv, trackedFiles, useColor } from '../project.js';
+
+export interface RunFlags {
+  concurrency?: string;
+  only?: string;
+  fresh?: boolean;
+  ui?: string;
+  keepWorktrees?: boolean;
+}
 
 export function register(program: Command): void {
   program
     .command('run')
-    .description('(not built yet)')
-    .action(() => {
-      process.stderr.write('swarm run: not built yet\n');
-      process.exitCode = 1;
+    .description('run the graph; resumes the unfinished run of the same name')
+    .argument('[file]', 'the swarm file', 'swarm.yaml')
+    .option('-c, --concurrency <n>', 'most agents at once (overrides the file)')
+    .option('--only <ids>', 'run only these tasks (comma-separated), with their dependencies')
+    .option('--fresh', 'discard the saved run and start over')
+    .option('--ui <kind>', 'tui | plain | json (default: tui on a terminal, plain otherwise and when CI is set)')
+    .option('--keep-worktrees', 'keep each merged task\'s worktree (default: removed once merged)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  swarm run                          # ./swarm.yaml, the TUI on a terminal
+  swarm run refactor.yaml -c 8 --ui plain
+  swarm run --only auth,api          # auth and api, and whatever they depend on
+
+Exit codes: 0 all merged, 1 a task failed/conflicted/blocked, 2 bad input, 130 stopped (resumable).`,
+    )
+    .action(async (file: string, flags: RunFlags) => {
+      process.exitCode = await runCommand(file, flags);
     });
+}
+
+export async function runCommand(file: string, flags: RunFlags): Promise<number> {
+  const fail = (message: string) => {
+    process.stderr.write(`swarm run: ${message}\n`);
+    return EXIT.badInput;
+  };
+  const concurrency = positiveInt('--concurrency', flags.concurrency);
+  if (typeof concurrency === 'string') return fail(concurrency);
+  const ui = flags.ui ?? (process.stdout.isTTY && !process.env.CI ? 'tui' : 'plain');
+  if (!['tui', 'plain', 'json'].includes(ui)) return fail(`--ui: expected tui, plain or json, got "${ui}"`);
+
+  const spec = loadOrReport(file);
+  if (!spec) return EXIT.badInput;
+  const opened = await Git.open(dirname(resolve(file)), { worktreesDir: spec.worktrees });
+  if (!opened.ok) return fail(opened.error);
+  const git = opened.value;
+  const stateDir = join(git.root, '.swarm');
+  const store = openStore(join(stateDir, 'state.db'));
+  try {
+    const graphResult = buildGraph(spec, { durations: store.learntDurations(), trackedFiles: trackedFiles(git.root) });
+    if (!graphResult.ok) {
+      process.stderr.write(`${formatDiagnostics(graphResult.error, readSourceFile, { color: useColor(process.stderr) })}\n`);
+      return EXIT.badInput;
+    }
+    const graph = graphResult.value;
+
+    let selected: Set<string> | undefined;
+    if (flags.only !== undefined) {
+      const ids = flags.only.split(',').map((s) => s.trim()).filter(Boolean);
+      const unknown = ids.filter((id) => !graph.ids.includes(id));
+      if (unknown.length > 0 || ids.length === 0) {
+        return fail(`--only: ${ids.length === 0 ? 'expected task ids' : `no task named ${unknown.join(', ')}`} (tasks: ${graph.ids.join(', ')})`);
+      }
+      selected = new Set(ids.flatMap((id) => [id, ...graph.ancestors(id)]));
+    }
+
+    if (flags.fresh) {
+      const discarded = (store as { discardRun?: (name: string) => string | undefined }).discardRun?.(spec.name);
+      if (discarded) process.stderr.write(`swarm: --fresh: discarded the saved run ${spec.name} (${discarded})\n`);
+    }
+
+    const runners = defaultRunners();
+    const kinds = new Set(spec.tasks.filter((t) => !selected || selected.has(t.id)).map((t) => t.agent));
+    for (const agent of kinds) {
+      const runner = runners.get(agent.kind);
+      if (!runner) return fail(`no runner for agent kind "${agent.kind}"`);
+      const ready = await runner.preflight(agent, git.root);
+      if (!ready.ok) return fail(ready.error);
+    }
+
+    const enforcement = spec.lease.enforce === 'off' ? undefined : await makeEnforcement(stateDir, git.root, spec.lease.enforce);
+    const engine = new Engine({
+      spec,
+      graph,
+      store,
+      git,
+      shell,
+      agents: runners,
+      clock: { now: () => Date.now() },
+      concurrency: concurrency ?? spec.concurrency,
+      logsDir: join(stateDir, 'logs', spec.name),
+      enforcement,
+      selected,
+      keepWorktrees: flags.keepWorktrees === true,
+      host: hostname(),
+    });
+
+    const controls: RunControls = { stop: (force) => engine.stop(force) };
+    const reporter = await makeReporter(ui, file, controls);
+    engine.on((e) => reporter.handle(e));
+    if (await git.userCheckoutDirty()) {
+      reporter.handle({
+        type: 'log',
+        reason: 'info',
+        run: spec.name,
+        at: Date.now(),
+        message: 'your checkout has uncommitted changes; swarm works from commits, so they are not part of this run (and are left alone)',
+      });
+    }
+
+    let interrupts = 0;
+    const onSignal = () => {
+      interrupts++;
+      if (interrupts === 1) engine.stop(false);
+      else if (interrupts === 2) engine.stop(true);
+      else process.exit(EXIT.interrupted);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    try {
+      const result = await engine.run();
+      await reporter.close();
+      if (!result.ok) return fail(result.error);
+      switch (result.value.outcome) {
+        case 'success':
+          return EXIT.ok;
+        case 'cancelled':
+          return EXIT.interrupted;
+        case 'failed':
+        case 'budget':
+          return EXIT.failed;
+      }
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+  } finally {
+    store.close();
+  }
+}
+
+async function makeEnforcement(stateDir: string, root: string, mode: 'block' | 'warn'): Promise<Enforcement> {
+  const argv = swarmArgv();
+  const guardHooksDir = ensureGuardHooksDir(stateDir, argv);
+  const origHooksPath = await resolveOrigHooksPath(root);
+  const settingsJson = claudeSettingsJson(argv);
+  return {
+    forTask: ({ run, task, worktree, lease }) => ({
+      env: enforcementEnv({
+        stateDb: join(stateDir, 'state.db'),
+        run,
+        task: task.id,
+        worktree,
+        files: task.files,
+        leaseId: lease.id,
+        enforce: mode,
+        guardHooksDir,
+        origHooksPath,
+      }),
+      settingsJson,
+    }),
+    audit: auditPaths,
+  };
+}
+
+async function makeReporter(ui: string, file: string, controls: RunControls): Promise<Reporter> {
+  if (ui === 'json') return createJsonReporter(process.stdout);
+  if (ui === 'plain') return createPlainReporter({ out: process.stdout, file });
+  const { createTuiReporter } = await import('../../tui/reporter.js');
+  return createTuiReporter({ stdout: process.stdout, stdin: process.stdin, controls, file, noColor: Boolean(process.env.NO_COLOR) });
 }
