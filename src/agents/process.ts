@@ -1,11 +1,13 @@
 /**
  * Starts an agent process the way every runner needs it: detached in its own process
- * group, stdin closed, no shell, the environment exactly as given, stdout streamed line
- * by line, everything raw to a JSONL log, and the whole group killed on timeout, on abort
- * and after the leader exits (an agent's Bash tool may leave children behind).
+ * group, stdin closed, no shell, the environment exactly as given (plus a tag, see
+ * `Family`), stdout streamed line by line, everything raw to a JSONL log, and the whole
+ * family killed on timeout, on abort and after the leader exits (an agent's Bash tool may
+ * leave children behind).
  */
 import { execa } from 'execa';
 import { createWriteStream, mkdirSync, readdirSync, readFileSync, type WriteStream } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -61,9 +63,10 @@ export async function runProcess(opts: ProcessOptions): Promise<ProcessOutcome> 
     return { exitCode: null, signal: null, timedOut: false, cancelled: true, stderrTail: '' };
   }
 
+  const tag = `${process.pid}-${randomUUID()}`;
   const sub = execa(opts.file, [...opts.args], {
     cwd: opts.cwd,
-    env: { ...opts.env },
+    env: { ...opts.env, [TAG_VAR]: tag },
     extendEnv: false,
     stdin: 'ignore',
     stdout: 'pipe',
@@ -85,6 +88,7 @@ export async function runProcess(opts: ProcessOptions): Promise<ProcessOutcome> 
     return { exitCode: null, signal: null, timedOut: false, cancelled: false, spawnError, stderrTail: spawnError };
   }
 
+  const family: Family = { pgid: pid, tag };
   const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
     sub.once('exit', (code, signal) => resolve({ code, signal }));
   });
@@ -115,7 +119,7 @@ export async function runProcess(opts: ProcessOptions): Promise<ProcessOutcome> 
   const stop = (why: 'timeout' | 'cancelled'): void => {
     if (stopReason !== undefined) return;
     stopReason = why;
-    stopping = terminateGroup(pid, graceMs);
+    stopping = terminateFamily(family, graceMs);
   };
   const timer = opts.timeoutMs ? setTimeout(() => stop('timeout'), opts.timeoutMs) : undefined;
   const onAbort = (): void => stop('cancelled');
@@ -127,7 +131,7 @@ export async function runProcess(opts: ProcessOptions): Promise<ProcessOutcome> 
 
   // The leader is gone; whatever it left in its group goes too, so nothing keeps running
   // in (or writing to) the worktree after the attempt ended.
-  await (stopping ?? terminateGroup(pid, graceMs));
+  await (stopping ?? terminateFamily(family, graceMs));
 
   // A process outside the group could still hold our pipes; don't wait on it forever.
   let drainTimer: NodeJS.Timeout | undefined;
@@ -155,50 +159,97 @@ export async function runProcess(opts: ProcessOptions): Promise<ProcessOutcome> 
   };
 }
 
-/** SIGTERM to the group, then SIGKILL after `graceMs` if anyone is still alive. */
-export async function terminateGroup(pgid: number, graceMs: number): Promise<void> {
-  if (!groupAlive(pgid)) return;
-  signalGroup(pgid, 'SIGTERM');
+/**
+ * Who belongs to one agent: its process group and, on Linux, every process that carries
+ * its tag in the environment. The group alone is not enough: Claude Code runs each Bash
+ * tool command under `setsid`, in a session and group of its own, and does not always
+ * kill it on SIGTERM; once claude is gone those processes are orphans that no parent-pid
+ * walk can find. The environment is inherited through setsid, fork and exec, so the tag
+ * finds them (unless a command clears its environment on purpose).
+ */
+export interface Family {
+  readonly pgid: number;
+  readonly tag?: string;
+}
+
+/** SIGTERM to the whole family, then SIGKILL after `graceMs` to whoever is still alive. */
+export async function terminateFamily(family: Family, graceMs: number): Promise<void> {
+  let members = familyMembers(family);
+  if (members.length === 0) return;
+  signalFamily(family, members, 'SIGTERM');
   const deadline = Date.now() + graceMs;
   while (Date.now() < deadline) {
     await delay(50);
-    if (!groupAlive(pgid)) return;
+    members = familyMembers(family);
+    if (members.length === 0) return;
   }
-  signalGroup(pgid, 'SIGKILL');
-}
-
-function signalGroup(pgid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pgid, signal);
-  } catch {
-    // ESRCH: the group is already gone.
+  // A member may fork between a scan and the kill; a few rounds catch the stragglers.
+  for (let round = 0; round < 5 && members.length > 0; round++) {
+    signalFamily(family, members, 'SIGKILL');
+    await delay(20);
+    members = familyMembers(family);
   }
 }
 
-/**
- * Whether any live process remains in the group. `kill(-pgid, 0)` alone is not enough:
- * it also succeeds for zombies, and an orphaned zombie waits for init to reap it, which
- * in a container may never happen. On Linux we look at /proc for a non-zombie member.
- */
-export function groupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  if (process.platform !== 'linux') return true;
+/** Live (non-zombie) pids of the family; on platforms without /proc, `[pgid]` while the group exists. */
+export function familyMembers(family: Family): number[] {
+  if (process.platform !== 'linux') return groupExists(family.pgid) ? [family.pgid] : [];
+  const needle = family.tag === undefined ? undefined : Buffer.from(`${TAG_VAR}=${family.tag}\0`);
+  const members: number[] = [];
   let entries: string[];
   try {
     entries = readdirSync('/proc');
   } catch {
-    return true;
+    return groupExists(family.pgid) ? [family.pgid] : [];
   }
   for (const entry of entries) {
     if (!/^\d+$/.test(entry)) continue;
-    const stat = readStat(Number(entry));
-    if (stat && stat.pgrp === pgid && stat.state !== 'Z') return true;
+    const pid = Number(entry);
+    if (pid === process.pid) continue;
+    const stat = readStat(pid);
+    // A zombie runs nothing; an orphaned one waits for init, which in a container may never reap it.
+    if (!stat || stat.state === 'Z') continue;
+    if (stat.pgrp === family.pgid || (needle && environHas(pid, needle))) members.push(pid);
   }
-  return false;
+  return members;
+}
+
+/** The variable that tags an agent's processes; set by runProcess. */
+export const TAG_VAR = 'SWARM_PROCESS_TAG';
+
+function environHas(pid: number, needle: Buffer): boolean {
+  try {
+    const env = readFileSync(`/proc/${pid}/environ`);
+    // Entries are NUL-separated; match at the start or right after a NUL.
+    for (let at = env.indexOf(needle); at !== -1; at = env.indexOf(needle, at + 1)) {
+      if (at === 0 || env[at - 1] === 0) return true;
+    }
+    return false;
+  } catch {
+    return false;
+  }
+}
+
+function signalFamily(family: Family, members: readonly number[], signal: NodeJS.Signals): void {
+  trySignal(-family.pgid, signal);
+  for (const pid of members) trySignal(pid, signal);
+}
+
+function trySignal(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // ESRCH: already gone.
+  }
+}
+
+function groupExists(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** State and process group of a pid from /proc (Linux), or undefined when it is gone. */

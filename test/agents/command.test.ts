@@ -58,6 +58,8 @@ describe('CommandRunner', () => {
       SWARM_WORKTREE: worktree,
       SWARM_PROMPT_FILE: input.promptFile,
       SWARM_ATTEMPT: '1',
+      // Marks the agent's processes so a stop finds them all (see process.ts).
+      SWARM_PROCESS_TAG: expect.stringMatching(/^\d+-[0-9a-f-]{36}$/),
     });
     expect(echo.custom).toBe('from-task');
     expect(echo.claudecode, 'a parent Claude session identity is stripped').toBeNull();

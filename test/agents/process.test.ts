@@ -19,10 +19,12 @@ function dead(pid: number): boolean {
  * A leader that starts a grandchild sleeping in the background, prints both pids and
  * then waits. `ignoreTerm` makes both ignore SIGTERM, so only SIGKILL ends them.
  */
-function tree(ignoreTerm: boolean, leaderExits = false): string[] {
+function tree(ignoreTerm: boolean, leaderExits = false, ownSession = false): string[] {
   const trap = ignoreTerm ? "trap '' TERM; " : '';
   const tail = leaderExits ? 'exit 0' : 'wait';
-  return ['-c', `${trap}sleep 300 & echo "pids $$ $!"; ${tail}`];
+  // setsid (as Claude Code's Bash tool does) puts the grandchild in a session and group of its own.
+  const sleep = ownSession ? 'setsid sleep 300' : 'sleep 300';
+  return ['-c', `${trap}${sleep} & echo "pids $$ $!"; ${tail}`];
 }
 
 function pidsFrom(lines: string[]): { leader: number; grandchild: number } {
@@ -148,6 +150,23 @@ describe('runProcess', () => {
     });
     const { grandchild } = pidsFrom(lines);
     expect(outcome.exitCode).toBe(0);
+    expect(dead(grandchild)).toBe(true);
+  });
+
+  it('finds a grandchild that left the group with setsid, even after the leader is gone', async () => {
+    const lines: string[] = [];
+    const outcome = await runProcess({
+      file: 'sh',
+      args: tree(false, true, true),
+      cwd: dir,
+      env,
+      graceMs: 2000,
+      onStdoutLine: (l) => lines.push(l),
+    });
+    const { leader, grandchild } = pidsFrom(lines);
+    expect(outcome.exitCode).toBe(0);
+    expect(readStat(grandchild)?.pgrp ?? grandchild, 'the grandchild led its own group').toBe(grandchild);
+    expect(leader).not.toBe(grandchild);
     expect(dead(grandchild)).toBe(true);
   });
 

@@ -49,7 +49,9 @@ export type Script = readonly ScriptStep[] | ((req: RecordedRequest, index: numb
 
 export interface RecordedRequest {
   readonly method: string;
+  /** Without the query string; `url` has it. */
   readonly path: string;
+  readonly url: string;
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
   /** Parsed JSON body, or undefined. */
   readonly body: MessagesBody | undefined;
@@ -88,6 +90,12 @@ export interface ModelServer {
   mainRequests(): RecordedRequest[];
   /** Main-loop requests that arrived after the script ran out (answered with a plain end_turn). */
   readonly unscripted: number;
+  /**
+   * Resolves with the first request (already recorded or still to come) that matches.
+   * A test's agent can call back, e.g. a Bash tool running `curl $URL/test/ready`, so the
+   * test waits on a promise instead of sleeping.
+   */
+  waitFor(match: (req: RecordedRequest) => boolean): Promise<RecordedRequest>;
   close(): Promise<void>;
 }
 
@@ -135,6 +143,7 @@ export async function startModelServer(): Promise<ModelServer> {
   let unscripted = 0;
   let ids = 0;
   const requests: RecordedRequest[] = [];
+  const waiters: { match: (req: RecordedRequest) => boolean; resolve: (req: RecordedRequest) => void }[] = [];
 
   const server = createServer((req, res) => {
     void handle(req, res).catch((e: unknown) => {
@@ -155,8 +164,13 @@ export async function startModelServer(): Promise<ModelServer> {
     const method = req.method ?? 'GET';
     const isMessages = method === 'POST' && path === '/v1/messages';
     const role: RecordedRequest['role'] = !isMessages ? 'other' : (body?.tools?.length ?? 0) > 0 ? 'main' : 'side';
-    const recorded: RecordedRequest = { method, path, headers: req.headers, body, role };
+    const recorded: RecordedRequest = { method, path, url: req.url ?? '/', headers: req.headers, body, role };
     requests.push(recorded);
+    for (const w of [...waiters]) {
+      if (!w.match(recorded)) continue;
+      waiters.splice(waiters.indexOf(w), 1);
+      w.resolve(recorded);
+    }
 
     if (!isMessages) return answerOther(path, res);
     if (role === 'side') return sendReply(res, body, { kind: 'reply', text: sideReply });
@@ -297,6 +311,11 @@ export async function startModelServer(): Promise<ModelServer> {
     mainRequests: () => requests.filter((r) => r.role === 'main'),
     get unscripted() {
       return unscripted;
+    },
+    waitFor(match) {
+      const seen = requests.find(match);
+      if (seen) return Promise.resolve(seen);
+      return new Promise((resolve) => waiters.push({ match, resolve }));
     },
     close: () =>
       new Promise<void>((resolve) => {
