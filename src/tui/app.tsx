@@ -5,8 +5,14 @@ import { layoutFor, Screen } from './components/screen.js';
 import { logViewPage } from './components/log-view.js';
 import { visibleTasks } from './order.js';
 import type { TuiStore } from './store.js';
-import { INITIAL_UI, onKey, selectedIndex, type UiState } from './ui-state.js';
+import { INITIAL_UI, onKey, selectedIndex, type KeyPress, type UiState } from './ui-state.js';
 import { useTerminalSize } from './use-terminal-size.js';
+
+/** One key press per character of a multi-character plain input; `\r` is enter. */
+export function splitKeys(input: string, key: KeyPress): (readonly [string, KeyPress])[] {
+  if (input.length <= 1 || key.ctrl === true || key.escape === true) return [[input, key]];
+  return Array.from(input, (ch) => (ch === '\r' ? (['', { return: true }] as const) : ([ch, {}] as const)));
+}
 
 export interface AppProps {
   readonly store: TuiStore;
@@ -42,14 +48,19 @@ export function App({ store, controls, file, color, size }: AppProps) {
       const layout = layoutFor(viewNow, height, rowsNow.length);
       const logTask = viewNow.tasks.find((t) => t.id === current.selected);
       const page = current.mode === 'log' ? logViewPage(layout.body) : Math.max(1, layout.table - 1);
-      const outcome = onKey(current, input, key, {
-        visible: rowsNow.map((t) => t.id),
-        page,
-        logLines: logTask?.log.length ?? 0,
-      });
-      uiRef.current = outcome.ui;
-      if (outcome.ui !== current) setUi(outcome.ui);
-      if (outcome.stop !== undefined) controls.stop(outcome.stop);
+      let next = current;
+      // Typed-ahead or pasted keys arrive as one string: each character is a key press.
+      for (const [text, press] of splitKeys(input, key)) {
+        const outcome = onKey(next, text, press, {
+          visible: rowsNow.map((t) => t.id),
+          page,
+          logLines: logTask?.log.length ?? 0,
+        });
+        next = outcome.ui;
+        if (outcome.stop !== undefined) controls.stop(outcome.stop);
+      }
+      uiRef.current = next;
+      if (next !== current) setUi(next);
     },
     { isActive: isRawModeSupported && !view.closed },
   );
