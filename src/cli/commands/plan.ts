@@ -1,11 +1,97 @@
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { planDot, planMermaid } from '../../graph/plan-diagram.js';
+import { planJson, type PlanJson } from '../../graph/plan-json.js';
+import { planText } from '../../graph/plan-text.js';
+import { unreachable } from '../../util/result.js';
+import { EXIT } from '../exit.js';
+import { positiveInt } from '../project.js';
+import { loadGraph, reportDiagnostics, repositoryRoot } from './validate.js';
+
+const FORMATS = ['text', 'json', 'mermaid', 'dot'] as const;
+type Format = (typeof FORMATS)[number];
 
 export function register(program: Command): void {
   program
     .command('plan')
-    .description('(not built yet)')
-    .action(() => {
-      process.stderr.write('swarm plan: not built yet\n');
-      process.exitCode = 1;
+    .description('show the order, waves, critical path, file conflicts and effective concurrency of a swarm file')
+    .argument('[file]', 'the swarm file', 'swarm.yaml')
+    .option('--format <format>', 'text | json | mermaid | dot', 'text')
+    .option('-c, --concurrency <n>', 'plan for this many agents at once (overrides the file)')
+    .addHelpText(
+      'after',
+      `
+The critical path is weighted by what swarm has learnt from earlier runs in this
+repository, else by each task's "estimate", else 1 per task. The JSON shape is
+documented in docs/plan-json.md.
+
+Examples:
+  $ swarm plan                                  # ./swarm.yaml, for a terminal
+  $ swarm plan refactor.yaml --format json | jq '.criticalPath'
+  $ swarm plan --format mermaid > plan.mmd
+  $ swarm plan --format dot | dot -Tsvg > plan.svg`,
+    )
+    .action(async (file: string, flags: { format: string; concurrency?: string }) => {
+      process.exitCode = await planCommand(file, flags);
     });
+}
+
+export async function planCommand(file: string, flags: { format: string; concurrency?: string }): Promise<number> {
+  const fail = (message: string) => {
+    process.stderr.write(`swarm plan: ${message}\n`);
+    return EXIT.badInput;
+  };
+  if (!(FORMATS as readonly string[]).includes(flags.format)) return fail(`--format: expected ${FORMATS.join(', ')}, got "${flags.format}"`);
+  const format = flags.format as Format;
+  const concurrency = positiveInt('--concurrency', flags.concurrency);
+  if (typeof concurrency === 'string') return fail(concurrency);
+
+  const durations = await learntDurations(file);
+  const loaded = loadGraph(file, durations === undefined ? {} : { durations });
+  if (!loaded.ok) {
+    reportDiagnostics(file, loaded.error);
+    return EXIT.badInput;
+  }
+  const { spec, graph } = loaded.value;
+  process.stdout.write(render(planJson(spec, graph, concurrency ?? spec.concurrency), format));
+  return EXIT.ok;
+}
+
+function render(plan: PlanJson, format: Format): string {
+  switch (format) {
+    case 'text':
+      return planText(plan);
+    case 'json':
+      return `${JSON.stringify(plan, null, 2)}\n`;
+    case 'mermaid':
+      return planMermaid(plan);
+    case 'dot':
+      return planDot(plan);
+    default:
+      return unreachable(format);
+  }
+}
+
+/**
+ * Durations learnt by earlier runs in this repository, so the plan's critical path is
+ * the one the scheduler will use. Only read when a state database already exists: plan
+ * never creates `.swarm/`. Any trouble reading it just means "nothing learnt".
+ */
+async function learntDurations(file: string): Promise<ReadonlyMap<string, number> | undefined> {
+  if (repositoryRoot(dirname(resolve(file))) === undefined) return undefined;
+  try {
+    // Loaded lazily: the native SQLite module is only worth its start-up cost when there is history.
+    const { findMainRoot, openStore } = await import('../../store/index.js');
+    const db = join(await findMainRoot(dirname(resolve(file))), '.swarm', 'state.db');
+    if (!existsSync(db)) return undefined;
+    const store = openStore(db);
+    try {
+      return store.learntDurations();
+    } finally {
+      store.close();
+    }
+  } catch {
+    return undefined;
+  }
 }

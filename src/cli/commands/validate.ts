@@ -1,11 +1,97 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
+import type { Diagnostic } from '../../config/diagnostic.js';
+import { loadSpecFile } from '../../config/load.js';
+import { formatDiagnostics, readSourceFile, summarizeDiagnostics } from '../../config/print.js';
+import type { Spec } from '../../config/spec.js';
+import { buildGraph } from '../../graph/build.js';
+import { formatWeight } from '../../graph/plan-text.js';
+import type { TaskGraph } from '../../graph/task-graph.js';
+import { err, ok, type Result } from '../../util/result.js';
+import { EXIT } from '../exit.js';
+import { trackedFiles, useColor } from '../project.js';
 
 export function register(program: Command): void {
   program
     .command('validate')
-    .description('(not built yet)')
-    .action(() => {
-      process.stderr.write('swarm validate: not built yet\n');
-      process.exitCode = 1;
+    .description('check a swarm file and its task graph without running anything; exit 0 when valid, 2 otherwise')
+    .argument('[file]', 'the swarm file', 'swarm.yaml')
+    .addHelpText(
+      'after',
+      `
+Checks the YAML, every key and value, prompt files, dependencies (cycles are named in
+order, a -> b -> a), and file globs (a task owning every file must run alone). Tracked
+files of the enclosing git repository count when two tasks' globs could share a file.
+
+Examples:
+  $ swarm validate                  # ./swarm.yaml
+  $ swarm validate refactor.yaml && swarm run refactor.yaml
+
+Exit codes: 0 valid, 2 problems (each printed as file:line:col with the offending line).`,
+    )
+    .action((file: string) => {
+      process.exitCode = validateCommand(file);
     });
+}
+
+export function validateCommand(file: string): number {
+  const loaded = loadGraph(file);
+  if (!loaded.ok) {
+    reportDiagnostics(file, loaded.error);
+    return EXIT.badInput;
+  }
+  const { spec, graph } = loaded.value;
+  const n = graph.ids.length;
+  const parts = [
+    `${n} task${n === 1 ? '' : 's'}`,
+    `${graph.waves.length} wave${graph.waves.length === 1 ? '' : 's'}`,
+    `critical path ${formatWeight(graph.criticalPath.length, graph.weightUnit)}`,
+    `${graph.conflicts.length} file conflict${graph.conflicts.length === 1 ? '' : 's'}${graph.conflicts.length > 0 ? ' (run apart; see swarm plan)' : ''}`,
+    `effective concurrency ${graph.effectiveConcurrency(spec.concurrency)} of ${spec.concurrency}`,
+  ];
+  process.stdout.write(`${file}: ok: ${parts.join(', ')}\n`);
+  return EXIT.ok;
+}
+
+/** Prints diagnostics to stderr the way every command does, with a count at the end. */
+export function reportDiagnostics(file: string, diagnostics: readonly Diagnostic[]): void {
+  const color = useColor(process.stderr);
+  process.stderr.write(formatDiagnostics(diagnostics, readSourceFile, { color }));
+  process.stderr.write(`\n${file}: ${summarizeDiagnostics(diagnostics)}\n`);
+}
+
+export interface LoadGraphOptions {
+  /** Learnt durations by task id, in ms. */
+  readonly durations?: ReadonlyMap<string, number>;
+}
+
+/**
+ * File -> Spec -> TaskGraph. Config problems stop before the graph (there is no
+ * trustworthy graph to build from a file that failed to load); all graph problems are
+ * reported together.
+ */
+export function loadGraph(file: string, opts: LoadGraphOptions = {}): Result<{ spec: Spec; graph: TaskGraph }, Diagnostic[]> {
+  const loaded = loadSpecFile(file);
+  if (!loaded.ok) return err(loaded.error);
+  const spec = loaded.value;
+  const root = repositoryRoot(dirname(resolve(file)));
+  const graph = buildGraph(spec, {
+    ...(opts.durations === undefined ? {} : { durations: opts.durations }),
+    ...(root === undefined ? {} : { trackedFiles: trackedFiles(root) }),
+  });
+  if (!graph.ok) return err(graph.error);
+  return ok({ spec, graph: graph.value });
+}
+
+/** The top of the work tree holding `dir`, or undefined outside git (then tracked files are skipped). */
+export function repositoryRoot(dir: string): string | undefined {
+  if (!existsSync(dir)) return undefined;
+  try {
+    const out = execFileSync('git', ['rev-parse', '--show-toplevel'], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    return out.trim() || undefined;
+  } catch {
+    return undefined;
+  }
 }
