@@ -1,5 +1,5 @@
 import { existsSync, writeFileSync } from 'node:fs';
-import { basename, dirname, relative, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { runNameFrom, starterSpec } from '../../config/starter.js';
@@ -31,8 +31,10 @@ Example:
       }
       let schemaPath: string | undefined;
       if (existsSync(SCHEMA)) {
+        // Inside the project (node_modules/swarm/...) a relative path survives moving the
+        // checkout; anywhere else (a global install) only an absolute one is meaningful.
         const rel = relative(folder, SCHEMA).split('\\').join('/');
-        schemaPath = rel.startsWith('.') || rel.startsWith('/') ? rel : `./${rel}`;
+        schemaPath = rel.startsWith('..') || isAbsolute(rel) ? SCHEMA : `./${rel}`;
       }
       try {
         // 'wx' fails if the file exists, with no window between a check and the write.
