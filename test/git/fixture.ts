@@ -30,8 +30,8 @@ export function writeIn(dir: string, path: string, content: string): void {
 }
 
 /** Subjects of `ref`'s history, newest first, with merges marked. */
-export function history(cwd: string, ref: string): string[] {
-  return git(cwd, 'log', '--format=%s%x09%P', ref)
+export function history(cwd: string, ref: string, ...flags: string[]): string[] {
+  return git(cwd, 'log', '--format=%s%x09%P', ...flags, ref)
     .split('\n')
     .map((line) => {
       const [subject, parents = ''] = line.split('\t');
