@@ -114,10 +114,13 @@ describe('ClaudeRunner with the real claude', () => {
     expect(log.filter((l) => l.type === 'result')).toHaveLength(1);
   });
 
-  it('fails with is-error when claude reports an error result', async () => {
+  // bypassPermissions too: as root claude refuses it ("cannot be used with root/sudo
+  // privileges") unless IS_SANDBOX=1, which the runner sets; the refusal would end
+  // without a result, i.e. failure 'exit', not 'is-error'.
+  it('fails with is-error when claude reports an error result (in bypassPermissions)', async () => {
     server.setScript([apiError(400, undefined, 'scripted bad request')]);
     const { input } = claudeInput();
-    const result = await runner.run(input);
+    const result = await runner.run({ ...input, agent: { ...input.agent, permissionMode: 'bypassPermissions' } });
     expect(result).toMatchObject({ ok: false, failure: 'is-error', exitCode: 1 });
     expect(result.message).toContain('scripted bad request');
     expect(result.sessionId).toBeDefined();
@@ -134,7 +137,7 @@ describe('ClaudeRunner with the real claude', () => {
     const second = await runner.run(input);
 
     expect(second, second.message).toMatchObject({ ok: true, message: 'The word was PINEAPPLE.' });
-    expect(second.sessionId).toBeDefined();
+    expect(second.sessionId, 'claude -p --resume goes on in the same session').toBe(first.sessionId);
     const seen = messagesText(server.mainRequests()[0]!);
     expect(seen).toContain('The secret word is PINEAPPLE.');
     expect(seen).toContain('I will remember PINEAPPLE.');
