@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
-import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 /**
@@ -87,13 +88,24 @@ export function shellQuote(word: string): string {
 export const GUARDED_TOOLS = 'Write|Edit|MultiEdit|NotebookEdit';
 
 /**
+ * The command line that runs hook `event`. In a build, the hooks' own entry point of this very
+ * build (same swarm version, and it skips loading the whole CLI: an agent waits for the hook
+ * on every edit); otherwise (running from sources) `swarmArgv hook EVENT`.
+ */
+export function hookArgv(swarmArgv: readonly string[], event: 'pre-tool-use' | 'pre-commit'): string[] {
+  const direct = import.meta.url.endsWith('.js') ? fileURLToPath(new URL('./main.js', import.meta.url)) : undefined;
+  if (direct !== undefined && existsSync(direct)) return [process.execPath, direct, event];
+  return [...swarmArgv, 'hook', event];
+}
+
+/**
  * The `--settings` JSON for `claude -p`: a PreToolUse hook on every file-writing tool that
- * runs `swarm hook pre-tool-use`. `swarmArgv` is how to start swarm, e.g.
+ * runs `swarm hook pre-tool-use` (see `hookArgv`). `swarmArgv` is how to start swarm, e.g.
  * `[process.execPath, '/abs/dist/cli/main.js']`. Passed on the command line, never written
  * into the user's files.
  */
 export function claudeSettingsJson(swarmArgv: readonly string[]): string {
-  const command = [...swarmArgv, 'hook', 'pre-tool-use'].map(shellQuote).join(' ');
+  const command = hookArgv(swarmArgv, 'pre-tool-use').map(shellQuote).join(' ');
   return JSON.stringify({
     hooks: { PreToolUse: [{ matcher: GUARDED_TOOLS, hooks: [{ type: 'command', command, timeout: 30 }] }] },
   });
@@ -136,7 +148,7 @@ exit 0
 export function ensureGuardHooksDir(stateDir: string, swarmArgv: readonly string[]): string {
   const dir = resolve(stateDir, 'hooks');
   mkdirSync(dir, { recursive: true });
-  const swarm = [...swarmArgv, 'hook', 'pre-commit'].map(shellQuote).join(' ');
+  const swarm = hookArgv(swarmArgv, 'pre-commit').map(shellQuote).join(' ');
   writeExecutable(
     join(dir, 'pre-commit'),
     `#!/bin/sh

@@ -5,6 +5,7 @@ export {
   enforcementEnv,
   ensureGuardHooksDir,
   GUARDED_TOOLS,
+  hookArgv,
   resolveOrigHooksPath,
   shellQuote,
 } from './env.js';
