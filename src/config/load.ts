@@ -1,5 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
-import { LineCounter, parseDocument, visit, type Document } from 'yaml';
+import { isCollection, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import { buildSpec, defaultName } from './build.js';
 import { checkSpec, type CheckOptions } from './checks.js';
 import type { Diagnostic } from './diagnostic.js';
@@ -44,10 +44,17 @@ export function parseSpec(text: string, file: string, options: LoadOptions = {})
   if (size > MAX_SPEC_BYTES) return err([{ severity: 'error', message: tooLarge(file, size) }]);
 
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, merge: true, uniqueKeys: true });
+  const doc = parseDocument(text, {
+    lineCounter: lines,
+    prettyErrors: false,
+    merge: true,
+    uniqueKeys: true,
+    // Problems become diagnostics; yaml must not print warnings of its own to stderr.
+    logLevel: 'error',
+  });
   const at = new Locator(file, text, lines, doc);
 
-  const syntax = [...doc.errors.map((e) => yamlDiagnostic(e.message, e.code, e.pos, at)), ...unresolvedAliases(doc, at)];
+  const syntax = [...doc.errors.map((e) => yamlDiagnostic(e.message, e.code, e.pos, at)), ...badAliasesAndKeys(doc, at)];
   if (syntax.length > 0) return err(sortDiagnostics(syntax));
 
   let raw: unknown;
@@ -104,12 +111,18 @@ function yamlDiagnostic(message: string, code: string, pos: [number, number], at
   return { severity: 'error', message: `invalid YAML: ${text}`, loc: at.span(pos[0], pos[1]) };
 }
 
-function unresolvedAliases(doc: Document, at: Locator): Diagnostic[] {
+/** Aliases to nothing, and keys that are lists or mappings (JS objects cannot hold them). */
+function badAliasesAndKeys(doc: Document, at: Locator): Diagnostic[] {
   const out: Diagnostic[] = [];
   visit(doc, {
     Alias(_key, node) {
       if (node.resolve(doc) === undefined) {
         out.push({ severity: 'error', message: `invalid YAML: alias *${node.source} names no anchor defined before it`, loc: at.ofNode(node) ?? at.start() });
+      }
+    },
+    Pair(_key, pair) {
+      if (isCollection(pair.key)) {
+        out.push({ severity: 'error', message: 'a key must be a plain word, not a list or a mapping', loc: at.firstLine(at.ofNode(pair.key) ?? at.start()) });
       }
     },
   });

@@ -95,7 +95,8 @@ export function issuesToDiagnostics(issues: readonly z.core.$ZodIssue[], raw: un
       });
       continue;
     }
-    out.push({ severity: 'error', message: label === '' ? issue.message : `${label}: ${issue.message}`, loc: at.at(path) });
+    const hint = path.length === 1 && path[0] === 'tasks' && isRecord(valueAt(raw, path)) ? ' (write each task as a list item: "- id: ...")' : '';
+    out.push({ severity: 'error', message: `${label === '' ? '' : `${label}: `}${issue.message}${hint}`, loc: at.at(path) });
   }
   return out;
 }

@@ -188,6 +188,26 @@ const cases: Case[] = [
     expected: ['F:4:5 task "a" has no prompt: set prompt or prompt_file'],
   },
   {
+    name: 'tasks written as a mapping',
+    text: lines(...HEAD, 'tasks:', '  auth:', '    prompt: x'),
+    expected: ['F:4:3 tasks: expected a list, got a mapping (write each task as a list item: "- id: ...")'],
+  },
+  {
+    name: 'a task that is a bare word',
+    text: lines(...HEAD, 'tasks:', ...OK_TASK, '  - auth'),
+    expected: ['F:7:5 tasks[1]: expected a mapping, got "auth"'],
+  },
+  {
+    name: 'a key that is a list',
+    text: lines(...HEAD, '? [a, b]', ': 1', 'tasks:', ...OK_TASK),
+    expected: ['F:3:3 a key must be a plain word, not a list or a mapping'],
+  },
+  {
+    name: 'kind: command with an empty command',
+    text: lines(...HEAD, 'tasks:', ...OK_TASK, '    agent: { kind: command, command: [] }'),
+    expected: ['F:7:38 task "ok" agent.command: expected at least 1 item'],
+  },
+  {
     name: 'empty tasks',
     text: lines(...HEAD, 'tasks: []'),
     expected: ['F:3:8 tasks: expected at least one task'],
