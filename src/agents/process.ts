@@ -98,8 +98,11 @@ export async function runProcess(opts: ProcessOptions): Promise<ProcessOutcome> 
   if (sub.stdout) {
     const rl = createInterface({ input: sub.stdout, crlfDelay: Infinity });
     rl.on('line', (line) => {
-      if (opts.stdoutIsJsonl === true && isJsonObjectLine(line)) log?.write(line + '\n');
-      else writeLog(log, 'stdout', line);
+      if (opts.stdoutIsJsonl === true && isJsonObjectLine(line)) {
+        if (log && !log.destroyed) log.write(line + '\n');
+      } else {
+        writeLog(log, 'stdout', line);
+      }
       opts.onStdoutLine?.(line);
     });
     streamsDone.push(new Promise((resolve) => rl.once('close', resolve)));
@@ -121,7 +124,8 @@ export async function runProcess(opts: ProcessOptions): Promise<ProcessOutcome> 
     stopReason = why;
     stopping = terminateFamily(family, graceMs);
   };
-  const timer = opts.timeoutMs ? setTimeout(() => stop('timeout'), opts.timeoutMs) : undefined;
+  // setTimeout fires at once for delays past 2^31-1 ms (~24.8 days); clamp.
+  const timer = opts.timeoutMs ? setTimeout(() => stop('timeout'), Math.min(opts.timeoutMs, 2 ** 31 - 1)) : undefined;
   const onAbort = (): void => stop('cancelled');
   opts.signal?.addEventListener('abort', onAbort, { once: true });
 
@@ -277,18 +281,30 @@ function isJsonObjectLine(line: string): boolean {
   }
 }
 
-function openLog(file: string): WriteStream {
-  mkdirSync(dirname(file), { recursive: true });
-  return createWriteStream(file, { flags: 'a' });
+function openLog(file: string): WriteStream | undefined {
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+  } catch {
+    return undefined;
+  }
+  const log = createWriteStream(file, { flags: 'a' });
+  // A log we cannot write must not crash the run or fail the agent; the events still flow.
+  log.on('error', () => {});
+  return log;
 }
 
 function writeLog(log: WriteStream | undefined, stream: StreamName, line: string): void {
+  if (log?.destroyed) return;
   log?.write(JSON.stringify({ t: Date.now(), stream, line }) + '\n');
 }
 
 function closeLog(log: WriteStream | undefined): Promise<void> {
-  if (!log) return Promise.resolve();
-  return new Promise((resolve) => log.end(resolve));
+  if (!log || log.destroyed) return Promise.resolve();
+  // 'close' comes after a clean finish and after an error alike.
+  return new Promise((resolve) => {
+    log.once('close', () => resolve());
+    log.end();
+  });
 }
 
 function delay(ms: number): Promise<void> {

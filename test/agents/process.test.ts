@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -87,6 +87,22 @@ describe('runProcess', () => {
     const logged = readFileSync(logFile, 'utf8').trim().split('\n');
     expect(logged[0]).toBe('{"type":"system","n":1}');
     expect(JSON.parse(logged[1]!)).toMatchObject({ stream: 'stdout', line: 'plain text' });
+  });
+
+  it('runs on when the log cannot be written', async () => {
+    writeFileSync(join(dir, 'a-file'), '');
+    const lines: string[] = [];
+    const outcome = await runProcess({
+      file: 'sh',
+      args: ['-c', 'echo fine'],
+      cwd: dir,
+      env,
+      // A path under a regular file: no folder can be made there.
+      logFile: join(dir, 'a-file', 'nested.jsonl'),
+      onStdoutLine: (l) => lines.push(l),
+    });
+    expect(outcome.exitCode).toBe(0);
+    expect(lines).toEqual(['fine']);
   });
 
   it('reports a missing program as a spawn error', async () => {
