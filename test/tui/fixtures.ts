@@ -107,3 +107,41 @@ export function storeFrom(events: readonly SwarmEvent[], nowSeconds = 192): TuiS
   store.dispose();
   return store;
 }
+
+/** The sample run carried to its end: auth fails its check, web is blocked, the user stops. */
+export function finishedEvents(): SwarmEvent[] {
+  return [
+    ...sampleEvents(),
+    ev(200, { type: 'check', reason: 'failed', scope: 'task', task: 'auth', attempt: 2, command: 'npm test -- auth', exitCode: 1, tail: 'expected 200, got 401' }),
+    state(200, 'auth', 'checking', 'failed', 2),
+    ev(205, { type: 'check', reason: 'passed', scope: 'task', task: 'api', attempt: 1, command: 'npm test -- api', exitCode: 0, tail: '' }),
+    state(205, 'api', 'checking', 'queued'),
+    ev(205, { type: 'merge', reason: 'queued', task: 'api' }),
+    state(206, 'api', 'queued', 'merging'),
+    ev(208, { type: 'merge', reason: 'merged', task: 'api', commit: '0123456789abcdef' }),
+    state(208, 'api', 'merging', 'merged'),
+    state(209, 'web', 'pending', 'ready'),
+    state(209, 'search', 'waiting', 'starting'),
+    state(210, 'web', 'ready', 'starting'),
+    state(211, 'web', 'starting', 'running'),
+    ev(240, { type: 'merge', reason: 'conflict', task: 'web', files: ['src/api/router.ts'] }),
+    state(240, 'web', 'running', 'failed', 1, 'merge conflict in src/api/router.ts (on_conflict: fail)'),
+    state(240, 'docs', 'pending', 'blocked', 0, 'blocked by web'),
+    state(240, 'ui', 'pending', 'blocked', 0, 'blocked by web'),
+    ev(250, { type: 'run', reason: 'stopping', force: false }),
+    state(251, 'search', 'starting', 'cancelled', 1),
+    ev(252, { type: 'run', reason: 'finished', outcome: 'failed', merged: 2, total: 8, costUsd: 3.1, durationMs: 252_000 }),
+  ];
+}
+
+/** `count` tasks named t001..., the first `running` of them running, the rest pending. */
+export function bigRun(count: number, running: number): SwarmEvent[] {
+  const tasks = Array.from({ length: count }, (_, i) => info(`t${String(i + 1).padStart(3, '0')}`, `Task number ${i + 1} of the big run`));
+  const events: SwarmEvent[] = [started(tasks, running)];
+  for (const task of tasks.slice(0, running)) {
+    events.push(state(1, task.id, 'pending', 'running'));
+    events.push(ev(2, { type: 'lease', reason: 'acquired', task: task.id, token: 1, globs: task.files }));
+    events.push(ev(3, { type: 'agent', reason: 'tool', task: task.id, attempt: 1, tool: 'Read', summary: `src/${task.id}/index.ts` }));
+  }
+  return events;
+}

@@ -39,7 +39,7 @@ export function Leases({ leases, rows, width, color }: LeasesProps) {
       ))}
       {hidden > 0 ? (
         <Text color={toneColor('dim', color)} wrap="truncate-end">
-          {fit(`${shown.length === 0 ? 'leases: ' : '        '}… ${hidden} more`, width)}
+          {fit(`${shown.length === 0 ? 'leases: ' : '        '}… ${leases.length - shown.length} more`, width)}
         </Text>
       ) : null}
     </Box>

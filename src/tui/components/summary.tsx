@@ -17,6 +17,8 @@ export interface SummaryProps {
 const MAX_LISTED = 12;
 
 interface Line {
+  /** Columns of indent, kept on wrapped continuation lines too. */
+  readonly indent?: number;
   readonly text: string;
   readonly tone: Tone;
   readonly bold?: boolean;
@@ -62,36 +64,40 @@ export function summaryLines(view: RunView, file: string): Line[] {
     lines.push({ text: `✓ ${name}: all ${tasks.length} tasks merged into ${view.into} in ${time}, ${cost}`, tone, bold: true });
     return lines;
   }
-  lines.push({ text: `${name} ${word} after ${time}, ${cost}: ${stateCounts(tasks)}`, tone, bold: true });
+  lines.push({ text: `${name} ${word} after ${time}, ${cost}`, tone, bold: true });
+  lines.push({ indent: 2, text: `${stateCounts(tasks)}`, tone: 'normal' });
   const broken = tasks.filter((t) => t.state === 'failed' || t.state === 'conflicted');
   const blocked = tasks.filter((t) => t.state === 'blocked');
   const idWidth = Math.min(20, Math.max(4, ...broken.map((t) => Array.from(t.id).length)));
   for (const task of broken.slice(0, MAX_LISTED)) {
     const why = task.reason ?? (task.state === 'conflicted' ? 'merge conflict' : 'failed');
-    lines.push({ text: `  ${stateGlyph(task.state, 0).char} ${fit(task.id, idWidth)}  ${why}`, tone: 'bad' });
+    lines.push({ indent: 2, text: `${stateGlyph(task.state, 0).char} ${fit(task.id, idWidth)}  ${why}`, tone: 'bad' });
   }
-  if (broken.length > MAX_LISTED) lines.push({ text: `  … ${broken.length - MAX_LISTED} more: swarm status`, tone: 'bad' });
+  if (broken.length > MAX_LISTED) lines.push({ indent: 2, text: `… ${broken.length - MAX_LISTED} more: swarm status`, tone: 'bad' });
   if (blocked.length > 0) {
     const names = blocked.slice(0, 8).map((t) => t.id).join(', ');
     const more = blocked.length > 8 ? `, … ${blocked.length - 8} more` : '';
-    lines.push({ text: `  ${stateGlyph('blocked', 0).char} blocked by a failed dependency: ${names}${more}`, tone: 'warn' });
+    lines.push({ indent: 2, text: `${stateGlyph('blocked', 0).char} blocked by a failed dependency: ${names}${more}`, tone: 'warn' });
   }
   const first = broken[0] ?? tasks.find((t) => FAILED_STATES.has(t.state));
   lines.push({ text: '', tone: 'normal' });
-  lines.push({ text: `  why a task failed:  swarm logs ${first?.id ?? 'TASK'}`, tone: 'normal' });
-  lines.push({ text: `  every task:         swarm status ${view.name}`.trimEnd(), tone: 'normal' });
-  lines.push({ text: `  resume the run:     swarm run ${shellArg(file)}`, tone: 'normal' });
+  lines.push({ indent: 2, text: `why a task failed:  swarm logs ${first?.id ?? 'TASK'}`, tone: 'normal' });
+  lines.push({ indent: 2, text: `every task:         swarm status ${view.name}`.trimEnd(), tone: 'normal' });
+  lines.push({ indent: 2, text: `resume the run:     swarm run ${shellArg(file)}`, tone: 'normal' });
   return lines;
 }
 
 /** The end of a run: counts, each failed task and why, and where to look next. */
 export function Summary({ view, file, width, color }: SummaryProps) {
   return (
-    <Box flexDirection="column">
+    <Box flexDirection="column" width={width}>
       {summaryLines(view, file).map((line, i) => (
-        <Text key={i} color={toneColor(line.tone, color)} bold={color && line.bold === true} wrap="truncate-end">
-          {fit(line.text, width)}
-        </Text>
+        // The summary stays in the scrollback after the run: wrap it, never cut a command.
+        <Box key={i} paddingLeft={line.indent ?? 0}>
+          <Text color={toneColor(line.tone, color)} bold={color && line.bold === true} wrap="wrap">
+            {line.text === '' ? ' ' : line.text}
+          </Text>
+        </Box>
       ))}
     </Box>
   );
