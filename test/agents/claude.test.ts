@@ -20,10 +20,13 @@ import { ClaudeRunner } from '../../src/agents/claude.js';
 import { readStat } from '../../src/agents/process.js';
 import type { AgentInput, AgentOutput } from '../../src/engine/ports.js';
 import { tempRepo, type TempRepo } from '../helpers/git-repo.js';
-import { apiError, claudeEnv, messagesText, reply, startModelServer, toolUse, type ModelServer } from '../helpers/model-server.js';
+import { apiError, claudeEnv, messagesText, reply, startModelServer, toolResults, toolUse, type ModelServer } from '../helpers/model-server.js';
 import { agentInput, agentSpec } from './input.js';
 
 const CLAUDE = fileURLToPath(new URL('../../node_modules/.bin/claude', import.meta.url));
+
+/** A PreToolUse hook (run by claude through its shell) that refuses any path under forbidden/. */
+const DENY_HOOK = `"${process.execPath}" -e "let s = ''; process.stdin.on('data', (d) => (s += d)).on('end', () => { const p = JSON.parse(s).tool_input.file_path || ''; if (p.includes('/forbidden/')) { console.error('swarm: forbidden/ belongs to another task'); process.exit(2); } })"`;
 
 let server: ModelServer;
 let home: string;
@@ -57,16 +60,24 @@ const of = <R extends AgentOutput['reason']>(events: AgentOutput[], reason: R) =
 
 describe('ClaudeRunner with the real claude', () => {
   // One claude start is slow (seconds on a loaded machine), so this run covers a 429 too.
+  // It also checks that --settings reaches claude: a PreToolUse hook denies one Write, and
+  // the model sees the hook's reason in the tool result.
   it('retries a 429 (api-retry event), runs a Write that creates the file, reports session, cost and turns', async () => {
+    let denial = '';
     server.setScript([
       apiError(429, 0, 'slow down'),
-      toolUse('Write', { file_path: join(repo.dir, 'src/hello.ts'), content: 'export const hello = 1;\n' }),
+      toolUse('Write', { file_path: join(repo.dir, 'forbidden/secret.txt'), content: 'no\n' }),
+      (req) => {
+        denial = toolResults(req).map((b) => JSON.stringify(b.content)).join('\n');
+        return toolUse('Write', { file_path: join(repo.dir, 'src/hello.ts'), content: 'export const hello = 1;\n' });
+      },
       // Claude's Bash tool sees the environment we gave claude (plus what claude adds itself).
       toolUse('Bash', { command: 'env > agent-env.txt', description: 'dump env' }),
       reply('All done.'),
     ]);
     const { input, events } = claudeInput({
       prompt: 'Create src/hello.ts',
+      settingsJson: JSON.stringify({ hooks: { PreToolUse: [{ matcher: 'Write|Edit', hooks: [{ type: 'command', command: DENY_HOOK }] }] } }),
       env: {
         CLAUDECODE: '1',
         CLAUDE_CODE_ENTRYPOINT: 'parent-entry',
@@ -78,14 +89,20 @@ describe('ClaudeRunner with the real claude', () => {
 
     const result = await runner.run(input);
 
-    expect(result, result.message).toMatchObject({ ok: true, exitCode: 0, turns: 3, message: 'All done.' });
+    expect(result, result.message).toMatchObject({ ok: true, exitCode: 0, turns: 4, message: 'All done.' });
     expect(readFileSync(join(repo.dir, 'src/hello.ts'), 'utf8')).toBe('export const hello = 1;\n');
+    expect(existsSync(join(repo.dir, 'forbidden/secret.txt'))).toBe(false);
+    expect(denial).toContain('forbidden/ belongs to another task');
     expect(result.costUsd).toBeGreaterThan(0);
 
     const sessions = of(events, 'session');
     expect(sessions).toHaveLength(1);
     expect(result.sessionId).toBe(sessions[0]!.sessionId);
-    expect(of(events, 'tool').map((e) => e.summary)).toEqual(['Write src/hello.ts', 'Bash env > agent-env.txt']);
+    expect(of(events, 'tool').map((e) => e.summary)).toEqual([
+      'Write forbidden/secret.txt',
+      'Write src/hello.ts',
+      'Bash env > agent-env.txt',
+    ]);
     expect(of(events, 'output').map((e) => e.text)).toEqual(['All done.']);
     const retries = of(events, 'api-retry');
     expect(retries).toHaveLength(1);
@@ -97,7 +114,7 @@ describe('ClaudeRunner with the real claude', () => {
 
     // The model saw our prompt; every side request was answered without eating the script.
     const main = server.mainRequests();
-    expect(main).toHaveLength(4);
+    expect(main).toHaveLength(5);
     expect(messagesText(main[0]!)).toContain('Create src/hello.ts');
     expect(server.unscripted).toBe(0);
 

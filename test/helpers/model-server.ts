@@ -13,6 +13,12 @@
  * - `POST /v1/messages/count_tokens` -> `{input_tokens}`; `GET /v1/models` -> empty list;
  *   `/api/...` (telemetry, feature flags, account) and anything else -> `200 {}`.
  *
+ * Seen from claude 2.1.110 in `-p` mode with `claudeEnv`: one `HEAD /` connectivity probe,
+ * then only main-loop requests (streamed, `max_tokens` 32000, with its ~20 tools); no side
+ * queries. The classification is there so a newer CLI that adds some does not shift the
+ * script. A test's own processes may call back on any other path (`/test/...`) and the
+ * test awaits it with `waitFor`.
+ *
  * Point claude at it with `claudeEnv(server, home)`.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
