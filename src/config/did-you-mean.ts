@@ -36,8 +36,8 @@ export function didYouMean(word: string, candidates: Iterable<string>): string |
       bestScore = score;
     }
   }
-  // One- and two-letter words are too short for an edit to mean anything.
-  const limit = word.length <= 2 ? 0 : Math.min(3, Math.max(1, Math.floor(word.length / 3)));
+  // In a one-letter word, one edit can turn anything into anything.
+  const limit = word.length <= 1 ? 0 : Math.min(3, Math.max(1, Math.floor(word.length / 3)));
   return best !== undefined && bestScore <= limit ? best : undefined;
 }
 

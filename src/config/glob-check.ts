@@ -4,6 +4,8 @@ import picomatch from 'picomatch';
  * Why a `files:` glob is unusable, or undefined when it is fine. Globs are relative to
  * the repository root and are leased, so they must stay inside it and be parseable.
  */
+const OPENERS: Record<string, string> = { ']': '[', '}': '{', ')': '(' };
+
 export function globProblem(glob: string): string | undefined {
   if (glob.trim() !== glob) return 'has leading or trailing spaces';
   if (glob.startsWith('/') || /^[A-Za-z]:[\\/]/.test(glob)) return 'is an absolute path; globs are relative to the repository root';
@@ -16,7 +18,11 @@ export function globProblem(glob: string): string | undefined {
     picomatch.makeRe(glob, { dot: true, strictBrackets: true });
     picomatch.scan(glob);
   } catch (error) {
-    return `cannot be parsed: ${error instanceof Error ? error.message : String(error)}`;
+    const message = error instanceof Error ? error.message : String(error);
+    const unclosed = /^Missing closing: "(.)"/.exec(message)?.[1];
+    const opener = unclosed === undefined ? undefined : OPENERS[unclosed];
+    if (opener !== undefined) return `has an unclosed "${opener}" (write "\\${opener}" for the character itself)`;
+    return `cannot be parsed: ${message}`;
   }
   return undefined;
 }

@@ -153,6 +153,16 @@ const cases: Case[] = [
     expected: ['F:10:18 task "api" depends on unknown task "atuh" (did you mean "auth"?)'],
   },
   {
+    name: 'depends_on a near miss of a short id',
+    text: lines(...HEAD, 'tasks:', '  - id: ab', '    prompt: x', '    files: [a]', '  - id: b', '    prompt: x', '    files: [b]', '    depends_on: [ba, c]'),
+    expected: ['F:10:18 task "b" depends on unknown task "ba" (did you mean "ab"?)', 'F:10:22 task "b" depends on unknown task "c"'],
+  },
+  {
+    name: 'unparseable brace',
+    text: lines(...HEAD, 'tasks:', ...OK_TASK, '  - id: b', '    prompt: x', '    files: ["src/{a,b"]'),
+    expected: ['F:9:13 task "b" files: "src/{a,b" has an unclosed "{" (write "\\{" for the character itself)'],
+  },
+  {
     name: 'depends_on itself',
     text: lines(...HEAD, 'tasks:', ...OK_TASK, '    depends_on:', '      - ok'),
     expected: ['F:8:9 task "ok" depends on itself'],
@@ -225,7 +235,7 @@ const cases: Case[] = [
   {
     name: 'unparseable glob',
     text: lines(...HEAD, 'tasks:', '  - id: a', '    prompt: x', '    files: ["src/[ab"]'),
-    expected: ['F:6:13 task "a" files: "src/[ab" cannot be parsed: Missing closing: "]" - use "\\\\]" to match literal characters'],
+    expected: ['F:6:13 task "a" files: "src/[ab" has an unclosed "[" (write "\\[" for the character itself)'],
   },
   {
     name: 'absolute glob',
@@ -236,6 +246,11 @@ const cases: Case[] = [
     name: 'glob leaving the repository',
     text: lines(...HEAD, 'tasks:', '  - id: a', '    prompt: x', '    files: [src/**, "src/../../x"]'),
     expected: ['F:6:21 task "a" files: "src/../../x" has a ".." segment; globs must stay inside the repository'],
+  },
+  {
+    name: 'negated glob',
+    text: lines(...HEAD, 'tasks:', '  - id: a', '    prompt: x', '    files: [src/**, "!src/gen/**"]'),
+    expected: ['F:6:21 task "a" files: "!src/gen/**" is negated; list the files the task owns instead'],
   },
   {
     name: 'kind: command without command (top level)',
