@@ -41,9 +41,13 @@ export function cleanEnv(extra: Readonly<Record<string, string>> = {}): Record<s
 const LOCK_RETRIES = 5;
 const LOCK_BACKOFF_MS = 60;
 
-/** git's message when another git process holds a lock file (`index.lock`, `HEAD.lock`, a ref's `.lock`). */
+/**
+ * Another git process holds a lock file (`index.lock`, `HEAD.lock`, a ref's `.lock`). git
+ * quotes the lock's path in every language, so this does not depend on the locale; a ref
+ * that cannot exist (`cannot lock ref` without a `.lock` path) is not retried.
+ */
 export function isLockError(stderr: string): boolean {
-  return /\.lock'?:? File exists|Unable to create '[^']*\.lock'|cannot lock ref|could not lock config file/i.test(stderr);
+  return /\.lock'/.test(stderr);
 }
 
 /** Runs git with a fixed base environment; never through a shell. */

@@ -292,6 +292,7 @@ export class Git implements GitPort {
   async merge(opts: Parameters<GitPort['merge']>[0]): Promise<MergeOutcome> {
     this.#checkName('run', opts.run);
     return this.#merges.run(async () => {
+      await this.integrationHead(opts.into);
       const cwd = await this.#admin.run(async () => {
         const holder = (await this.#worktrees()).find(
           (e) => e.branch === opts.into && !e.prunable && !samePath(e.path, this.mergeWorktreePath(opts.run)),
@@ -334,6 +335,12 @@ export class Git implements GitPort {
    */
   async mergeIntegrationIntoTask(worktree: string, into: string): Promise<{ conflicted: string[] }> {
     const head = await this.integrationHead(into);
+    if (await hasMergeHead(this.#runner, worktree)) {
+      // A retry finds the merge it started: same integration head, keep the agent's progress.
+      const pending = await this.#runner.ok(['rev-parse', 'MERGE_HEAD'], { cwd: worktree });
+      if (pending === head) return { conflicted: await unmergedPaths(this.#runner, worktree) };
+      await this.#runner.ok(['merge', '--abort'], { cwd: worktree });
+    }
     const args = [...SAFE_MERGE, 'merge', '-q', '--no-ff', '--no-commit', head];
     const out = await this.#runner.run(args, { cwd: worktree });
     if (out.exitCode !== 0) {

@@ -124,6 +124,10 @@ describe('conflicts', () => {
     expect(git(b.path, 'rev-parse', 'HEAD')).toBe(bWork);
     expect(git(b.path, 'rev-parse', 'MERGE_HEAD')).toBe(git(a.path, 'rev-parse', INTO));
     expect(await g.isDirty(b.path)).toBe(true);
+    // Asked again (a retry), it keeps the merge in progress rather than starting over.
+    writeIn(b.path, 'notes.txt', 'agent progress\n');
+    expect(await g.mergeIntegrationIntoTask(b.path, INTO)).toEqual({ conflicted: ['shared.txt'] });
+    expect(readFileSync(join(b.path, 'notes.txt'), 'utf8')).toBe('agent progress\n');
 
     // Committing with the markers still there is refused.
     const refused = await g.commitAll(b.path, 'resolve').catch((e: unknown) => e);
@@ -133,7 +137,7 @@ describe('conflicts', () => {
     const resolved = await g.commitAll(b.path, 'swarm(b): resolve');
     expect(resolved).not.toBeNull();
     expect(git(b.path, 'rev-list', '--parents', '-n1', 'HEAD').split(' ')).toHaveLength(3);
-    expect(await g.changedPaths(b.path, INTO)).toEqual(['shared.txt']);
+    expect(await g.changedPaths(b.path, INTO)).toEqual(['notes.txt', 'shared.txt']);
   });
 
   it('mergeIntegrationIntoTask commits at once when there is no conflict', async () => {
