@@ -1,5 +1,5 @@
 import { existsSync, realpathSync } from 'node:fs';
-import { mkdir, readdir, rm, rmdir } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, rmdir } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { GitPort, MergeOutcome, Worktree } from '../engine/ports.js';
 import { err, ok, type Result } from '../util/result.js';
@@ -254,8 +254,7 @@ export class Git implements GitPort {
     const staged = await this.#runner.run(['diff', '--cached', '--quiet'], { cwd: worktree, env });
     if (staged.exitCode === 0 && !merging) return null;
     if (merging) {
-      const check = await this.#runner.run(['diff', '--cached', '--check', 'HEAD'], { cwd: worktree, env });
-      const markers = check.stdout.split('\n').filter((line) => line.includes('leftover conflict marker'));
+      const markers = await leftoverMarkers(this.#runner, worktree);
       if (markers.length > 0) {
         throw new GitError('commit-failed', `conflict markers are still in the files:\n${markers.slice(0, 10).join('\n')}`);
       }
@@ -533,6 +532,32 @@ export class Git implements GitPort {
 }
 
 const SAFE_MERGE = ['-c', 'merge.autoStash=false'];
+
+/**
+ * `path:line` of each conflict marker about to be committed. git's own check also flags
+ * `=======`, which is a Markdown heading underline too, so only the `<<<<<<<` and
+ * `>>>>>>>` lines count. LC_ALL=C: the message is matched, and git translates it.
+ */
+async function leftoverMarkers(runner: GitRunner, worktree: string): Promise<string[]> {
+  const out = await runner.run(['-c', 'core.quotePath=false', 'diff', '--cached', '--check', 'HEAD'], {
+    cwd: worktree,
+    env: { LC_ALL: 'C' },
+  });
+  const found: string[] = [];
+  const files = new Map<string, string[]>();
+  for (const line of out.stdout.split('\n')) {
+    const m = /^(.*):(\d+): leftover conflict marker$/.exec(line);
+    if (!m?.[1] || !m[2]) continue;
+    let lines = files.get(m[1]);
+    if (lines === undefined) {
+      lines = await readFile(join(worktree, m[1]), 'utf8').then((t) => t.split('\n'), () => []);
+      files.set(m[1], lines);
+    }
+    const text = lines[Number(m[2]) - 1] ?? '';
+    if (/^(<{7}|>{7})(\s|$)/.test(text)) found.push(`${m[1]}:${m[2]}`);
+  }
+  return found;
+}
 
 function canonical(path: string): string {
   try {

@@ -134,10 +134,12 @@ describe('conflicts', () => {
     expect((refused as GitError).code).toBe('commit-failed');
 
     writeIn(b.path, 'shared.txt', 'one\nTWO from a and b\nthree\n');
+    // A Markdown heading underline looks like the middle marker; it is not one.
+    writeIn(b.path, 'doc.md', 'Title\n=======\n');
     const resolved = await g.commitAll(b.path, 'swarm(b): resolve');
     expect(resolved).not.toBeNull();
     expect(git(b.path, 'rev-list', '--parents', '-n1', 'HEAD').split(' ')).toHaveLength(3);
-    expect(await g.changedPaths(b.path, INTO)).toEqual(['notes.txt', 'shared.txt']);
+    expect(await g.changedPaths(b.path, INTO)).toEqual(['doc.md', 'notes.txt', 'shared.txt']);
   });
 
   it('mergeIntegrationIntoTask commits at once when there is no conflict', async () => {
