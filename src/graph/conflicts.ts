@@ -84,9 +84,9 @@ function addTrackedFileConflicts(
   const byPrefix = new Map<string, { task: number; match: (p: string) => boolean }[]>();
   files.forEach((globs, task) => {
     for (const glob of globs) {
-      const prefix = commonPrefix(compileGlob(glob).alternatives.map((a) => a.prefix));
-      const k = prefix.join('/');
-      const match = picomatch(normalizeGlob(glob), { dot: true });
+      const alternatives = compileGlob(glob).alternatives;
+      const k = commonPrefix(alternatives.map((a) => a.prefix)).join('/');
+      const match = pathMatcher(glob, alternatives);
       const list = byPrefix.get(k);
       if (list === undefined) byPrefix.set(k, [{ task, match }]);
       else list.push({ task, match });
@@ -121,6 +121,25 @@ function addTrackedFileConflicts(
   }
 }
 
+/**
+ * Most task globs name plain files (`src/api/routes.ts`) or folders (`src/api/**`): those
+ * are compared as strings. The others compile to picomatch's regex only when a file first reaches them.
+ */
+function pathMatcher(glob: string, alternatives: readonly Alternative[]): (path: string) => boolean {
+  if (alternatives.every((a) => a.prefix.length === a.segments.length)) {
+    const exact = new Set(alternatives.map((a) => a.prefix.join('/')));
+    return (path) => exact.has(path);
+  }
+  // `dir/**` (the commonest shape) is `dir` itself or anything below it, dotfiles included.
+  const only = alternatives.length === 1 ? alternatives[0]! : undefined;
+  if (only !== undefined && only.segments.length === only.prefix.length + 1 && only.segments.at(-1)!.kind === 'globstar' && only.prefix.length > 0) {
+    const dir = only.prefix.join('/');
+    return (path) => path === dir || path.startsWith(`${dir}/`);
+  }
+  let re: RegExp | undefined;
+  return (path) => (re ??= picomatch.makeRe(normalizeGlob(glob), { dot: true })).test(path);
+}
+
 function commonPrefix(prefixes: readonly (readonly string[])[]): readonly string[] {
   const first = prefixes[0] ?? [];
   let n = first.length;
@@ -134,6 +153,6 @@ function commonPrefix(prefixes: readonly (readonly string[])[]): readonly string
 
 function globsMatching(a: readonly string[], b: readonly string[], path: string | undefined): { globA: string; globB: string } {
   const pick = (globs: readonly string[]) =>
-    globs.find((g) => path !== undefined && picomatch(normalizeGlob(g), { dot: true })(path)) ?? globs[0] ?? '';
+    globs.find((g) => path !== undefined && picomatch.makeRe(normalizeGlob(g), { dot: true }).test(path)) ?? globs[0] ?? '';
   return { globA: pick(a), globB: pick(b) };
 }

@@ -98,6 +98,10 @@ function toAlternative(text: string): Alternative {
       if (segments.at(-1)?.kind !== 'globstar') segments.push(GLOBSTAR);
       continue;
     }
+    if (!/[*?[\\]/.test(part)) {
+      segments.push({ kind: 'literal', text: part, value: part });
+      continue;
+    }
     const tokens = tokenizeSegment(part);
     const literal = literalText(tokens);
     segments.push(literal === undefined ? { kind: 'pattern', text: part, tokens } : { kind: 'literal', text: part, value: literal });
@@ -143,7 +147,13 @@ function literalText(tokens: readonly SegToken[]): string | undefined {
 }
 
 const ANY_CHAR: CharSet = { negated: true, ranges: [] };
-const lit = (c: string): SegToken => ({ kind: 'char', set: { negated: false, ranges: [[c.codePointAt(0)!, c.codePointAt(0)!]] } });
+const literalTokens = new Map<number, SegToken>();
+function lit(c: string): SegToken {
+  const code = c.codePointAt(0)!;
+  let token = literalTokens.get(code);
+  if (token === undefined) literalTokens.set(code, (token = { kind: 'char', set: { negated: false, ranges: [[code, code]] } }));
+  return token;
+}
 
 /** One segment (no unescaped `/`) into tokens. Extglobs were rewritten before this. */
 export function tokenizeSegment(seg: string): SegToken[] {

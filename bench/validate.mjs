@@ -1,0 +1,58 @@
+// Benchmark, not a test: how long `swarm validate` takes on a 2,000-task file inside a git
+// repository with the files those tasks own. Run `npm run build` first.
+//   node bench/validate.mjs [--tasks 2000] [--runs 7]
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generateSwarm } from './graph-gen.mjs';
+
+const arg = (name, fallback) => {
+  const at = process.argv.indexOf(`--${name}`);
+  return at >= 0 ? Number(process.argv[at + 1]) : fallback;
+};
+const tasks = arg('tasks', 2000);
+const runs = arg('runs', 7);
+const cli = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+
+const dir = mkdtempSync(join(tmpdir(), 'swarm-bench-'));
+try {
+  const { yaml, files } = generateSwarm({ tasks });
+  for (const f of files) {
+    mkdirSync(join(dir, dirname(f)), { recursive: true });
+    writeFileSync(join(dir, f), `// ${f}\n`);
+  }
+  writeFileSync(join(dir, 'swarm.yaml'), yaml);
+  const env = { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_AUTHOR_NAME: 'bench', GIT_AUTHOR_EMAIL: 'b@x.invalid', GIT_COMMITTER_NAME: 'bench', GIT_COMMITTER_EMAIL: 'b@x.invalid' };
+  execFileSync('git', ['init', '-q', '-b', 'main'], { cwd: dir, env });
+  execFileSync('git', ['add', '-A'], { cwd: dir, env });
+  execFileSync('git', ['commit', '-q', '-m', 'bench'], { cwd: dir, env });
+
+  const time = (args) => {
+    const started = process.hrtime.bigint();
+    const r = spawnSync(process.execPath, args, { cwd: dir, encoding: 'utf8', env: { ...env, NO_COLOR: '1' } });
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    return { ms, r };
+  };
+  const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+
+  // What node itself costs to start, to tell swarm's time from the runtime's.
+  const baseline = median(Array.from({ length: runs }, () => time(['-e', '']).ms));
+  const samples = [];
+  let last;
+  for (let i = 0; i < runs; i++) {
+    const { ms, r } = time([cli, 'validate', 'swarm.yaml']);
+    if (r.status !== 0) {
+      process.stderr.write(r.stderr);
+      throw new Error(`swarm validate exited ${r.status}`);
+    }
+    samples.push(ms);
+    last = r.stdout.trim();
+  }
+  console.log(`${last}`);
+  console.log(`swarm validate, ${tasks} tasks, ${files.length} tracked files: median ${median(samples).toFixed(0)} ms over ${runs} runs ` +
+    `(min ${Math.min(...samples).toFixed(0)}, max ${Math.max(...samples).toFixed(0)}; node startup alone ${baseline.toFixed(0)} ms)`);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
