@@ -20,7 +20,7 @@ import { ClaudeRunner } from '../../src/agents/claude.js';
 import { readStat } from '../../src/agents/process.js';
 import type { AgentInput, AgentOutput } from '../../src/engine/ports.js';
 import { tempRepo, type TempRepo } from '../helpers/git-repo.js';
-import { apiError, claudeEnv, messagesText, reply, startModelServer, toolResults, toolUse, type ModelServer } from '../helpers/model-server.js';
+import { apiError, claudeEnv, messagesText, reply, startModelServer, toolResults, toolUse, type ModelServer, type RecordedRequest } from '../helpers/model-server.js';
 import { agentInput, agentSpec } from './input.js';
 
 const CLAUDE = fileURLToPath(new URL('../../node_modules/.bin/claude', import.meta.url));
@@ -143,11 +143,26 @@ describe('ClaudeRunner with the real claude', () => {
     expect(result.sessionId).toBeDefined();
   });
 
+  // The first run also shows that a tool pattern with a space survives `--allowedTools=A,B`:
+  // in dontAsk mode only pre-allowed commands run, so `npm test` runs and `npm run build`
+  // is denied.
   it('resumes the session: the second run sends the earlier conversation', async () => {
-    server.setScript([reply('I will remember PINEAPPLE.')]);
-    const first = await runner.run(claudeInput({ prompt: 'The secret word is PINEAPPLE.' }).input);
-    expect(first.ok).toBe(true);
+    const results: string[] = [];
+    const record = (req: RecordedRequest): void => {
+      results.push(toolResults(req).map((b) => JSON.stringify(b.content)).join(''));
+    };
+    server.setScript([
+      toolUse('Bash', { command: 'npm test', description: 'test' }),
+      (req) => (record(req), toolUse('Bash', { command: 'npm run build', description: 'build' })),
+      (req) => (record(req), reply('I will remember PINEAPPLE.')),
+    ]);
+    const firstInput = claudeInput({ prompt: 'The secret word is PINEAPPLE.' }, ['Read', 'Bash(npm test:*)']).input;
+    const first = await runner.run({ ...firstInput, agent: { ...firstInput.agent, permissionMode: 'dontAsk' } });
+    expect(first, first.message).toMatchObject({ ok: true, message: 'I will remember PINEAPPLE.' });
     expect(first.sessionId).toBeDefined();
+    expect(results[0], 'npm test was allowed and ran').toMatch(/npm (error|ERR)/);
+    expect(results[0]).not.toMatch(/denied/);
+    expect(results[1], 'npm run build was not allowed').toMatch(/Permission to use Bash has been denied/);
 
     server.setScript([reply('The word was PINEAPPLE.')]);
     const { input } = claudeInput({ prompt: 'What was the secret word?', resumeSession: first.sessionId! });
