@@ -453,6 +453,14 @@ export class Git implements GitPort {
       .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   }
 
+  /** The run's task branches (`swarm-task/<run>/*`), sorted; for `swarm clean`. */
+  async listTaskBranches(run: string): Promise<string[]> {
+    this.#checkName('run', run);
+    const out = await this.#atRoot(['for-each-ref', '--format=%(refname:short)', `refs/heads/${taskBranch(run, '')}`]);
+    if (out.exitCode !== 0) throw commandFailed(['for-each-ref'], out);
+    return sortedUnique(out.stdout.split('\n').filter((b) => parseTaskBranch(b)?.run === run));
+  }
+
   /** Whether the user's own checkout has uncommitted changes. swarm works from commits, so that is fine, but worth saying. */
   async userCheckoutDirty(): Promise<boolean> {
     const out = await this.#atRoot(['status', '--porcelain', '-z', '--untracked-files=normal']);

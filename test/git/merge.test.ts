@@ -172,6 +172,33 @@ describe('conflicts', () => {
   }
 });
 
+describe('the merge worktree', () => {
+  it('recovers from whatever a crash left in it: a merge in progress, a detached rebase, stray files', async () => {
+    const { repo, g, a, b, mergeDir } = await setup();
+    commitFile(a.path, 'shared.txt', 'one\nTWO from a\nthree\n');
+    commitFile(b.path, 'shared.txt', 'one\nTWO from b\nthree\n');
+    await mergeTask(g, 'a', 'merge');
+    // A crash in the middle of a conflicting merge, plus a file a check left behind.
+    expect(() => git(mergeDir, 'merge', 'swarm-task/r1/b')).toThrow();
+    writeIn(mergeDir, 'stray.txt', 'left by a check\n');
+    const head = repo.git('rev-parse', INTO);
+    expect(await mergeTask(g, 'b', 'merge')).toEqual({ kind: 'conflict', files: ['shared.txt'] });
+    expect(repo.git('rev-parse', INTO)).toBe(head);
+    expect(existsSync(join(mergeDir, 'stray.txt'))).toBe(false);
+
+    // A crash in the middle of a rebase leaves the worktree detached.
+    git(mergeDir, 'checkout', '-q', '--detach', 'swarm-task/r1/b');
+    expect(() => git(mergeDir, 'rebase', INTO)).toThrow();
+    const c = await g.createWorktree(RUN, 'c', INTO);
+    if (!c.ok) throw new Error(c.error);
+    commitFile(c.value.path, 'c.txt', 'c\n', 'c1');
+    expect((await mergeTask(g, 'c', 'rebase')).kind).toBe('merged');
+    expect(git(mergeDir, 'symbolic-ref', '--short', 'HEAD')).toBe(INTO);
+    expect(history(repo.dir, INTO, '--first-parent')).toEqual(['c1', 'merge: swarm(a): work', 'initial']);
+    expect(await g.listTaskBranches(RUN)).toEqual(['swarm-task/r1/a', 'swarm-task/r1/b', 'swarm-task/r1/c']);
+  });
+});
+
 describe('merge.check', () => {
   it('undoes the merge when the check fails, with the output tail', async () => {
     const { repo, g, a, mergeDir } = await setup();
