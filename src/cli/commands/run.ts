@@ -64,6 +64,8 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
   const opened = await Git.open(dirname(resolve(file)), { worktreesDir: spec.worktrees });
   if (!opened.ok) return fail(opened.error);
   const git = opened.value;
+  // Before anything is written under .swarm/, so it never shows as an untracked change.
+  await git.ensureExcluded();
   const stateDir = join(git.root, '.swarm');
   const store = openStore(join(stateDir, 'state.db'));
   try {
