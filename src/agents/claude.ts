@@ -27,7 +27,7 @@ import { displayArgv, toResult, type RunnerOptions } from './command.js';
 import { agentEnv } from './env.js';
 import { runProcess } from './process.js';
 import { parseStreamLine, type ClaudeResult } from './stream-json.js';
-import { findExecutable } from './which.js';
+import { findExecutable, PreflightPaths } from './which.js';
 
 export interface ClaudeRunnerOptions extends RunnerOptions {
   /** Whether we run as root (decides `IS_SANDBOX` for bypassPermissions). @default process.getuid() === 0 */
@@ -73,6 +73,7 @@ export class ClaudeRunner implements AgentRunner {
   readonly kind = 'claude' as const;
   readonly #graceMs: number | undefined;
   readonly #isRoot: boolean;
+  readonly #paths = new PreflightPaths();
 
   constructor(options: ClaudeRunnerOptions = {}) {
     this.#graceMs = options.graceMs;
@@ -82,7 +83,10 @@ export class ClaudeRunner implements AgentRunner {
   async preflight(agent: AgentSpec, cwd: string): Promise<Result<void, string>> {
     const bin = agent.bin ?? 'claude';
     const found = findExecutable(bin, cwd, process.env.PATH);
-    if (found.ok) return ok(undefined);
+    if (found.ok) {
+      this.#paths.remember(bin, found.value);
+      return ok(undefined);
+    }
     return err(
       agent.bin === undefined
         ? 'claude not found on PATH; install @anthropic-ai/claude-code or set agent.bin'
@@ -91,7 +95,7 @@ export class ClaudeRunner implements AgentRunner {
   }
 
   async run(input: AgentInput): Promise<AgentResult> {
-    const file = input.agent.bin ?? 'claude';
+    const file = this.#paths.resolve(input.agent.bin ?? 'claude');
     const args = claudeArgs(input);
     const env = claudeProcessEnv(input, this.#isRoot);
 

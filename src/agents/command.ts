@@ -9,7 +9,7 @@ import type { AgentInput, AgentResult, AgentRunner } from '../engine/ports.js';
 import { err, ok, type Result } from '../util/result.js';
 import { agentEnv } from './env.js';
 import { runProcess, type ProcessOutcome } from './process.js';
-import { findExecutable } from './which.js';
+import { findExecutable, PreflightPaths } from './which.js';
 
 export interface RunnerOptions {
   /** Between SIGTERM and SIGKILL to the agent's process group. @default 5000 */
@@ -32,6 +32,7 @@ export function fillArgv(command: readonly string[], values: { prompt: string; p
 export class CommandRunner implements AgentRunner {
   readonly kind = 'command' as const;
   readonly #graceMs: number | undefined;
+  readonly #paths = new PreflightPaths();
 
   constructor(options: RunnerOptions = {}) {
     this.#graceMs = options.graceMs;
@@ -43,7 +44,9 @@ export class CommandRunner implements AgentRunner {
     // A placeholder in the program itself is only known per task.
     if (new RegExp(PLACEHOLDER.source).test(bin)) return ok(undefined);
     const found = findExecutable(bin, cwd, process.env.PATH);
-    return found.ok ? ok(undefined) : err(`agent command: ${found.error}`);
+    if (!found.ok) return err(`agent command: ${found.error}`);
+    this.#paths.remember(bin, found.value);
+    return ok(undefined);
   }
 
   async run(input: AgentInput): Promise<AgentResult> {
@@ -51,7 +54,7 @@ export class CommandRunner implements AgentRunner {
     if (!command || command.length === 0) {
       return { ok: false, failure: 'spawn', exitCode: null, signal: null, message: 'agent.command is required for kind: command' };
     }
-    const [file, ...args] = fillArgv(command, {
+    const [program, ...args] = fillArgv(command, {
       prompt: input.prompt,
       promptFile: input.promptFile,
       task: input.task.id,
@@ -65,10 +68,11 @@ export class CommandRunner implements AgentRunner {
       SWARM_PROMPT_FILE: input.promptFile,
       SWARM_ATTEMPT: String(input.attempt),
     });
+    const file = this.#paths.resolve(program!);
 
     let lastLine: string | undefined;
     const outcome = await runProcess({
-      file: file!,
+      file,
       args,
       cwd: input.worktree,
       env,
@@ -76,7 +80,7 @@ export class CommandRunner implements AgentRunner {
       signal: input.signal,
       logFile: input.logFile,
       ...(this.#graceMs === undefined ? {} : { graceMs: this.#graceMs }),
-      onSpawn: (pid) => input.onEvent({ reason: 'spawned', pid, argv: displayArgv([file!, ...args]) }),
+      onSpawn: (pid) => input.onEvent({ reason: 'spawned', pid, argv: displayArgv([file, ...args]) }),
       onStdoutLine: (line) => {
         if (line.trim() === '') return;
         lastLine = line;

@@ -29,3 +29,21 @@ function isExecutable(file: string): boolean {
     return false;
   }
 }
+
+/**
+ * Relative program paths (`./bin/agent`, `node_modules/.bin/claude`) are resolved where
+ * preflight found them, the repository root, not in each task's worktree: a worktree holds
+ * only tracked files, so an untracked tool such as `node_modules/.bin/claude` exists only
+ * in the user's checkout. Bare names keep going through PATH at spawn time.
+ */
+export class PreflightPaths {
+  readonly #found = new Map<string, string>();
+
+  remember(bin: string, found: string): void {
+    if (bin.includes('/') && !isAbsolute(bin)) this.#found.set(bin, found);
+  }
+
+  resolve(bin: string): string {
+    return this.#found.get(bin) ?? bin;
+  }
+}

@@ -105,6 +105,20 @@ describe('CommandRunner', () => {
     expect(await runner.run(input)).toMatchObject({ ok: false, failure: 'spawn' });
   });
 
+  it('runs a relative program from where preflight found it, not from the worktree', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'swarm-command-root-'));
+    mkdirSync(join(root, 'tools'));
+    writeFileSync(join(root, 'tools', 'agent.sh'), '#!/bin/sh\necho "from-root $SWARM_TASK"\n');
+    chmodSync(join(root, 'tools', 'agent.sh'), 0o755);
+    const local = new CommandRunner();
+    const agent = agentSpec({ command: ['./tools/agent.sh', '{prompt}'] });
+    expect((await local.preflight(agent, root)).ok).toBe(true);
+    const { input, events } = agentInput(worktree, agent);
+    expect(await local.run(input)).toMatchObject({ ok: true, message: 'from-root auth' });
+    expect(events[0]).toMatchObject({ reason: 'spawned', argv: [join(root, 'tools', 'agent.sh'), 'do it'] });
+    rmSync(root, { recursive: true, force: true });
+  });
+
   describe('preflight', () => {
     it('finds a bare name on PATH and a relative path in cwd', async () => {
       expect(await runner.preflight(agentSpec({ command: ['sh', '-c', 'true'] }), worktree)).toEqual({ ok: true, value: undefined });
