@@ -107,7 +107,9 @@ function yamlDiagnostic(message: string, code: string, pos: [number, number], at
       ? 'a swarm file holds one YAML document; remove the "---" and what follows, or merge it into the first'
       : code === 'DUPLICATE_KEY'
         ? 'this key appears twice in the same mapping'
-        : message.charAt(0).toLowerCase() + message.slice(1);
+        : /call stack/i.test(message)
+          ? 'lists and mappings are nested too deeply'
+          : message.charAt(0).toLowerCase() + message.slice(1);
   return { severity: 'error', message: `invalid YAML: ${text}`, loc: at.span(pos[0], pos[1]) };
 }
 

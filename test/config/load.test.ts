@@ -245,6 +245,13 @@ describe('hostile input', () => {
     expect(performance.now() - started).toBeLessThan(2_000);
   });
 
+  test('absurd nesting is an error, not a crash', () => {
+    const deep = `version: 1\ntasks: ${'['.repeat(5000)}${']'.repeat(5000)}\n`;
+    const found = problems(deep, 'deep.yaml');
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatch(/^deep\.yaml:\d+:\d+ invalid YAML: lists and mappings are nested too deeply$/);
+  });
+
   test('ordinary anchors and merge keys work', () => {
     const spec = load(
       lines(
