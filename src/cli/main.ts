@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
-import { registerCommands } from './commands/index.js';
 import { EXIT } from './exit.js';
 
 const program = new Command('swarm')
@@ -9,7 +8,14 @@ const program = new Command('swarm')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
-registerCommands(program);
+// The hooks run on every edit an agent makes: load only what they need, not the whole CLI.
+if (process.argv[2] === 'hook') {
+  const { register } = await import('./commands/hook.js');
+  register(program);
+} else {
+  const { registerCommands } = await import('./commands/index.js');
+  registerCommands(program);
+}
 
 try {
   await program.parseAsync(process.argv);
