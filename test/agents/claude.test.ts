@@ -58,7 +58,8 @@ function claudeInput(over: Partial<AgentInput> = {}, tools = ['Read', 'Write', '
 const of = <R extends AgentOutput['reason']>(events: AgentOutput[], reason: R) =>
   events.filter((e): e is Extract<AgentOutput, { reason: R }> => e.reason === reason);
 
-describe('ClaudeRunner with the real claude', () => {
+// A claude start costs ~2.5s of CPU; on a busy 2-core machine a test can take 30s+.
+describe('ClaudeRunner with the real claude', { timeout: 180_000 }, () => {
   // One claude start is slow (seconds on a loaded machine), so this run covers a 429 too.
   // It also checks that --settings reaches claude: a PreToolUse hook denies one Write, and
   // the model sees the hook's reason in the tool result.
