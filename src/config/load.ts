@@ -4,6 +4,7 @@ import { buildSpec, defaultName } from './build.js';
 import { checkSpec, type CheckOptions } from './checks.js';
 import type { Diagnostic } from './diagnostic.js';
 import { Locator } from './locate.js';
+import { sortDiagnostics } from './sort-diagnostics.js';
 import { ID_PATTERN, SpecSchema } from './schema.js';
 import type { SourceLoc, Spec } from './spec.js';
 import { issueMessages, issuesToDiagnostics } from './zod-issues.js';
@@ -152,17 +153,4 @@ function dedupe(diagnostics: readonly Diagnostic[]): Diagnostic[] {
   });
 }
 
-/** Stable order: by file, line, column, then message; file-level problems first. */
-export function sortDiagnostics<T extends Diagnostic>(diagnostics: readonly T[]): T[] {
-  return [...diagnostics].sort((a, b) => {
-    if (a.loc === undefined || b.loc === undefined) return a.loc === b.loc ? a.message.localeCompare(b.message) : a.loc === undefined ? -1 : 1;
-    return (
-      a.loc.file.localeCompare(b.loc.file) ||
-      a.loc.line - b.loc.line ||
-      a.loc.col - b.loc.col ||
-      a.message.localeCompare(b.message)
-    );
-  });
-}
-
-
+export { sortDiagnostics } from './sort-diagnostics.js';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Diagnostic } from './diagnostic.js';
-import { sortDiagnostics } from './load.js';
+import { sortDiagnostics } from './sort-diagnostics.js';
 import type { SourceLoc } from './spec.js';
 
 export interface FormatOptions {
