@@ -21,11 +21,6 @@ export async function unmergedPaths(runner: GitRunner, cwd: string): Promise<str
   return sortedUnique(splitNul(out.stdout));
 }
 
-async function gitPathExists(runner: GitRunner, cwd: string, name: string): Promise<boolean> {
-  const path = (await runner.ok(['rev-parse', '--git-path', name], { cwd })).trim();
-  return existsSync(isAbsolute(path) ? path : join(cwd, path));
-}
-
 export async function hasMergeHead(runner: GitRunner, cwd: string): Promise<boolean> {
   const out = await runner.run(['rev-parse', '-q', '--verify', 'MERGE_HEAD'], { cwd });
   return out.exitCode === 0;
@@ -37,12 +32,16 @@ export async function hasMergeHead(runner: GitRunner, cwd: string): Promise<bool
  * `node_modules` the check needs) stay.
  */
 export async function settleMergeWorktree(runner: GitRunner, cwd: string, into: string): Promise<void> {
-  if ((await gitPathExists(runner, cwd, 'rebase-merge')) || (await gitPathExists(runner, cwd, 'rebase-apply'))) {
-    await runner.run(['rebase', '--abort'], { cwd });
-  }
-  if (await hasMergeHead(runner, cwd)) await runner.run(['merge', '--abort'], { cwd });
+  const paths = (await runner.ok(['rev-parse', '--git-path', 'rebase-merge', '--git-path', 'rebase-apply', '--git-path', 'MERGE_HEAD'], { cwd }))
+    .split('\n')
+    .map((p) => (isAbsolute(p) ? p : join(cwd, p)));
+  const [rebaseMerge = '', rebaseApply = '', mergeHead = ''] = paths;
+  if (existsSync(rebaseMerge) || existsSync(rebaseApply)) await runner.run(['rebase', '--abort'], { cwd });
+  if (existsSync(mergeHead)) await runner.run(['merge', '--abort'], { cwd });
   const head = await runner.run(['symbolic-ref', '-q', 'HEAD'], { cwd });
   if (head.stdout.trim() !== `refs/heads/${into}`) await runner.ok(['checkout', '-q', '-f', into, '--'], { cwd });
+  const status = await runner.ok(['status', '--porcelain', '-z', '--untracked-files=normal'], { cwd });
+  if (status === '' && !existsSync(mergeHead)) return;
   await runner.ok(['reset', '-q', '--hard'], { cwd });
   await runner.ok(['clean', '-q', '-fd'], { cwd });
 }
