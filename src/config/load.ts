@@ -84,8 +84,10 @@ export function parseSpec(text: string, file: string, options: LoadOptions = {})
   const checked = checkSpec(raw, file, at, options);
   diagnostics.push(...checked.diagnostics);
 
-  const name = parsed.success ? (parsed.data.name ?? defaultName(file)) : undefined;
-  if (name !== undefined && !ID_PATTERN.test(name)) {
+  // Checked even when other keys are wrong, so every problem shows up in one pass.
+  const written = typeof raw === 'object' && 'name' in raw;
+  const name = parsed.success ? (parsed.data.name ?? defaultName(file)) : written ? undefined : defaultName(file);
+  if (!written && name !== undefined && !ID_PATTERN.test(name)) {
     diagnostics.push({
       severity: 'error',
       message: `the run name defaults to the file's stem, ${JSON.stringify(name)}, which is not a valid name: set "name:" (lower-case letters, digits, '.', '_' or '-', starting with a letter or digit, at most 64 characters)`,

@@ -157,6 +157,11 @@ describe('defaults', () => {
       `${join(dir, 'My Plan.yaml')}:1:1 the run name defaults to the file's stem, "My Plan", which is not a valid name: set "name:" (lower-case letters, digits, '.', '_' or '-', starting with a letter or digit, at most 64 characters)`,
     ]);
     expect(load(lines('version: 1', 'name: my-plan', 'tasks:', ...OK_TASK), join(dir, 'My Plan.yaml')).name).toBe('my-plan');
+    // Reported alongside other problems, not only once the rest is fixed.
+    expect(problems(lines('version: 1', 'retries: -1', 'tasks:', ...OK_TASK), 'My Plan.yaml')).toEqual([
+      expect.stringMatching(/^My Plan\.yaml:1:1 the run name defaults to the file's stem, "My Plan"/),
+      'My Plan.yaml:2:10 retries: expected a number >= 0, got -1',
+    ]);
   });
 });
 
