@@ -45,6 +45,7 @@ export class Leases {
   readonly #nextToken;
   readonly #insert;
   readonly #renew;
+  readonly #release;
 
   constructor(db: Db, now: () => number) {
     this.#db = db;
@@ -62,6 +63,7 @@ export class Leases {
     this.#renew = db.prepare<[number, number, number, number]>(
       'UPDATE leases SET renewed_at = ?, expires_at = ? WHERE id = ? AND token = ?',
     );
+    this.#release = db.prepare<[number, number]>('DELETE FROM leases WHERE id = ? AND token = ?');
   }
 
   /**
@@ -111,9 +113,7 @@ export class Leases {
   }
 
   release(id: number, token: number): void {
-    writeTx(this.#db, () => {
-      this.#db.prepare('DELETE FROM leases WHERE id = ? AND token = ?').run(id, token);
-    });
+    writeTx(this.#db, () => this.#release.run(id, token));
   }
 
   list(): Lease[] {
