@@ -69,7 +69,8 @@ export async function applyStrategy(
       throw commandFailed(args, out);
     }
     case 'squash': {
-      const args = [...SAFE_CONFIG, 'merge', '-q', '--squash', '--no-verify', taskSha];
+      // merge.ff=true: a user's `merge.ff = false` would otherwise make git refuse --squash.
+      const args = [...SAFE_CONFIG, '-c', 'merge.ff=true', 'merge', '-q', '--squash', '--no-verify', taskSha];
       const out = await runner.run(args, { cwd });
       if (out.exitCode !== 0) {
         const files = await unmergedPaths(runner, cwd);
@@ -124,16 +125,14 @@ async function flattenIntegrationMerge(
   opts: { cwd: string; into: string; taskSha: string; message: string; identity: string[] },
 ): Promise<string> {
   const { cwd, into, taskSha } = opts;
-  const last = (await runner.ok(['rev-list', '--first-parent', '--merges', '-n1', `${into}..${taskSha}`], { cwd })).trim();
+  const last = await runner.ok(['rev-list', '--first-parent', '--merges', '-n1', `${into}..${taskSha}`], { cwd });
   if (last === '') return taskSha;
-  const parents = (await runner.ok(['rev-list', '--parents', '-n1', last], { cwd })).trim().split(' ');
+  const parents = (await runner.ok(['rev-list', '--parents', '-n1', last], { cwd })).split(' ');
   const integrationParent = parents[2];
   if (integrationParent === undefined) return taskSha;
   const onInto = await runner.run(['merge-base', '--is-ancestor', integrationParent, into], { cwd });
   if (onInto.exitCode !== 0) return taskSha;
-  const flat = (
-    await runner.ok([...opts.identity, 'commit-tree', `${last}^{tree}`, '-p', integrationParent, '-m', opts.message], { cwd })
-  ).trim();
+  const flat = await runner.ok([...opts.identity, 'commit-tree', `${last}^{tree}`, '-p', integrationParent, '-m', opts.message], { cwd });
   if (last === taskSha) return flat;
   await runner.ok(['checkout', '-q', '--detach', taskSha], { cwd });
   const args = [...opts.identity, ...SAFE_CONFIG, 'rebase', '-q', '--no-verify', '--onto', flat, last];
@@ -142,5 +141,5 @@ async function flattenIntegrationMerge(
     await settleMergeWorktree(runner, cwd, into);
     throw commandFailed(args, out);
   }
-  return (await runner.ok(['rev-parse', 'HEAD'], { cwd })).trim();
+  return runner.ok(['rev-parse', 'HEAD'], { cwd });
 }

@@ -57,6 +57,7 @@ describe('merge strategies', () => {
 
   it('squash: one commit per task on a linear integration branch', async () => {
     const { repo, g, a, b } = await setup();
+    repo.git('config', 'merge.ff', 'false'); // would make a plain `git merge --squash` refuse
     commitFile(a.path, 'a.txt', 'a\n', 'a1');
     commitFile(a.path, 'a2.txt', 'a\n', 'a2');
     commitFile(b.path, 'b.txt', 'b\n', 'b1');
@@ -71,6 +72,7 @@ describe('merge strategies', () => {
 
   it('rebase: task commits replayed linearly, the task branch itself untouched', async () => {
     const { repo, g, a, b } = await setup();
+    repo.git('config', 'rebase.updateRefs', 'true'); // would drag the task branch along
     commitFile(a.path, 'a.txt', 'a\n', 'a1');
     const bTip = commitFile(b.path, 'b.txt', 'b\n', 'b1');
     commitFile(b.path, 'b2.txt', 'b\n', 'b2');
