@@ -50,7 +50,26 @@ try {
     samples.push(ms);
     last = r.stdout.trim();
   }
+  // Where the time goes, measured in this process (modules already loaded): the loader,
+  // git ls-files, and the graph (cycles, order, overlap of every pair, tracked files).
+  const { loadSpecFile } = await import('../dist/config/load.js');
+  const { buildGraph } = await import('../dist/graph/build.js');
+  const { trackedFiles } = await import('../dist/cli/project.js');
+  const parts = { load: [], lsFiles: [], graph: [] };
+  for (let i = 0; i < runs; i++) {
+    let t = performance.now();
+    const spec = loadSpecFile(join(dir, 'swarm.yaml'));
+    parts.load.push(performance.now() - t);
+    t = performance.now();
+    const tracked = trackedFiles(dir);
+    parts.lsFiles.push(performance.now() - t);
+    t = performance.now();
+    const graph = buildGraph(spec.value, { trackedFiles: tracked });
+    graph.value.effectiveConcurrency(8);
+    parts.graph.push(performance.now() - t);
+  }
   console.log(`${last}`);
+  console.log(`in-process medians: load ${median(parts.load).toFixed(0)} ms, git ls-files ${median(parts.lsFiles).toFixed(0)} ms, graph ${median(parts.graph).toFixed(0)} ms`);
   console.log(`swarm validate, ${tasks} tasks, ${files.length} tracked files: median ${median(samples).toFixed(0)} ms over ${runs} runs ` +
     `(min ${Math.min(...samples).toFixed(0)}, max ${Math.max(...samples).toFixed(0)}; node startup alone ${baseline.toFixed(0)} ms)`);
 } finally {

@@ -11,6 +11,7 @@ import picomatch from 'picomatch';
 import { alternativesIntersect } from './glob-intersect.js';
 import { compileGlob, normalizeGlob, type Alternative } from './glob-pattern.js';
 import { overlappingGlobs } from './overlap.js';
+import { PrefixTrie } from './prefix-trie.js';
 import type { Reach } from './reach.js';
 import type { Conflict } from './task-graph.js';
 
@@ -29,34 +30,27 @@ export function findConflicts(
   const found = new Map<number, { a: number; b: number; path?: string }>();
   const key = (i: number, j: number) => (i < j ? i * n + j : j * n + i);
 
-  const byPrefix = new Map<string, Entry[]>();
+  const trie = new PrefixTrie<Entry>();
   const entries: Entry[] = [];
   files.forEach((globs, task) => {
     for (const glob of globs) {
       for (const alt of compileGlob(glob).alternatives) {
         const entry = { task, alt };
         entries.push(entry);
-        const k = alt.prefix.join('/');
-        const list = byPrefix.get(k);
-        if (list === undefined) byPrefix.set(k, [entry]);
-        else list.push(entry);
+        trie.add(alt.prefix, entry);
       }
     }
   });
 
   for (const e of entries) {
-    let k = '';
-    for (let depth = 0; depth <= e.alt.prefix.length; depth++) {
-      if (depth > 0) k = depth === 1 ? e.alt.prefix[0]! : `${k}/${e.alt.prefix[depth - 1]!}`;
-      const candidates = byPrefix.get(k);
-      if (candidates === undefined) continue;
+    trie.along(e.alt.prefix, (candidates) => {
       for (const c of candidates) {
         if (c.task === e.task) continue;
         const pk = key(e.task, c.task);
         if (found.has(pk) || reach.ordered(e.task, c.task)) continue;
         if (alternativesIntersect(e.alt, c.alt)) found.set(pk, { a: Math.min(e.task, c.task), b: Math.max(e.task, c.task) });
       }
-    }
+    });
   }
 
   if (trackedFiles.length > 0) addTrackedFileConflicts(files, reach, trackedFiles, found, key);
@@ -81,28 +75,30 @@ function addTrackedFileConflicts(
   found: Map<number, { a: number; b: number; path?: string }>,
   key: (i: number, j: number) => number,
 ): void {
-  const byPrefix = new Map<string, { task: number; match: (p: string) => boolean }[]>();
+  const trie = new PrefixTrie<{ task: number; match: (p: string) => boolean }>();
   files.forEach((globs, task) => {
     for (const glob of globs) {
       const alternatives = compileGlob(glob).alternatives;
-      const k = commonPrefix(alternatives.map((a) => a.prefix)).join('/');
-      const match = pathMatcher(glob, alternatives);
-      const list = byPrefix.get(k);
-      if (list === undefined) byPrefix.set(k, [{ task, match }]);
-      else list.push({ task, match });
+      trie.add(commonPrefix(alternatives.map((a) => a.prefix)), { task, match: pathMatcher(glob, alternatives) });
     }
   });
   const seenSets = new Set<string>();
-  for (const path of [...trackedFiles].sort()) {
-    const tasks = new Set<number>();
-    const parts = path.split('/');
-    let k = '';
-    for (let depth = 0; depth <= parts.length; depth++) {
-      if (depth > 0) k = depth === 1 ? parts[0]! : `${k}/${parts[depth - 1]!}`;
-      for (const m of byPrefix.get(k) ?? []) if (!tasks.has(m.task) && m.match(path)) tasks.add(m.task);
-    }
-    if (tasks.size < 2) continue;
-    const sorted = [...tasks].sort((x, y) => x - y);
+  // stamp[t] === file number when task t already matched this file: no Set per file.
+  const stamp = new Int32Array(files.length).fill(-1);
+  const sortedFiles = [...trackedFiles].sort();
+  for (let f = 0; f < sortedFiles.length; f++) {
+    const path = sortedFiles[f]!;
+    const tasks: number[] = [];
+    trie.along(path.split('/'), (matchers) => {
+      for (const m of matchers) {
+        if (stamp[m.task] !== f && m.match(path)) {
+          stamp[m.task] = f;
+          tasks.push(m.task);
+        }
+      }
+    });
+    if (tasks.length < 2) continue;
+    const sorted = tasks.sort((x, y) => x - y);
     // Files owned by the same tasks give the same pairs; the first (smallest) one speaks for all.
     const signature = sorted.join(',');
     if (seenSets.has(signature)) continue;

@@ -47,6 +47,7 @@ export function matcher(globs: readonly string[]): (path: string) => boolean {
  * (`./`, `./**`, `*\/**`, ...). Such a task may only run alone.
  */
 export function ownsEverything(glob: string): boolean {
+  if (!/^[\s*/.]*$/.test(glob)) return false;
   const g = normalizeGlob(glob);
   if (g === '*') return true;
   const parts = g.split('/');
