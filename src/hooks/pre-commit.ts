@@ -41,9 +41,16 @@ export async function preCommit(args: readonly string[], env: NodeJS.ProcessEnv,
   return chain('pre-commit', args, env, cwd);
 }
 
-/** Staged paths, both names of a rename or copy. `-z` keeps odd file names intact. */
+/**
+ * Staged paths, both names of a rename or copy. `-z` keeps odd file names intact. While a
+ * merge is in progress (the integration branch merged into the task to resolve a
+ * conflict), the index holds the other tasks' work too: compare it with MERGE_HEAD, so
+ * only what this task adds on top of the integration branch is judged.
+ */
 export function stagedPaths(cwd: string): string[] {
-  const out = execFileSync('git', ['diff', '--cached', '--name-status', '-M', '-z'], { cwd, encoding: 'utf8' });
+  const mergeHead = spawnSync('git', ['rev-parse', '-q', '--verify', 'MERGE_HEAD'], { cwd, encoding: 'utf8' });
+  const base = mergeHead.status === 0 ? [mergeHead.stdout.trim()] : [];
+  const out = execFileSync('git', ['diff', '--cached', '--name-status', '-M', '-z', ...base], { cwd, encoding: 'utf8' });
   const fields = out.split('\0');
   const paths: string[] = [];
   for (let i = 0; i < fields.length; ) {

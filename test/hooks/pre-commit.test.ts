@@ -77,6 +77,33 @@ describe('the pre-commit guard', () => {
     expect(r.stderr).toContain('Outside:\n  src/b/two.ts\nOwned:');
   });
 
+  it('while the integration branch is merged in, judges only what the task adds on top of it', async () => {
+    // Another task's work lands on an integration branch, with a conflict on a file task a owns.
+    execaSyncGit(t.root, ['checkout', '-q', '-b', 'integration']);
+    stage(t.root, { 'src/b/two.ts': 'b changed\n', 'src/a/one.ts': 'integration side\n' });
+    execaSyncGit(t.root, ['commit', '-q', '-m', 'task b']);
+    execaSyncGit(t.root, ['checkout', '-q', 'main']);
+    stage(t.worktree, { 'src/a/one.ts': 'task side\n' });
+    expect((await commit()).exitCode).toBe(0);
+    const merge = await execa('git', ['merge', '--no-commit', 'integration'], { cwd: t.worktree, reject: false, env: { ...process.env, ...GIT_ENV } });
+    expect(merge.exitCode).not.toBe(0);
+    // The resolution stays in the task's files; src/b/two.ts is staged by the merge itself.
+    stage(t.worktree, { 'src/a/one.ts': 'both sides\n' });
+    const ok = await commit();
+    expect(ok.stderr).toBe('');
+    expect(ok.exitCode).toBe(0);
+    // But a change of its own outside its globs is still refused during such a merge.
+    execaSyncGit(t.root, ['checkout', '-q', 'integration']);
+    stage(t.root, { 'src/a/one.ts': 'again\n' });
+    execaSyncGit(t.root, ['commit', '-q', '-m', 'more b']);
+    execaSyncGit(t.root, ['checkout', '-q', 'main']);
+    await execa('git', ['merge', '--no-commit', 'integration'], { cwd: t.worktree, reject: false, env: { ...process.env, ...GIT_ENV } });
+    stage(t.worktree, { 'src/a/one.ts': 'resolved\n', 'README.md': 'sneaky\n' });
+    const refused = await commit();
+    expect(refused.exitCode).not.toBe(0);
+    expect(refused.stderr).toContain('Outside:\n  README.md\nOwned:');
+  });
+
   it("runs the repository's own pre-commit hook after its check", async () => {
     const marker = join(t.root, 'hook-ran');
     repoHook('pre-commit', `pwd > '${marker}'`);
