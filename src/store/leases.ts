@@ -116,6 +116,11 @@ export class Leases {
     writeTx(this.#db, () => this.#release.run(id, token));
   }
 
+  /** Deletes every lease row of a run's tasks, whoever's pid it names; returns how many. */
+  releaseRun(run: string): number {
+    return writeTx(this.#db, () => this.#db.prepare('DELETE FROM leases WHERE run = ?').run(run).changes);
+  }
+
   list(): Lease[] {
     const now = this.#now();
     return this.#all

@@ -112,6 +112,14 @@ export class SqliteStore implements RunStore {
   isCurrent(id: number, token: number): boolean {
     return this.#leases.isCurrent(id, token);
   }
+  /**
+   * Drops every lease a run's tasks hold, live or not. Only the runner starting that run
+   * calls it, after it made sure no other runner of the run is alive: what is left then is
+   * a crashed runner's, and would otherwise sit there until its TTL or a takeover.
+   */
+  releaseRunLeases(run: string): number {
+    return this.#leases.releaseRun(run);
+  }
   /** Every lease row, live or not: what `swarm lease renew|release --holder` looks through. */
   leaseRows(): Lease[] {
     return this.#leases.rows();
@@ -236,6 +244,22 @@ export class SqliteStore implements RunStore {
         ? this.#db.prepare<[string], AttemptRow>('SELECT * FROM attempts WHERE run = ? ORDER BY task, attempt').all(run)
         : this.#db.prepare<[string, string], AttemptRow>('SELECT * FROM attempts WHERE run = ? AND task = ? ORDER BY attempt').all(run, task);
     return rows.map(toAttempt);
+  }
+
+  /**
+   * Closes the attempts a crashed runner left open (no end time) as `interrupted`, so
+   * `swarm status` does not show them running forever. Returns the closed ones.
+   */
+  interruptOpenAttempts(run: string, at: number): { task: string; attempt: number }[] {
+    return writeTx(this.#db, () => {
+      const open = this.#db
+        .prepare<[string], { task: string; attempt: number }>('SELECT task, attempt FROM attempts WHERE run = ? AND ended_at IS NULL ORDER BY task, attempt')
+        .all(run);
+      this.#db
+        .prepare("UPDATE attempts SET ended_at = ?, outcome = 'interrupted', detail = 'the runner stopped during this attempt' WHERE run = ? AND ended_at IS NULL")
+        .run(at, run);
+      return open;
+    });
   }
 
   #updateAttempt(run: string, task: string, attempt: number, patch: AttemptPatch): void {
