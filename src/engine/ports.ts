@@ -116,6 +116,10 @@ export interface RunStore extends LeaseStore {
   /** Durations learnt from earlier runs, by task id. */
   learntDurations(): Map<string, number>;
   recordDuration(task: string, ms: number): void;
+  /** Drops every lease the run's tasks hold (a crashed runner's); returns how many. Optional: fakes may omit it. */
+  releaseRunLeases?(run: string): number;
+  /** Ends the attempts a crashed runner left open as `interrupted`. Optional: fakes may omit it. */
+  interruptOpenAttempts?(run: string, at: number): { task: string; attempt: number }[];
 }
 
 // ---------------------------------------------------------------------------- git
@@ -161,6 +165,8 @@ export interface GitPort {
   mergeIntegrationIntoTask(worktree: string, into: string): Promise<{ conflicted: string[] }>;
   /** Whether `branch`'s work is already in `into` (for resume). */
   isMerged(branch: string, into: string): Promise<boolean>;
+  /** Whether commit `sha` is in `into`'s history (a recorded merge commit, once its task branch was cleaned). Optional. */
+  isAncestor?(sha: string, into: string): Promise<boolean>;
   removeWorktree(path: string, opts?: { force?: boolean }): Promise<void>;
   /** Deletes a task branch (never the integration branch or the user's current branch). */
   deleteBranch(branch: string): Promise<void>;

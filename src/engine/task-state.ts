@@ -61,7 +61,8 @@ export const TRANSITIONS: Readonly<Record<TaskState, readonly TaskState[]>> = {
   pending: ['ready', 'blocked', 'cancelled', 'merged'],
   ready: ['waiting', 'starting', 'blocked', 'cancelled'],
   waiting: ['starting', 'ready', 'cancelled'],
-  starting: ['running', 'failed', 'ready', 'cancelled'],
+  // starting -> queued: a resumed task that had passed its check goes straight to the merge queue.
+  starting: ['running', 'failed', 'ready', 'cancelled', 'queued'],
   running: ['checking', 'queued', 'running', 'failed', 'cancelled'],
   checking: ['queued', 'running', 'failed', 'cancelled'],
   queued: ['merging', 'cancelled'],

@@ -380,6 +380,13 @@ export class Git implements GitPort {
     return cherry.exitCode === 0 && lines.every((l) => l.startsWith('-'));
   }
 
+  /** Whether commit `sha` is in `into`'s history; false when either is missing. */
+  async isAncestor(sha: string, into: string): Promise<boolean> {
+    const target = await this.resolveCommit(`refs/heads/${into}`);
+    if (!target.ok || !/^[0-9a-f]{4,64}$/i.test(sha)) return false;
+    return (await this.#atRoot(['merge-base', '--is-ancestor', sha, target.value])).exitCode === 0;
+  }
+
   // ------------------------------------------------------------------------ cleaning up
 
   /**
