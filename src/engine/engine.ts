@@ -1,4 +1,4 @@
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import PQueue from 'p-queue';
 import type { Spec, TaskSpec } from '../config/spec.js';
@@ -12,6 +12,7 @@ import type {
   GitPort,
   GraphView,
   Lease,
+  RunRecord,
   RunStore,
   ShellPort,
   TaskPatch,
@@ -20,7 +21,7 @@ import type {
 import type { AgentRunner } from './ports.js';
 import { buildFollowUp, buildPrompt, type DependencyResult, type RetryContext } from './prompt.js';
 import { RateLimiter } from './rate-limit.js';
-import { planResume, taskHash } from './resume.js';
+import { INTERRUPTED_STATES, interruptedFollowUp, MERGE_READY_STATES, planResume, taskHash } from './resume.js';
 import { ACTIVE_STATES, canTransition, FAILED_STATES, TERMINAL_STATES, type TaskState } from './task-state.js';
 
 export type RunOutcome = 'success' | 'failed' | 'cancelled' | 'budget';
@@ -50,6 +51,12 @@ export interface EngineOptions {
   readonly leasePollMs?: number;
   readonly pid?: number;
   readonly host?: string;
+  /**
+   * Stops the agent processes a crashed runner (this pid, on this host) left behind, before
+   * their worktrees are touched; returns how many it stopped. Given by the composition root,
+   * which knows how agents are spawned.
+   */
+  readonly reapOrphans?: (runnerPid: number) => Promise<number>;
 }
 
 export interface RunSummary {
@@ -77,6 +84,10 @@ interface Live {
   conflictRounds: number;
   agentStartedAt?: number;
   agentMs: number;
+  /** Resumed after passing its check: to the merge queue without running the agent again. */
+  mergeReady?: boolean;
+  /** Its agent was cut off by a crash: the next attempt resumes the claude session, if any. */
+  interrupted?: boolean;
 }
 
 const MAX_CONFLICT_ROUNDS = 2;
@@ -165,13 +176,25 @@ export class Engine {
 
     const hashes = new Map(spec.tasks.map((t) => [t.id, taskHash(spec, t)]));
     const prevTasks = new Map<string, TaskRecord>(previous ? store.getTasks(spec.name).map((r) => [r.task, r]) : []);
+    const crashed = previous?.status === 'running';
+    if (previous) await this.#recover(previous, crashed, prevTasks);
     const inIntegration = new Set<string>();
     for (const [id, rec] of prevTasks) {
-      if (rec.state === 'merged' && rec.branch && (await git.isMerged(rec.branch, spec.into))) inIntegration.add(id);
+      if (await this.#workIsIn(rec, spec.into)) inIntegration.add(id);
     }
     const plan = planResume(this.#o.graph, hashes, prevTasks, inIntegration);
     for (const id of plan.changed) this.#log('info', `task ${id} changed since it ran: it runs again, with everything downstream of it`);
     for (const id of plan.lostMerges) this.#log('warning', `task ${id} was merged before but its work is not on ${spec.into}: it runs again`);
+    for (const id of plan.recoveredMerges) {
+      const was = prevTasks.get(id)!.state;
+      const unchecked = was === 'merging' && spec.merge.check ? ` (its merge.check \`${spec.merge.check}\` was cut off and is not run again: run it yourself on ${spec.into})` : '';
+      this.#log(crashed && unchecked ? 'warning' : 'info', `task ${id} was merged into ${spec.into} just before the runner stopped: recorded merged, not merged again${unchecked}`);
+    }
+    for (const id of plan.recoveredMerges) {
+      const wt = prevTasks.get(id)!.worktree;
+      if (wt && !this.#o.keepWorktrees) await git.removeWorktree(wt).catch((e: unknown) => this.#log('warning', `task ${id}: worktree kept: ${messageOf(e)}`));
+    }
+    for (const id of plan.mergeReady) this.#log('info', `task ${id} had passed its check before the runner stopped: it goes straight to the merge queue`);
     // A merged task that runs again starts over from the integration head, on a fresh branch.
     for (const id of [...plan.changed, ...plan.downstreamOfChange]) {
       const rec = prevTasks.get(id);
@@ -187,8 +210,12 @@ export class Engine {
         sessionId: rec?.sessionId,
         conflictRounds: 0,
         agentMs: 0,
+        mergeReady: plan.mergeReady.has(t.id),
+        interrupted: crashed && plan.interrupted.has(t.id),
       });
     }
+    const wanted = [...this.#selected];
+    if (previous && wanted.every((id) => plan.keepMerged.has(id))) return this.#nothingToDo(previous, baseSha, plan.recoveredMerges);
     this.#costUsd = previous?.costUsd ?? 0;
     store.saveRun(
       {
@@ -256,6 +283,86 @@ export class Engine {
       durationMs: finishedAt - this.#startedAt,
     });
     return ok({ outcome, merged, total: selected.length, costUsd: this.#costUsd });
+  }
+
+  // ------------------------------------------------------------------ resuming
+
+  /**
+   * Puts right what an earlier runner of this run left: its leases, and when it crashed
+   * (status still `running`, pid gone), its orphaned agents, its open attempts, and the
+   * work its agents had not committed yet, which goes onto each task's branch before
+   * anything else happens to the worktree.
+   */
+  async #recover(previous: RunRecord, crashed: boolean, prevTasks: ReadonlyMap<string, TaskRecord>): Promise<void> {
+    const { store, git } = this.#o;
+    const name = this.#spec.name;
+    const freed = store.releaseRunLeases?.(name) ?? 0;
+    if (!crashed) return;
+    this.#log('warning', `the run ${name} was interrupted (its runner, pid ${previous.pid} on ${previous.host}, is gone): recovering it`);
+    if (freed > 0) this.#log('info', `released ${freed} lease${freed === 1 ? '' : 's'} the interrupted runner held`);
+    if (previous.host === this.#host && this.#o.reapOrphans) {
+      const stopped = await this.#o.reapOrphans(previous.pid).catch(() => 0);
+      if (stopped > 0) this.#log('info', `stopped ${stopped} agent process${stopped === 1 ? '' : 'es'} the interrupted runner left behind`);
+    }
+    store.interruptOpenAttempts?.(name, this.#now());
+    for (const rec of [...prevTasks.values()].sort((a, b) => a.task.localeCompare(b.task))) {
+      if (!INTERRUPTED_STATES.has(rec.state) || !rec.worktree || !existsSync(rec.worktree)) continue;
+      try {
+        const sha = await git.commitAll(rec.worktree, `swarm(${rec.task}): work left by an interrupted attempt`, { noVerify: true });
+        if (sha) this.#log('info', `task ${rec.task}: committed what its interrupted agent left (${sha.slice(0, 10)}) on ${rec.branch ?? 'its branch'}`);
+      } catch (error) {
+        this.#log('warning', `task ${rec.task}: could not commit what its interrupted agent left in ${rec.worktree}; the worktree is kept as it is: ${messageOf(error)}`);
+      }
+    }
+  }
+
+  /**
+   * Whether a task's work is on the integration branch. For a merged task, its recorded
+   * merge commit (its branch may have been cleaned since) or its branch. For one the store
+   * still has queued or merging, only a branch with commits of its own counts: an empty
+   * branch is trivially an ancestor.
+   */
+  async #workIsIn(rec: TaskRecord, into: string): Promise<boolean> {
+    const git = this.#o.git;
+    try {
+      if (rec.state === 'merged') {
+        if (rec.mergedSha && git.isAncestor && (await git.isAncestor(rec.mergedSha, into))) return true;
+        return rec.branch !== undefined && (await git.isMerged(rec.branch, into));
+      }
+      if (!MERGE_READY_STATES.has(rec.state) || !rec.branch || !rec.startSha) return false;
+      const tip = await git.resolve(`refs/heads/${rec.branch}`).catch(() => undefined);
+      if (tip === undefined || tip === rec.startSha) return false;
+      return await git.isMerged(rec.branch, into);
+    } catch {
+      return false;
+    }
+  }
+
+  /** Every selected task is merged already: say so, and change nothing. */
+  #nothingToDo(previous: RunRecord, baseSha: string, recovered: readonly string[]): Result<RunSummary, string> {
+    const spec = this.#spec;
+    const total = this.#selected.size;
+    if (previous.status !== 'finished' || recovered.length > 0) {
+      this.#o.store.saveRun(
+        { ...previous, status: 'finished', pid: this.#pid, host: this.#host, finishedAt: this.#now() },
+        spec.tasks.map((t) => ({ task: t.id, hash: taskHash(spec, t), state: this.#live.get(t.id)!.state })),
+      );
+    }
+    this.#emit({
+      type: 'run',
+      reason: 'started',
+      run: spec.name,
+      at: this.#now(),
+      into: spec.into,
+      base: baseSha,
+      concurrency: this.#o.concurrency,
+      resumed: true,
+      tasks: spec.tasks.map((t) => ({ id: t.id, title: t.title, dependsOn: t.dependsOn, files: t.files, state: this.#live.get(t.id)!.state })),
+    });
+    this.#log('info', `nothing to do: all ${total} task${total === 1 ? '' : 's'} merged on ${spec.into}`);
+    const costUsd = previous.costUsd;
+    this.#emit({ type: 'run', reason: 'finished', run: spec.name, at: this.#now(), outcome: 'success', merged: total, total, costUsd, durationMs: 0 });
+    return ok({ outcome: 'success', merged: total, total, costUsd });
   }
 
   // ------------------------------------------------------------------ scheduling
@@ -397,6 +504,13 @@ export class Engine {
     if (!wt.ok) return this.#fail(id, `could not create the worktree: ${wt.error}`);
     Object.assign(live, { worktree: wt.value.path, branch: wt.value.branch, startSha: wt.value.startSha, auditBase: wt.value.startSha });
     this.#o.store.updateTask(this.#spec.name, id, { worktree: wt.value.path, branch: wt.value.branch, startSha: wt.value.startSha });
+    if (live.mergeReady) {
+      live.mergeReady = false;
+      await this.#commitLeftovers(id, task, live);
+      this.#transition(id, 'queued', {}, 'passed its check before the runner stopped: merging without running its agent again');
+      this.#enqueueMerge(id);
+      return;
+    }
 
     const setup = task.setup ?? this.#spec.setup;
     live.controller = new AbortController();
@@ -462,8 +576,15 @@ export class Engine {
     const spec = this.#spec;
     const runner = this.#o.agents.get(task.agent.kind);
     if (!runner) return { ok: false, failure: 'spawn', exitCode: null, signal: null, message: `no runner for agent kind ${task.agent.kind}` };
-    const resumeSession = retry && task.agent.kind === 'claude' ? live.sessionId : undefined;
-    const prompt = resumeSession && retry ? buildFollowUp(retry) : buildPrompt(spec, task, this.#depResults(task), retry);
+    // After a crash, the first attempt picks the claude session up where it was cut off.
+    const continuing = live.interrupted === true && retry === undefined && task.agent.kind === 'claude' && live.sessionId !== undefined;
+    live.interrupted = false;
+    const resumeSession = (retry || continuing) && task.agent.kind === 'claude' ? live.sessionId : undefined;
+    const prompt = continuing
+      ? interruptedFollowUp()
+      : resumeSession && retry
+        ? buildFollowUp(retry)
+        : buildPrompt(spec, task, this.#depResults(task), retry);
     mkdirSync(this.#o.logsDir, { recursive: true });
     const promptFile = join(this.#o.logsDir, `${id}.${live.attempt}.prompt.md`);
     writeFileSync(promptFile, prompt);
