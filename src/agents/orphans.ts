@@ -1,0 +1,69 @@
+/**
+ * Agents a crashed runner left behind. Agents run detached, in process groups of their
+ * own, so SIGKILL to the runner does not reach them: an orphaned claude can go on editing
+ * its worktree while a new runner commits and restarts the task there. Every agent
+ * process carries `SWARM_PROCESS_TAG=<runner pid>-<uuid>` (see `runProcess`), which is
+ * how they are found again. Linux only (/proc); elsewhere nothing is found.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { readStat, TAG_VAR } from './process.js';
+
+/** Live pids whose environment says the runner with `runnerPid` started them. */
+export function orphansOf(runnerPid: number): number[] {
+  if (process.platform !== 'linux' || runnerPid <= 0) return [];
+  const needle = Buffer.from(`${TAG_VAR}=${runnerPid}-`);
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  const found: number[] = [];
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    if (pid === process.pid) continue;
+    const stat = readStat(pid);
+    if (!stat || stat.state === 'Z') continue;
+    let env: Buffer;
+    try {
+      env = readFileSync(`/proc/${pid}/environ`);
+    } catch {
+      continue;
+    }
+    for (let at = env.indexOf(needle); at !== -1; at = env.indexOf(needle, at + 1)) {
+      if (at === 0 || env[at - 1] === 0) {
+        found.push(pid);
+        break;
+      }
+    }
+  }
+  return found;
+}
+
+/** SIGTERM to every orphan, SIGKILL after `graceMs` to those still there. Returns how many were found. */
+export async function reapOrphans(runnerPid: number, graceMs = 3000): Promise<number> {
+  const first = orphansOf(runnerPid);
+  if (first.length === 0) return 0;
+  for (const pid of first) signal(pid, 'SIGTERM');
+  const deadline = Date.now() + graceMs;
+  let left = first;
+  while (left.length > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    left = orphansOf(runnerPid);
+  }
+  for (let round = 0; round < 5 && left.length > 0; round++) {
+    for (const pid of left) signal(pid, 'SIGKILL');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    left = orphansOf(runnerPid);
+  }
+  return first.length;
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // ESRCH: gone already.
+  }
+}
