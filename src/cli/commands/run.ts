@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { reapOrphans } from '../../agents/orphans.js';
 import { defaultRunners } from '../../agents/registry.js';
 import { Engine } from '../../engine/engine.js';
 import type { Enforcement } from '../../engine/ports.js';
@@ -14,6 +15,7 @@ import type { Reporter, RunControls } from '../../report/reporter.js';
 import { openStore } from '../../store/index.js';
 import { shell } from '../../util/shell.js';
 import { EXIT } from '../exit.js';
+import { freshStart } from '../fresh.js';
 import { loadOrReport, positiveInt, swarmArgv, trackedFiles, useColor } from '../project.js';
 
 export interface RunFlags {
@@ -87,8 +89,9 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
     }
 
     if (flags.fresh) {
-      const discarded = (store as { discardRun?: (name: string) => string | undefined }).discardRun?.(spec.name);
-      if (discarded) process.stderr.write(`swarm: --fresh: discarded the saved run ${spec.name} (${discarded})\n`);
+      const fresh = await freshStart(git, store, spec);
+      if (!fresh.ok) return fail(fresh.error);
+      for (const line of fresh.value) process.stderr.write(`swarm: ${line}\n`);
     }
 
     const runners = defaultRunners();
@@ -115,6 +118,7 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
       selected,
       keepWorktrees: flags.keepWorktrees === true,
       host: hostname(),
+      reapOrphans: (pid) => reapOrphans(pid),
     });
 
     const controls: RunControls = { stop: (force) => engine.stop(force) };
