@@ -610,11 +610,12 @@ export class Engine {
           live.sessionId = out.sessionId;
           this.#o.store.updateTask(spec.name, id, { sessionId: out.sessionId });
         }
+        this.#emit({ ...base, ...out, at: this.#now() } as SwarmEvent);
+        // After the api-retry event, so the stream shows the cause before the lowered limit.
         if (out.reason === 'api-retry') {
           const lowered = this.#limiter.onRetry(this.#now());
           if (lowered !== undefined) this.#setLimit(lowered, 'lowered');
         }
-        this.#emit({ ...base, ...out, at: this.#now() } as SwarmEvent);
       },
     });
     live.agentMs += this.#now() - live.agentStartedAt;

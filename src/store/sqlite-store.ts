@@ -300,6 +300,16 @@ export class SqliteStore implements RunStore {
     return rows.map((row) => ({ id: row.id, event: JSON.parse(row.data) as SwarmEvent }));
   }
 
+  /** The latest event of a run of this type and reason (e.g. the last `run/started`, which lists the tasks). */
+  lastEvent(run: string, type: SwarmEvent['type'], reason: string): StoredEvent | undefined {
+    const row = this.#db
+      .prepare<[string, string, string], { id: number; data: string }>(
+        'SELECT id, data FROM events WHERE run = ? AND type = ? AND reason = ? ORDER BY id DESC LIMIT 1',
+      )
+      .get(run, type, reason);
+    return row && { id: row.id, event: JSON.parse(row.data) as SwarmEvent };
+  }
+
   // -------------------------------------------------------------------------- durations
 
   learntDurations(): Map<string, number> {
