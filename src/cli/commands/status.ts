@@ -1,11 +1,244 @@
 import type { Command } from 'commander';
+import type { TaskInfo } from '../../engine/events.js';
+import type { RunRecord, TaskRecord } from '../../engine/ports.js';
+import { TERMINAL_STATES } from '../../engine/task-state.js';
+import { HOST, type AttemptRecord, type SqliteStore } from '../../store/index.js';
+import { formatDuration } from '../../util/duration.js';
+import { EXIT } from '../exit.js';
+import { openState, pickRun, runnerAlive } from '../run-state.js';
+
+/**
+ * `swarm status --json` prints one object (documented in docs/status-json.md):
+ *
+ * {
+ *   "version": 1,
+ *   "run": { name, file, status, runner: { pid, host, alive }, base, into,
+ *            startedAt, finishedAt?, durationMs, costUsd },
+ *   "counts": { "<state>": n, ... },           // only states that occur
+ *   "tasks": [ { id, title?, state, dependsOn, attempts, startedAt?, endedAt?,
+ *                durationMs?, costUsd, turns, detail?, branch?, worktree?, mergedSha?,
+ *                sessionId?, history: [ { attempt, startedAt, endedAt?, durationMs?,
+ *                outcome?, exitCode?, costUsd?, turns?, detail?, logFile? } ] } ]
+ * }
+ *
+ * `run.status` is the stored status, except `interrupted`: stored `running` with its
+ * runner gone (a crash; `swarm run` resumes it). Times are epoch ms; `durationMs` of an
+ * unfinished task or run runs up to now. Tasks are in the file's order.
+ */
+export interface StatusJson {
+  readonly version: 1;
+  readonly run: {
+    readonly name: string;
+    readonly file: string;
+    readonly status: RunRecord['status'] | 'interrupted';
+    readonly runner: { readonly pid: number; readonly host: string; readonly alive: boolean };
+    readonly base: string;
+    readonly into: string;
+    readonly startedAt: number;
+    readonly finishedAt?: number;
+    readonly durationMs: number;
+    readonly costUsd: number;
+  };
+  readonly counts: Readonly<Record<string, number>>;
+  readonly tasks: readonly TaskStatus[];
+}
+
+export interface TaskStatus {
+  readonly id: string;
+  readonly title?: string;
+  readonly state: TaskRecord['state'];
+  readonly dependsOn: readonly string[];
+  readonly attempts: number;
+  readonly startedAt?: number;
+  readonly endedAt?: number;
+  readonly durationMs?: number;
+  readonly costUsd: number;
+  readonly turns: number;
+  /** Why it failed, is blocked or waits; for a pending task, the dependencies not merged yet. */
+  readonly detail?: string;
+  readonly branch?: string;
+  readonly worktree?: string;
+  readonly mergedSha?: string;
+  readonly sessionId?: string;
+  readonly history: readonly AttemptStatus[];
+}
+
+export interface AttemptStatus {
+  readonly attempt: number;
+  readonly startedAt: number;
+  readonly endedAt?: number;
+  readonly durationMs?: number;
+  readonly outcome?: string;
+  readonly exitCode?: number;
+  readonly costUsd?: number;
+  readonly turns?: number;
+  readonly detail?: string;
+  readonly logFile?: string;
+}
 
 export function register(program: Command): void {
   program
     .command('status')
-    .description('(not built yet)')
-    .action(() => {
-      process.stderr.write('swarm status: not built yet\n');
-      process.exitCode = 1;
+    .description("each task's state, attempts, time, cost and turns, and why it failed or waits")
+    .argument('[name]', 'the run (default: the only run, or the most recent one)')
+    .option('--json', 'print one JSON object (see docs/status-json.md)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  swarm status
+  swarm status api-refactor --json | jq '.tasks[] | select(.state == "failed") | .detail'
+
+Works from any folder of the repository, and from inside a task's worktree.`,
+    )
+    .action(async (name: string | undefined, opts: { json?: boolean }) => {
+      process.exitCode = await statusCommand(name, opts.json === true);
     });
+}
+
+async function statusCommand(name: string | undefined, json: boolean): Promise<number> {
+  const state = await openState(process.cwd());
+  if (!state.ok) {
+    process.stderr.write(`swarm status: ${state.error}\n`);
+    return EXIT.badInput;
+  }
+  const { store } = state.value;
+  try {
+    const picked = pickRun(store, name);
+    if (!picked.ok) {
+      process.stderr.write(`swarm status: ${picked.error}\n`);
+      return name === undefined ? EXIT.ok : EXIT.badInput;
+    }
+    const status = collectStatus(store!, picked.value, Date.now());
+    process.stdout.write(json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status, Date.now()));
+    return EXIT.ok;
+  } finally {
+    store?.close();
+  }
+}
+
+export function collectStatus(store: SqliteStore, run: RunRecord, now: number): StatusJson {
+  const alive = runnerAlive(run, HOST);
+  const started = store.lastEvent(run.name, 'run', 'started')?.event;
+  const infos = new Map<string, TaskInfo>(started?.type === 'run' && started.reason === 'started' ? started.tasks.map((t) => [t.id, t]) : []);
+  const records = store.getTasks(run.name);
+  const stateOf = new Map(records.map((r) => [r.task, r.state]));
+  const attempts = new Map<string, AttemptRecord[]>();
+  for (const a of store.attempts(run.name)) attempts.set(a.task, [...(attempts.get(a.task) ?? []), a]);
+  const counts: Record<string, number> = {};
+  const tasks = records.map((r): TaskStatus => {
+    counts[r.state] = (counts[r.state] ?? 0) + 1;
+    const info = infos.get(r.task);
+    const dependsOn = [...(info?.dependsOn ?? [])].sort();
+    const active = !TERMINAL_STATES.has(r.state) && alive;
+    const end = r.endedAt ?? (active ? now : undefined);
+    return {
+      id: r.task,
+      ...(info?.title !== undefined ? { title: info.title } : {}),
+      state: r.state,
+      dependsOn,
+      attempts: r.attempts,
+      ...opt('startedAt', r.startedAt),
+      ...opt('endedAt', r.endedAt),
+      ...opt('durationMs', r.startedAt !== undefined && end !== undefined && end >= r.startedAt ? end - r.startedAt : undefined),
+      costUsd: r.costUsd,
+      turns: r.turns,
+      ...opt('detail', detailOf(r, dependsOn, stateOf)),
+      ...opt('branch', r.branch),
+      ...opt('worktree', r.worktree),
+      ...opt('mergedSha', r.mergedSha),
+      ...opt('sessionId', r.sessionId),
+      history: (attempts.get(r.task) ?? []).map((a) => ({
+        attempt: a.attempt,
+        startedAt: a.startedAt,
+        ...opt('endedAt', a.endedAt),
+        ...opt('durationMs', a.endedAt !== undefined ? a.endedAt - a.startedAt : alive ? now - a.startedAt : undefined),
+        ...opt('outcome', a.outcome),
+        ...opt('exitCode', a.exitCode),
+        ...opt('costUsd', a.costUsd),
+        ...opt('turns', a.turns),
+        ...opt('detail', a.detail),
+        ...opt('logFile', a.logFile),
+      })),
+    };
+  });
+  const status = run.status === 'running' && !alive ? 'interrupted' : run.status;
+  return {
+    version: 1,
+    run: {
+      name: run.name,
+      file: run.file,
+      status,
+      runner: { pid: run.pid, host: run.host, alive },
+      base: run.baseSha,
+      into: run.into,
+      startedAt: run.startedAt,
+      ...opt('finishedAt', run.finishedAt),
+      durationMs: Math.max(0, (run.finishedAt ?? (alive ? now : latestEnd(records) ?? run.startedAt)) - run.startedAt),
+      costUsd: run.costUsd,
+    },
+    counts,
+    tasks,
+  };
+}
+
+/** Why a task is where it is: the stored reason, or for one still waiting, what it waits for. */
+function detailOf(r: TaskRecord, deps: readonly string[], states: ReadonlyMap<string, string>): string | undefined {
+  if (r.state === 'pending' || r.state === 'ready') {
+    const open = deps.filter((d) => states.get(d) !== 'merged');
+    if (r.state === 'pending' && open.length > 0) return `waits for ${open.map((d) => `${d} (${states.get(d) ?? '?'})`).join(', ')}`;
+    if (r.state === 'ready') return 'waits for a free slot';
+  }
+  if (r.state === 'merged') return undefined;
+  return r.detail;
+}
+
+function latestEnd(records: readonly TaskRecord[]): number | undefined {
+  const ends = records.map((r) => r.endedAt).filter((e): e is number => e !== undefined);
+  return ends.length > 0 ? Math.max(...ends) : undefined;
+}
+
+export function formatStatus(s: StatusJson, now: number): string {
+  const r = s.run;
+  const runner =
+    r.status === 'running'
+      ? `running (pid ${r.runner.pid} on ${r.runner.host})`
+      : r.status === 'interrupted'
+        ? `interrupted (its runner, pid ${r.runner.pid}, is gone; \`swarm run ${r.file}\` resumes it)`
+        : r.status;
+  const merged = s.counts.merged ?? 0;
+  const lines = [
+    `run ${r.name}: ${runner}`,
+    `  ${merged}/${s.tasks.length} merged into ${r.into} from ${r.base.slice(0, 10)} · started ${ago(now - r.startedAt)} · took ${formatDuration(r.durationMs)} · $${r.costUsd.toFixed(2)}`,
+    `  ${Object.entries(s.counts)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([state, n]) => `${n} ${state}`)
+      .join(', ')}`,
+    '',
+  ];
+  const rows = [
+    ['TASK', 'STATE', 'ATTEMPTS', 'TIME', 'COST', 'TURNS', 'DETAIL'],
+    ...s.tasks.map((t) => [
+      t.id,
+      t.state,
+      String(t.attempts),
+      t.durationMs === undefined ? '-' : formatDuration(t.durationMs),
+      t.costUsd > 0 ? `$${t.costUsd.toFixed(2)}` : '-',
+      t.turns > 0 ? String(t.turns) : '-',
+      (t.detail ?? '').replace(/\s+/g, ' '),
+    ]),
+  ];
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+  for (const row of rows) lines.push(row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd());
+  const failed = s.tasks.filter((t) => t.state === 'failed' || t.state === 'conflicted');
+  if (failed.length > 0) lines.push('', `see why: ${failed.map((t) => `swarm logs ${t.id}`).join(' · ')}`);
+  return `${lines.join('\n')}\n`;
+}
+
+function ago(ms: number): string {
+  return ms < 60_000 ? 'just now' : `${formatDuration(ms)} ago`;
+}
+
+function opt<K extends string, V>(key: K, value: V | undefined | null): { [P in K]?: V } {
+  return (value === undefined || value === null ? {} : { [key]: value }) as { [P in K]?: V };
 }
