@@ -2,20 +2,22 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT } from './exit.js';
 
+// `swarm plan | head`: a closed pipe is the reader's choice, not an error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw error;
+});
+
 const program = new Command('swarm')
   .description('Run a graph of coding-agent tasks in parallel git worktrees, with file leases and a merge queue.')
   .version('0.1.0')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
-// The hooks run on every edit an agent makes: load only what they need, not the whole CLI.
-if (process.argv[2] === 'hook') {
-  const { register } = await import('./commands/hook.js');
-  register(program);
-} else {
-  const { registerCommands } = await import('./commands/index.js');
-  registerCommands(program);
-}
+// Only the command named is loaded: hooks run on every edit an agent makes, and validate
+// should answer at once.
+const { registerCommands } = await import('./commands/index.js');
+await registerCommands(program, process.argv[2]);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,18 +1,31 @@
 import type { Command } from 'commander';
-import { register as clean } from './clean.js';
-import { register as demo } from './demo.js';
-import { register as hook } from './hook.js';
-import { register as init } from './init.js';
-import { register as lease } from './lease.js';
-import { register as logs } from './logs.js';
-import { register as plan } from './plan.js';
-import { register as report } from './report.js';
-import { register as run } from './run.js';
-import { register as schema } from './schema.js';
-import { register as status } from './status.js';
-import { register as validate } from './validate.js';
 
-/** Each command lives in its own file and adds itself here. */
-export function registerCommands(program: Command): void {
-  for (const add of [run, plan, validate, status, logs, lease, clean, init, demo, report, hook, schema]) add(program);
+type Loader = () => Promise<{ register(program: Command): void }>;
+
+/**
+ * Each command lives in its own file and adds itself here. They load lazily: `swarm
+ * validate` should not pay for SQLite, Ink or the agent runners it never uses.
+ */
+const COMMANDS: ReadonlyMap<string, Loader> = new Map<string, Loader>([
+  ['run', () => import('./run.js')],
+  ['plan', () => import('./plan.js')],
+  ['validate', () => import('./validate.js')],
+  ['status', () => import('./status.js')],
+  ['logs', () => import('./logs.js')],
+  ['lease', () => import('./lease.js')],
+  ['leases', () => import('./lease.js')],
+  ['clean', () => import('./clean.js')],
+  ['init', () => import('./init.js')],
+  ['demo', () => import('./demo.js')],
+  ['report', () => import('./report.js')],
+  ['hook', () => import('./hook.js')],
+  ['schema', () => import('./schema.js')],
+]);
+
+/** Registers the command named on the command line, or all of them (for help and errors). */
+export async function registerCommands(program: Command, name: string | undefined): Promise<void> {
+  const one = name === undefined ? undefined : COMMANDS.get(name);
+  const loaders = one ? [one] : [...COMMANDS.values()];
+  // `lease` and `leases` share a module: register each module once.
+  for (const mod of new Set(await Promise.all(loaders.map((load) => load())))) mod.register(program);
 }
