@@ -212,11 +212,8 @@ function worktreeOf(repo: TempRepo, task: string): string {
 }
 
 function show(repo: TempRepo, path: string): string | undefined {
-  try {
-    return repo.git('show', `swarm/${RUN}:${path}`);
-  } catch {
-    return undefined;
-  }
+  if (repo.git('ls-tree', '--name-only', `swarm/${RUN}`, '--', path) === '') return undefined;
+  return repo.git('show', `swarm/${RUN}:${path}`);
 }
 
 function newRepo(files?: Record<string, string>): TempRepo {
@@ -286,5 +283,252 @@ describe('swarm run with the real claude', { timeout: 300_000 }, () => {
     // The user's checkout stays on main, untouched.
     expect(repo.git('rev-parse', '--abbrev-ref', 'HEAD')).toBe('main');
     expect(existsSync(join(repo.dir, 'lib'))).toBe(false);
+  });
+
+  it('a write outside the task\'s globs is denied by the PreToolUse hook, the model reads why, nothing lands, the allowed work merges', async () => {
+    const repo = newRepo();
+    const denials: string[] = [];
+    const errors: boolean[] = [];
+    server.setScript(
+      model({
+        api: ({ worktree, step, req }) => {
+          if (step > 1) {
+            denials.push(resultText(req));
+            errors.push(...toolResults(req).map((b) => b.is_error === true));
+          }
+          switch (step) {
+            case 0:
+              return write(worktree, 'api/handler.ts', 'export const handler = 1;\n');
+            case 1:
+              return write(worktree, 'web/evil.ts', 'export const evil = 1;\n');
+            case 2:
+              // Out of the worktree altogether: into the user's own checkout.
+              return write(repo.dir, 'api/escape.ts', 'export const escape = 1;\n');
+            default:
+              return reply('api done; web/evil.ts belongs to someone else');
+          }
+        },
+      }),
+    );
+
+    const run = launch(repo, swarmYaml([{ id: 'api', files: ['api/**'] }]), ['--keep-worktrees']);
+    const result = await run.done;
+    const evs = run.events;
+    expectSuccess(result, evs);
+
+    const worktree = worktreeOf(repo, 'api');
+    // The model saw each refusal, with a reason it can act on, as an error tool result.
+    expect(denials).toHaveLength(2);
+    expect(errors).toEqual([true, true]);
+    expect(denials[0]).toContain('web/evil.ts is not among the files task api owns');
+    expect(denials[0]).toContain('You may edit only \\"api/**\\"');
+    expect(denials[1]).toContain(`${join(realpathSync(repo.dir), 'api/escape.ts')} is outside this task's worktree`);
+
+    // Nothing refused was written: not in the worktree, not in the checkout, not on the integration branch.
+    expect(existsSync(join(worktree, 'web/evil.ts'))).toBe(false);
+    expect(existsSync(join(repo.dir, 'api/escape.ts'))).toBe(false);
+    expect(show(repo, 'web/evil.ts')).toBeUndefined();
+    expect(show(repo, 'api/escape.ts')).toBeUndefined();
+    // The allowed work did land.
+    expect(readFileSync(join(worktree, 'api/handler.ts'), 'utf8')).toBe('export const handler = 1;\n');
+    expect(show(repo, 'api/handler.ts')).toBe('export const handler = 1;');
+    expect(agentEvents(evs, 'tool', 'api').map((e) => e.summary)).toEqual([
+      'Write api/handler.ts',
+      'Write web/evil.ts',
+      `Write ${join(repo.dir, 'api/escape.ts')}`,
+    ]);
+
+    // The hook recorded each refusal in the run's state.
+    const store = openStore(join(repo.dir, '.swarm', 'state.db'));
+    try {
+      const violations = store.events(RUN, { task: 'api' }).map((s) => s.event).filter((e) => e.type === 'lease' && e.reason === 'violation');
+      expect(violations).toEqual([
+        expect.objectContaining({ path: 'web/evil.ts', where: 'hook', blocked: true }),
+        expect.objectContaining({ path: join(realpathSync(repo.dir), 'api/escape.ts'), where: 'hook', blocked: true }),
+      ]);
+    } finally {
+      store.close();
+    }
+  });
+
+  it('a failing check is retried by resuming the same claude session, with the check\'s output in the follow-up', async () => {
+    const repo = newRepo();
+    const check = 'cat fix/result.txt && grep -q green fix/result.txt';
+    let followUp: RecordedRequest | undefined;
+    server.setScript(
+      model({
+        fix: ({ worktree, step, req, last }) => {
+          if (last.includes('did not pass the check')) {
+            followUp = req;
+            return write(worktree, 'fix/result.txt', 'green\n');
+          }
+          if (followUp !== undefined) return reply('fixed: green');
+          return step === 0 ? write(worktree, 'fix/result.txt', 'red CHECK-SENTINEL-42\n') : reply('wrote red');
+        },
+      }),
+    );
+
+    const run = launch(repo, swarmYaml([{ id: 'fix', files: ['fix/**'], check, retries: 1 }]));
+    const result = await run.done;
+    const evs = run.events;
+    expectSuccess(result, evs);
+    expect(show(repo, 'fix/result.txt')).toBe('green');
+
+    // The second claude resumed the first one's session.
+    const spawned = agentEvents(evs, 'spawned', 'fix');
+    const sessions = agentEvents(evs, 'session', 'fix');
+    expect(spawned.map((e) => e.attempt)).toEqual([1, 2]);
+    const sessionId = sessions[0]!.sessionId;
+    expect(spawned[0]!.argv).not.toContain('--resume');
+    expect(spawned[1]!.argv).toContain('--resume');
+    expect(spawned[1]!.argv[spawned[1]!.argv.indexOf('--resume') + 1]).toBe(sessionId);
+    expect(sessions.every((e) => e.sessionId === sessionId)).toBe(true);
+
+    // Its first request carries the earlier conversation, then the follow-up with the check's output.
+    expect(followUp, 'the follow-up reached the model').toBeDefined();
+    expect(server.mainRequests()[2]).toBe(followUp);
+    const seen = messagesText(followUp!);
+    expect(seen).toContain('You are the agent for task "fix"');
+    expect(seen).toContain('wrote red');
+    const messages = followUp!.body!.messages!;
+    const lastText = messagesText({ ...followUp!, body: { messages: [messages[messages.length - 1]!] } });
+    expect(lastText).toContain(`The check \`${check}\` failed`);
+    expect(lastText).toContain('red CHECK-SENTINEL-42');
+    // Only the follow-up, not the whole task again: the session already has it.
+    expect(lastText).not.toContain('You are the agent for task');
+
+    const checks = evs.filter((e): e is Extract<SwarmEvent, { type: 'check'; reason: 'passed' | 'failed' }> => e.type === 'check' && e.reason !== 'started');
+    expect(checks.map((e) => `${e.attempt}:${e.reason}`)).toEqual(['1:failed', '2:passed']);
+    expect(statesOf(evs, 'fix')).toEqual(['ready', 'starting', 'running', 'checking', 'running', 'checking', 'queued', 'merging', 'merged']);
+
+    // Both attempts' cost and turns add up in the task's row.
+    const exited = agentEvents(evs, 'exited', 'fix');
+    expect(exited.map((e) => e.turns)).toEqual([2, 2]);
+    const store = openStore(join(repo.dir, '.swarm', 'state.db'));
+    try {
+      const row = store.getTasks(RUN).find((t) => t.task === 'fix')!;
+      expect(row).toMatchObject({ state: 'merged', attempts: 2, turns: 4, sessionId });
+      expect(row.costUsd).toBeCloseTo(exited.reduce((sum, e) => sum + (e.costUsd ?? 0), 0), 10);
+    } finally {
+      store.close();
+    }
+  });
+
+  it('a 429 shows up as an api-retry event and lowers concurrency; cost and turns from claude\'s result reach the store', async () => {
+    const repo = newRepo();
+    let limited = false;
+    server.setScript(
+      model({
+        limited: ({ worktree, step }) => {
+          if (!limited) {
+            limited = true;
+            return apiError(429, 0, 'rate limited by the test');
+          }
+          return step === 0 ? write(worktree, 'lim/a.txt', 'a\n') : reply('limited done');
+        },
+      }),
+    );
+
+    const run = launch(repo, swarmYaml([{ id: 'limited', files: ['lim/**'] }], { concurrency: 2 }));
+    const result = await run.done;
+    const evs = run.events;
+    expectSuccess(result, evs);
+    expect(show(repo, 'lim/a.txt')).toBe('a');
+
+    const retries = agentEvents(evs, 'api-retry', 'limited');
+    expect(retries).toHaveLength(1);
+    expect(retries[0]).toMatchObject({ retryAttempt: 1 });
+    expect(retries[0]!.error).toContain('429');
+    const retryAt = evs.indexOf(retries[0]!);
+    const lowered = evs.findIndex((e) => e.type === 'limit' && e.reason === 'lowered');
+    expect(lowered).toBeGreaterThan(retryAt);
+    expect(evs[lowered]).toMatchObject({ type: 'limit', reason: 'lowered', concurrency: 1, max: 2 });
+
+    // Claude's result: two answered turns (the 429 is not one), and a cost from the usage we sent.
+    const exited = agentEvents(evs, 'exited', 'limited');
+    expect(exited).toHaveLength(1);
+    const { costUsd, turns } = exited[0]!;
+    expect(turns).toBe(2);
+    expect(costUsd).toBeGreaterThan(0);
+    expect(evs.at(-1)).toMatchObject({ type: 'run', reason: 'finished', costUsd });
+
+    const store = openStore(join(repo.dir, '.swarm', 'state.db'));
+    try {
+      const row = store.getTasks(RUN).find((t) => t.task === 'limited')!;
+      expect(row).toMatchObject({ state: 'merged', attempts: 1, turns: 2, costUsd });
+      expect(row.sessionId).toBe(agentEvents(evs, 'session', 'limited')[0]!.sessionId);
+      expect(store.attempts(RUN, 'limited')).toEqual([expect.objectContaining({ attempt: 1, outcome: 'ok', turns: 2, costUsd })]);
+      expect(store.getRun(RUN)).toMatchObject({ status: 'finished', costUsd });
+    } finally {
+      store.close();
+    }
+  });
+
+  it('a claude killed mid-run (SIGKILL of its process group) is a failed attempt, retried, and the run succeeds', async () => {
+    const repo = newRepo();
+    const node = process.execPath;
+    // The Bash tool tells the test its shell's pid, then sleeps: claude is mid-run, waiting on its tool.
+    const command = `"${node}" -e "fetch('${server.url}/test/crash-started?pid=' + process.ppid).then(() => {}, () => {})"; sleep 300`;
+    let resumed: RecordedRequest | undefined;
+    server.setScript(
+      model({
+        crash: ({ worktree, req, last }) => {
+          if (last.includes('Your previous attempt failed')) {
+            resumed = req;
+            return write(worktree, 'crash/done.txt', 'done\n');
+          }
+          if (resumed !== undefined) return reply('recovered');
+          return toolUse('Bash', { command, description: 'long job', timeout: 600_000 });
+        },
+      }),
+    );
+
+    const run = launch(repo, swarmYaml([{ id: 'crash', files: ['crash/**'], retries: 1 }], { tools: ['Read', 'Write', 'Edit', 'Bash'] }));
+    const started = await Promise.race([
+      server.waitFor((r) => r.path === '/test/crash-started'),
+      run.done.then((r) => {
+        throw new Error(`swarm ended before the Bash tool ran: ${r.stderr}`);
+      }),
+    ]);
+    const shellPid = Number(new URL(started.url, server.url).searchParams.get('pid'));
+    const spawned = await run.waitForEvent((e): e is AgentEv<'spawned'> => e.type === 'agent' && e.reason === 'spawned' && e.task === 'crash');
+    expect(spawned.attempt).toBe(1);
+    process.kill(-spawned.pid, 'SIGKILL');
+
+    const result = await run.done;
+    const evs = run.events;
+    expectSuccess(result, evs);
+    expect(show(repo, 'crash/done.txt')).toBe('done');
+
+    const exited = agentEvents(evs, 'exited', 'crash');
+    expect(exited.map((e) => [e.attempt, e.ok, e.signal])).toEqual([
+      [1, false, 'SIGKILL'],
+      [2, true, null],
+    ]);
+    expect(statesOf(evs, 'crash')).toEqual(['ready', 'starting', 'running', 'running', 'queued', 'merging', 'merged']);
+    // The killed claude's Bash child was in a session of its own; it is gone too.
+    const stat = readStat(shellPid);
+    expect(stat === undefined || stat.state === 'Z', `shell ${shellPid} is gone`).toBe(true);
+
+    // The retry resumed the killed session: the model saw the task from the first attempt and
+    // why that attempt failed. (Claude drops the tool call that never got a result, and
+    // adds its own "Continue from where you left off." to the interrupted session.)
+    const spawns = agentEvents(evs, 'spawned', 'crash');
+    const sessionId = agentEvents(evs, 'session', 'crash')[0]!.sessionId;
+    expect(spawns[1]!.argv[spawns[1]!.argv.indexOf('--resume') + 1]).toBe(sessionId);
+    expect(resumed, 'the retry reached the model').toBeDefined();
+    expect(messagesText(resumed!)).toContain('You are the agent for task "crash"');
+    const messages = resumed!.body!.messages!;
+    const lastText = messagesText({ ...resumed!, body: { messages: [messages[messages.length - 1]!] } });
+    expect(lastText).toContain('killed by SIGKILL');
+    expect(lastText).not.toContain('You are the agent for task');
+
+    const store = openStore(join(repo.dir, '.swarm', 'state.db'));
+    try {
+      expect(store.getTasks(RUN).find((t) => t.task === 'crash')).toMatchObject({ state: 'merged', attempts: 2 });
+      expect(store.attempts(RUN, 'crash').map((a) => a.outcome)).toEqual(['exit', 'ok']);
+    } finally {
+      store.close();
+    }
   });
 });
