@@ -1,5 +1,5 @@
 import { Text } from 'ink';
-import { fit } from '../format.js';
+import { truncate } from '../format.js';
 import { toneColor } from '../glyphs.js';
 import type { UiState } from '../ui-state.js';
 import type { RunView } from '../view-model.js';
@@ -18,7 +18,7 @@ export function Footer({ view, ui, width, color }: FooterProps) {
     const text = force ? 'killing the agents…' : 'stopping… press q again to kill';
     return (
       <Text color={toneColor('warn', color)} bold={color} wrap="truncate-end">
-        {fit(text, width)}
+        {truncate(text, width)}
       </Text>
     );
   }
@@ -28,7 +28,7 @@ export function Footer({ view, ui, width, color }: FooterProps) {
       : `jk · enter log · f filter · ? · q stop`;
   return (
     <Text color={toneColor('dim', color)} wrap="truncate-end">
-      {fit(hints, width)}
+      {truncate(hints, width)}
     </Text>
   );
 }

@@ -1,6 +1,6 @@
 import { Box, Text } from 'ink';
 import { ACTIVE_STATES } from '../../engine/task-state.js';
-import { elapsed, fit, money, progressBar, truncate } from '../format.js';
+import { elapsed, money, progressBar, truncate } from '../format.js';
 import { toneColor } from '../glyphs.js';
 import type { RunView } from '../view-model.js';
 
@@ -59,7 +59,7 @@ export function Header({ view, width, color }: HeaderProps) {
       </Text>
       {headerNotices(view).map((notice, i) => (
         <Text key={i} color={warn} wrap="truncate-end">
-          {fit(notice, width)}
+          {truncate(notice, width)}
         </Text>
       ))}
     </Box>

@@ -1,5 +1,5 @@
 import { Box, Text } from 'ink';
-import { fit } from '../format.js';
+import { truncate } from '../format.js';
 
 export interface HelpProps {
   readonly width: number;
@@ -21,11 +21,11 @@ export function Help({ width, color }: HelpProps) {
   return (
     <Box flexDirection="column">
       <Text bold={color} wrap="truncate-end">
-        {fit('keys', width)}
+        {truncate('keys', width)}
       </Text>
       {HELP_LINES.map(([keys, what]) => (
         <Text key={keys} wrap="truncate-end">
-          {fit(`  ${keys.padEnd(16)} ${what}`, width)}
+          {truncate(`  ${keys.padEnd(16)} ${what}`, width)}
         </Text>
       ))}
     </Box>

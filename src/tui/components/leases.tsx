@@ -1,5 +1,5 @@
 import { Box, Text } from 'ink';
-import { fit } from '../format.js';
+import { fit, truncate } from '../format.js';
 import { toneColor } from '../glyphs.js';
 import type { LeaseView } from '../view-model.js';
 
@@ -21,7 +21,7 @@ export function Leases({ leases, rows, width, color }: LeasesProps) {
   if (leases.length === 0) {
     return (
       <Text color={toneColor('dim', color)} wrap="truncate-end">
-        {fit('leases: none', width)}
+        {truncate('leases: none', width)}
       </Text>
     );
   }
@@ -34,12 +34,12 @@ export function Leases({ leases, rows, width, color }: LeasesProps) {
       {shown.map((lease, i) => (
         <Text key={lease.task} wrap="truncate-end">
           {fit(`${i === 0 ? 'leases:' : ''}`, 8)}
-          {fit(`${fit(lease.task, idWidth)} #${lease.token}  ${lease.globs.join(', ')}`, Math.max(0, width - 8))}
+          {truncate(`${fit(lease.task, idWidth)} #${lease.token}  ${lease.globs.join(', ')}`, Math.max(0, width - 8))}
         </Text>
       ))}
       {hidden > 0 ? (
         <Text color={toneColor('dim', color)} wrap="truncate-end">
-          {fit(`${shown.length === 0 ? 'leases: ' : '        '}… ${leases.length - shown.length} more`, width)}
+          {truncate(`${shown.length === 0 ? 'leases: ' : '        '}… ${leases.length - shown.length} more`, width)}
         </Text>
       ) : null}
     </Box>

@@ -1,5 +1,5 @@
 import { Box, Text } from 'ink';
-import { fit } from '../format.js';
+import { fit, truncate } from '../format.js';
 import { toneColor } from '../glyphs.js';
 import type { TaskView } from '../view-model.js';
 
@@ -30,7 +30,7 @@ export function LogTail({ task, height, width, color }: LogTailProps) {
       </Text>
       {[...padding, ...lines].map((line, i) => (
         <Text key={i} wrap="truncate-end">
-          {fit(line, width)}
+          {line === '' ? ' ' : truncate(line, width)}
         </Text>
       ))}
     </Box>

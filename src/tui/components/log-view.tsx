@@ -1,5 +1,5 @@
 import { Box, Text } from 'ink';
-import { fit } from '../format.js';
+import { truncate } from '../format.js';
 import { toneColor } from '../glyphs.js';
 import type { TaskView } from '../view-model.js';
 import { titleRule } from './log-tail.js';
@@ -35,14 +35,14 @@ export function LogView({ task, offset, height, width, color }: LogViewProps) {
       </Text>
       {lines.map((line, i) => (
         <Text key={i} wrap="truncate-end">
-          {fit(line, width)}
+          {line === '' ? ' ' : truncate(line, width)}
         </Text>
       ))}
       {Array.from({ length: page - lines.length }, (_, i) => (
         <Text key={`pad${i}`}> </Text>
       ))}
       <Text color={toneColor('dim', color)} wrap="truncate-end">
-        {fit(`${position}${older} · ↑↓ jk scroll · esc/enter back`, width)}
+        {truncate(`${position}${older} · ↑↓ jk scroll · esc/enter back`, width)}
       </Text>
     </Box>
   );

@@ -1,5 +1,5 @@
 import { Text } from 'ink';
-import { fit } from '../format.js';
+import { truncate } from '../format.js';
 import { SPINNER, toneColor } from '../glyphs.js';
 import type { MergeEntry } from '../view-model.js';
 
@@ -16,7 +16,7 @@ export function MergeQueue({ entries, width, frame, color }: MergeQueueProps) {
   const text = entries.length === 0 ? 'merge queue: empty' : `merge queue: ${names.join(' ‹ ')}`;
   return (
     <Text color={toneColor(entries.length === 0 ? 'dim' : 'normal', color)} wrap="truncate-end">
-      {fit(text, width)}
+      {truncate(text, width)}
     </Text>
   );
 }

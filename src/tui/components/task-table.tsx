@@ -1,5 +1,5 @@
 import { Box, Text } from 'ink';
-import { elapsed, fit, money } from '../format.js';
+import { elapsed, fit, money, truncate } from '../format.js';
 import { stateGlyph, toneColor } from '../glyphs.js';
 import type { TaskView } from '../view-model.js';
 import { actionText } from './action-text.js';
@@ -26,14 +26,32 @@ export function windowStart(count: number, selected: number, rows: number): numb
   return Math.min(count - rows, Math.max(0, selected - Math.floor(rows / 2)));
 }
 
-function cells(c: Columns, values: { id: string; title: string; attempt: string; time: string; turns: string; cost: string; action: string }): string {
-  const parts = [fit(values.id, c.id)];
-  if (c.title > 0) parts.push(fit(values.title, c.title));
-  parts.push(fit(values.attempt, c.attempt, true), fit(values.time, c.time, true));
-  if (c.turns > 0) parts.push(fit(values.turns, c.turns, true));
-  if (c.cost > 0) parts.push(fit(values.cost, c.cost, true));
-  parts.push(fit(values.action, c.action));
-  return parts.join(' ');
+interface Cells {
+  readonly id: string;
+  readonly title: string;
+  readonly attempt: string;
+  readonly time: string;
+  readonly turns: string;
+  readonly cost: string;
+  readonly action: string;
+}
+
+/**
+ * A row in three pieces: what rarely changes (id, title, attempt), the elapsed time (each
+ * second), and the rest (turns, cost, action). Ink measures every text it lays out and
+ * keeps each measured string for the life of the process; pieces that change one at a
+ * time keep that cache, and the work per frame, small on a long run.
+ */
+function cells(c: Columns, v: Cells): readonly [string, string, string] {
+  const fixed = [fit(v.id, c.id)];
+  if (c.title > 0) fixed.push(fit(v.title, c.title));
+  fixed.push(fit(v.attempt, c.attempt, true));
+  const rest: string[] = [];
+  if (c.turns > 0) rest.push(fit(v.turns, c.turns, true));
+  if (c.cost > 0) rest.push(fit(v.cost, c.cost, true));
+  // Trailing spaces cost Ink work on every frame and show nothing.
+  rest.push(truncate(v.action, c.action));
+  return [`${fixed.join(' ')} `, fit(v.time, c.time, true), ` ${rest.join(' ')}`];
 }
 
 /** One row per task: state glyph (a spinner while it works), id, title, attempt, time, turns, cost, action. */
@@ -48,20 +66,20 @@ export function TaskTable({ tasks, all, selected, height, width, now, frame, col
     filter || shown.length < tasks.length
       ? ` ${tasks.length === 0 ? 0 : start + 1}-${start + shown.length}/${tasks.length}${filter ? ' failed+running' : ''}`
       : '';
-  const head = cells(c, { id: 'TASK', title: 'TITLE', attempt: '#', time: 'TIME', turns: 'TURNS', cost: 'COST', action: `ACTION${range}` });
+  const head = cells(c, { id: 'TASK', title: 'TITLE', attempt: '#', time: 'TIME', turns: 'TURNS', cost: 'COST', action: `ACTION${range}` }).join('');
   return (
     <Box flexDirection="column">
       <Text color={toneColor('dim', color)} wrap="truncate-end">
-        {fit(' '.repeat(3) + head, width)}
+        {truncate(' '.repeat(3) + head, width)}
       </Text>
       {shown.length === 0 && rows > 0 ? (
-        <Text wrap="truncate-end">{fit(filter ? '   no failed or running tasks (f shows all)' : '   no tasks', width)}</Text>
+        <Text wrap="truncate-end">{truncate(filter ? '   no failed or running tasks (f shows all)' : '   no tasks', width)}</Text>
       ) : null}
       {shown.map((task, i) => {
         const isSelected = start + i === selected;
         const glyph = stateGlyph(task.state, frame);
         const end = task.endedAt ?? now;
-        const text = cells(c, {
+        const [fixed, time, rest] = cells(c, {
           id: task.id,
           title: task.title,
           attempt: task.attempt > 0 ? String(task.attempt) : '',
@@ -70,11 +88,22 @@ export function TaskTable({ tasks, all, selected, height, width, now, frame, col
           cost: task.costUsd > 0 ? money(task.costUsd) : '',
           action: actionText(task, stateOf),
         });
+        const room = Math.max(0, width - 3 - Array.from(fixed).length - Array.from(time).length);
+        const tail = isSelected ? fit(rest, room) : truncate(rest, room);
         return (
-          <Text key={task.id} wrap="truncate-end" bold={color && isSelected}>
-            {isSelected ? '›' : ' '}
-            <Text color={toneColor(glyph.tone, color)}>{glyph.char}</Text> <Text inverse={color && isSelected}>{fit(text, width - 3)}</Text>
-          </Text>
+          <Box key={task.id} height={1} width={width}>
+            <Text bold={color && isSelected}>
+              {isSelected ? '›' : ' '}
+              <Text color={toneColor(glyph.tone, color)}>{glyph.char}</Text>{' '}
+            </Text>
+            <Text inverse={color && isSelected} wrap="truncate-end">
+              {fixed}
+            </Text>
+            <Text inverse={color && isSelected}>{time}</Text>
+            <Text inverse={color && isSelected} wrap="truncate-end">
+              {tail}
+            </Text>
+          </Box>
         );
       })}
     </Box>
