@@ -324,6 +324,7 @@ export class TuiStore {
     const task = this.#task(event.task);
     switch (event.reason) {
       case 'spawned':
+        task.action = 'agent started';
         task.log.push(`agent started (pid ${event.pid})`);
         return;
       case 'session':
@@ -334,9 +335,14 @@ export class TuiStore {
         task.log.push(`→ ${task.action}`);
         return;
       }
-      case 'output':
-        for (const line of toLines(event.text)) task.log.push(line);
+      case 'output': {
+        const lines = toLines(event.text);
+        for (const line of lines) task.log.push(line);
+        // A command agent has no tool events: what it last said is what it is doing.
+        const last = lines.findLast((line) => line.trim() !== '');
+        if (last !== undefined) task.action = last.trim();
         return;
+      }
       case 'api-retry': {
         const error = sanitize(event.error);
         this.#rateLimit = { task: task.id, error, retryAttempt: event.retryAttempt, until: event.at + event.delayMs };
@@ -349,7 +355,7 @@ export class TuiStore {
           task.costUsd += event.costUsd;
           this.#costUsd += event.costUsd;
         }
-        task.action = undefined;
+        task.action = event.ok ? 'agent finished' : 'agent failed';
         const how = event.ok
           ? 'agent finished'
           : `agent failed (${event.signal === null ? `exit ${event.exitCode ?? '?'}` : event.signal})`;

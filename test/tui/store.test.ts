@@ -49,10 +49,22 @@ describe('derived state', () => {
     expect(task('auth').endedAt).toBeUndefined();
   });
 
-  it('shows the current action and forgets it when the agent exits', () => {
+  it('shows the current action, and forgets it when the task ends', () => {
     expect(task('auth').action).toBe('Edit src/auth/login.ts');
     expect(task('api').action).toBe('check: npm test -- api');
     expect(task('db').action).toBeUndefined();
+  });
+
+  it('takes a command agent’s last line of output as its action, until it exits', () => {
+    const store = storeFrom([
+      started(TASKS),
+      state(1, 'db', 'pending', 'running'),
+      ev(2, { type: 'agent', reason: 'output', task: 'db', attempt: 1, text: 'Thinking about it.\nWrite src/db/pool.ts\n\n' }),
+    ]);
+    expect(store.getSnapshot().tasks[0]!.action).toBe('Write src/db/pool.ts');
+    store.handle(ev(3, { type: 'agent', reason: 'exited', task: 'db', attempt: 1, ok: true, exitCode: 0, signal: null }));
+    store.dispose();
+    expect(store.getSnapshot().tasks[0]!.action).toBe('agent finished');
   });
 
   it('says why a task failed or waits', () => {
