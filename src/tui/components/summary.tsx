@@ -81,7 +81,11 @@ export function summaryLines(view: RunView, file: string): Line[] {
   }
   const first = broken[0] ?? tasks.find((t) => FAILED_STATES.has(t.state));
   lines.push({ text: '', tone: 'normal' });
-  lines.push({ indent: 2, text: `why a task failed:  swarm logs ${first?.id ?? 'TASK'}`, tone: 'normal' });
+  lines.push({
+    indent: 2,
+    text: first === undefined ? `a task's log:       swarm logs TASK` : `why a task failed:  swarm logs ${first.id}`,
+    tone: 'normal',
+  });
   lines.push({ indent: 2, text: `every task:         swarm status ${view.name}`.trimEnd(), tone: 'normal' });
   lines.push({ indent: 2, text: `resume the run:     swarm run ${shellArg(file)}`, tone: 'normal' });
   return lines;
