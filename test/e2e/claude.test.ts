@@ -7,7 +7,8 @@
  * prompt ("You are the agent for task ...") and the worktree in the system prompt's
  * environment section ("Primary working directory: ..."), exactly what a real model sees,
  * and writes with absolute paths inside that worktree. A claude start costs ~2.5 s of CPU,
- * so each test starts as few as it can.
+ * so each test starts as few as it can. Afterwards, the run is read back the way a user
+ * would: the integration branch, `swarm status --json`, and (for the hook) the events in state.db.
  */
 import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import type { ResultPromise } from 'execa';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readStat } from '../../src/agents/process.js';
+import type { StatusJson } from '../../src/cli/commands/status.js';
 import type { SwarmEvent } from '../../src/engine/events.js';
 import { openStore } from '../../src/store/index.js';
 import { swarm } from '../helpers/cli.js';
@@ -216,6 +218,13 @@ function show(repo: TempRepo, path: string): string | undefined {
   return repo.git('show', `swarm/${RUN}:${path}`);
 }
 
+/** `swarm status --json`: what a user sees of the run afterwards. */
+async function status(repo: TempRepo): Promise<StatusJson> {
+  const res = await swarm(['status', RUN, '--json'], { cwd: repo.dir });
+  expect(res.exitCode, String(res.stderr)).toBe(0);
+  return JSON.parse(String(res.stdout)) as StatusJson;
+}
+
 function newRepo(files?: Record<string, string>): TempRepo {
   const repo = tempRepo(files);
   cleanups.push(() => repo.cleanup());
@@ -404,17 +413,16 @@ describe('swarm run with the real claude', { timeout: 300_000 }, () => {
     // Both attempts' cost and turns add up in the task's row.
     const exited = agentEvents(evs, 'exited', 'fix');
     expect(exited.map((e) => e.turns)).toEqual([2, 2]);
-    const store = openStore(join(repo.dir, '.swarm', 'state.db'));
-    try {
-      const row = store.getTasks(RUN).find((t) => t.task === 'fix')!;
-      expect(row).toMatchObject({ state: 'merged', attempts: 2, turns: 4, sessionId });
-      expect(row.costUsd).toBeCloseTo(exited.reduce((sum, e) => sum + (e.costUsd ?? 0), 0), 10);
-    } finally {
-      store.close();
-    }
+    const fix = (await status(repo)).tasks.find((t) => t.id === 'fix')!;
+    expect(fix).toMatchObject({ state: 'merged', attempts: 2, turns: 4, sessionId });
+    expect(fix.costUsd).toBeCloseTo(exited.reduce((sum, e) => sum + (e.costUsd ?? 0), 0), 10);
+    expect(fix.history.map((h) => [h.attempt, h.outcome, h.turns])).toEqual([
+      [1, 'check-failed', 2],
+      [2, 'ok', 2],
+    ]);
   });
 
-  it('a 429 shows up as an api-retry event and lowers concurrency; cost and turns from claude\'s result reach the store', async () => {
+  it('a 429 shows up as an api-retry event and lowers concurrency; cost and turns from claude\'s result reach swarm status', async () => {
     const repo = newRepo();
     let limited = false;
     server.setScript(
@@ -452,16 +460,12 @@ describe('swarm run with the real claude', { timeout: 300_000 }, () => {
     expect(costUsd).toBeGreaterThan(0);
     expect(evs.at(-1)).toMatchObject({ type: 'run', reason: 'finished', costUsd });
 
-    const store = openStore(join(repo.dir, '.swarm', 'state.db'));
-    try {
-      const row = store.getTasks(RUN).find((t) => t.task === 'limited')!;
-      expect(row).toMatchObject({ state: 'merged', attempts: 1, turns: 2, costUsd });
-      expect(row.sessionId).toBe(agentEvents(evs, 'session', 'limited')[0]!.sessionId);
-      expect(store.attempts(RUN, 'limited')).toEqual([expect.objectContaining({ attempt: 1, outcome: 'ok', turns: 2, costUsd })]);
-      expect(store.getRun(RUN)).toMatchObject({ status: 'finished', costUsd });
-    } finally {
-      store.close();
-    }
+    const seen = await status(repo);
+    expect(seen.run).toMatchObject({ name: RUN, status: 'finished', costUsd });
+    const task = seen.tasks.find((t) => t.id === 'limited')!;
+    expect(task).toMatchObject({ state: 'merged', attempts: 1, turns: 2, costUsd });
+    expect(task.sessionId).toBe(agentEvents(evs, 'session', 'limited')[0]!.sessionId);
+    expect(task.history).toEqual([expect.objectContaining({ attempt: 1, outcome: 'ok', turns: 2, costUsd })]);
   });
 
   it('a claude killed mid-run (SIGKILL of its process group) is a failed attempt, retried, and the run succeeds', async () => {
@@ -523,12 +527,9 @@ describe('swarm run with the real claude', { timeout: 300_000 }, () => {
     expect(lastText).toContain('killed by SIGKILL');
     expect(lastText).not.toContain('You are the agent for task');
 
-    const store = openStore(join(repo.dir, '.swarm', 'state.db'));
-    try {
-      expect(store.getTasks(RUN).find((t) => t.task === 'crash')).toMatchObject({ state: 'merged', attempts: 2 });
-      expect(store.attempts(RUN, 'crash').map((a) => a.outcome)).toEqual(['exit', 'ok']);
-    } finally {
-      store.close();
-    }
+    const crash = (await status(repo)).tasks.find((t) => t.id === 'crash')!;
+    expect(crash).toMatchObject({ state: 'merged', attempts: 2 });
+    expect(crash.history.map((h) => h.outcome)).toEqual(['exit', 'ok']);
+    expect(crash.history[0]!.detail).toContain('SIGKILL');
   });
 });
