@@ -45,6 +45,13 @@ export interface EngineOptions {
   /** Only these tasks run (`--only`, with their dependencies). @default all */
   readonly selected?: ReadonlySet<string>;
   readonly keepWorktrees?: boolean;
+  /**
+   * Which ready task takes a free slot first: the one with the longest remaining critical
+   * path (durations learnt or estimated), or plain first-come order (`fifo`, for comparing;
+   * the hidden `SWARM_PRIORITY=fifo`).
+   * @default 'critical-path'
+   */
+  readonly priority?: 'critical-path' | 'fifo';
   /** How long without an api_retry before the start limit climbs one step. @default 60s */
   readonly rateLimitRecoveryMs?: number;
   /** How often to look again at leases held by others while a task waits for one. @default 1s */
@@ -84,6 +91,9 @@ interface Live {
   conflictRounds: number;
   agentStartedAt?: number;
   agentMs: number;
+  /** Totals over every attempt, kept here so no agent's end has to read the store back. */
+  costUsd: number;
+  turns: number;
   /** Resumed after passing its check: to the merge queue without running the agent again. */
   mergeReady?: boolean;
   /** Its agent was cut off by a crash: the next attempt resumes the claude session, if any. */
@@ -121,6 +131,8 @@ export class Engine {
   #into = '';
   #timers: NodeJS.Timeout[] = [];
   #inflight = 0;
+  /** Worktree removals (or parkings) still going on after their merge. */
+  readonly #cleanups = new Set<Promise<void>>();
   #finish?: () => void;
 
   constructor(options: EngineOptions) {
@@ -137,7 +149,9 @@ export class Engine {
     this.#env = env;
     // Priority: longest remaining path first; among equals, the smaller id first.
     const ids = [...options.graph.ids].sort();
-    ids.forEach((id, rank) => this.#priority.set(id, options.graph.remaining(id) * (ids.length + 1) + (ids.length - rank)));
+    // FIFO: every task the same, so p-queue keeps the order in which they became ready.
+    const fifo = options.priority === 'fifo';
+    ids.forEach((id, rank) => this.#priority.set(id, fifo ? 0 : options.graph.remaining(id) * (ids.length + 1) + (ids.length - rank)));
   }
 
   on(listener: EventListener): void {
@@ -210,6 +224,8 @@ export class Engine {
         sessionId: rec?.sessionId,
         conflictRounds: 0,
         agentMs: 0,
+        costUsd: rec?.costUsd ?? 0,
+        turns: rec?.turns ?? 0,
         mergeReady: plan.mergeReady.has(t.id),
         interrupted: crashed && plan.interrupted.has(t.id),
       });
@@ -260,6 +276,7 @@ export class Engine {
     await done;
     for (const t of this.#timers) clearInterval(t);
     await this.#mergeQueue.onIdle();
+    await Promise.all(this.#cleanups);
 
     const selected = [...this.#selected];
     const merged = selected.filter((id) => this.#state(id) === 'merged').length;
@@ -623,12 +640,9 @@ export class Engine {
     if (result.message && result.ok) live.summary = result.message;
     const cost = result.costUsd ?? 0;
     this.#costUsd += cost;
-    const rec = this.#o.store.getTasks(spec.name).find((r) => r.task === id);
-    this.#o.store.updateTask(spec.name, id, {
-      costUsd: (rec?.costUsd ?? 0) + cost,
-      turns: (rec?.turns ?? 0) + (result.turns ?? 0),
-      sessionId: live.sessionId,
-    });
+    live.costUsd += cost;
+    live.turns += result.turns ?? 0;
+    this.#o.store.updateTask(spec.name, id, { costUsd: live.costUsd, turns: live.turns, sessionId: live.sessionId });
     this.#emit({
       ...base,
       reason: 'exited',
@@ -726,7 +740,14 @@ export class Engine {
         this.#releaseLease(id);
         this.#pump();
         if (!this.#o.keepWorktrees && live.worktree) {
-          await this.#o.git.removeWorktree(live.worktree).catch((e: unknown) => this.#log('warning', `task ${id}: worktree kept: ${messageOf(e)}`));
+          // Not in the merge queue's time: the next merge need not wait for files to be deleted.
+          const git = this.#o.git;
+          const path = live.worktree;
+          const release = (git.releaseWorktree ? git.releaseWorktree(path) : git.removeWorktree(path)).catch((e: unknown) =>
+            this.#log('warning', `task ${id}: worktree kept: ${messageOf(e)}`),
+          );
+          this.#cleanups.add(release);
+          void release.finally(() => this.#cleanups.delete(release));
         }
         return;
       }

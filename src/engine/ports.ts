@@ -168,6 +168,8 @@ export interface GitPort {
   /** Whether commit `sha` is in `into`'s history (a recorded merge commit, once its task branch was cleaned). Optional. */
   isAncestor?(sha: string, into: string): Promise<boolean>;
   removeWorktree(path: string, opts?: { force?: boolean }): Promise<void>;
+  /** The task is merged: park its worktree for reuse (a pool), else remove it. Optional: `removeWorktree` when absent. */
+  releaseWorktree?(path: string): Promise<void>;
   /** Deletes a task branch (never the integration branch or the user's current branch). */
   deleteBranch(branch: string): Promise<void>;
   isDirty(worktree: string): Promise<boolean>;
