@@ -22,6 +22,14 @@ export interface GitOptions {
   readonly worktreesDir?: string;
   /** Extra environment for every git command (tests pin an identity here). */
   readonly env?: Readonly<Record<string, string>>;
+  /**
+   * How many finished task worktrees to keep parked, per run, for the next tasks to reuse
+   * (`releaseWorktree`). A new worktree checks out every file; a parked one only changes
+   * what differs, and keeps ignored files such as `node_modules`, so `setup` is cheap.
+   * 0 never parks: every task gets a fresh worktree, removed when it is merged.
+   * @default 0
+   */
+  readonly pool?: number;
 }
 
 export interface CommitOptions {
@@ -58,12 +66,22 @@ export class Git implements GitPort {
   readonly #merges = new Mutex();
   readonly #integrationBranches = new Set<string>();
   #excluded: Promise<void> | undefined;
+  /** Merge worktrees this process already checked (`run` -> `into`); checked again only if gone. */
+  readonly #mergeWorktrees = new Map<string, string>();
+  /** Merge worktrees our own last merge left clean on their branch: nothing to settle. */
+  readonly #settled = new Set<string>();
+  /** Identity arguments, by the environment that decides them: the config cannot change mid-run. */
+  readonly #identities = new Map<string, Promise<string[]>>();
+  readonly #poolSize: number;
+  /** Parked worktrees by run: clean, detached, ready to move to a new task's start point. */
+  readonly #parked = new Map<string, string[]>();
 
-  private constructor(root: string, commonDir: string, worktreesRoot: string, runner: GitRunner) {
+  private constructor(root: string, commonDir: string, worktreesRoot: string, runner: GitRunner, poolSize: number) {
     this.root = root;
     this.#commonDir = commonDir;
     this.#worktreesRoot = worktreesRoot;
     this.#runner = runner;
+    this.#poolSize = poolSize;
   }
 
   /** Finds the main worktree of the repository holding `cwd` (from any of its worktrees). */
@@ -96,7 +114,7 @@ export class Git implements GitPort {
       return err(`worktrees: ${options.worktreesDir} is inside .git/; Claude Code refuses to edit files there, choose another folder`);
     }
     if (worktreesRoot === root) return err('worktrees: must be a folder of its own, not the repository root');
-    return ok(new Git(root, commonDir, worktreesRoot, runner));
+    return ok(new Git(root, commonDir, worktreesRoot, runner, Math.max(0, Math.floor(options.pool ?? 0))));
   }
 
   // ------------------------------------------------------------------------ paths
@@ -183,7 +201,89 @@ export class Git implements GitPort {
     const bad = badName('run', run) ?? badName('task', task);
     if (bad !== undefined) return err(bad);
     await this.ensureExcluded();
-    return this.#admin.run(() => this.#createWorktree(run, task, from));
+    return this.#admin.run(async () => {
+      const path = this.worktreePath(run, task);
+      const branch = taskBranch(run, task);
+      // The common case, a new task whose folder does not exist yet, in as few git calls as
+      // possible; anything unusual (resume, a leftover folder, a bad start) takes the careful way.
+      if (FULL_SHA.test(from) && plainTaskBranch(branch) && !existsSync(path)) {
+        const reused = await this.#reuseParked(run, path, branch, from);
+        if (reused !== undefined) return ok(reused);
+        await mkdir(dirname(path), { recursive: true });
+        const out = await this.#atRoot(['worktree', 'add', '-q', '--no-track', '-b', branch, path, from]);
+        if (out.exitCode === 0) return ok({ path, branch, startSha: from });
+        // git refused before making anything (an existing branch, a stale registration):
+        // the careful way finds out why, and cleans up whatever it finds.
+      }
+      return this.#createWorktree(run, task, from);
+    });
+  }
+
+  /**
+   * Hands a parked worktree of the run to a new task: a fresh branch at `from` checked out
+   * there (only the files that differ change; ignored files stay), then moved to the task's
+   * folder. A parked worktree with anything uncommitted is never reused, and one that fails
+   * to move on is given up (removed when it is clean, else left alone). Undefined when there
+   * is none to reuse: the caller makes a fresh worktree.
+   */
+  async #reuseParked(run: string, path: string, branch: string, from: string): Promise<Worktree | undefined> {
+    const parked = this.#parked.get(run);
+    for (let candidate = parked?.pop(); candidate !== undefined; candidate = parked?.pop()) {
+      if (!existsSync(candidate) || (await this.isDirty(candidate))) continue;
+      const switched = await this.#runner.run(['checkout', '-q', '--no-track', '-b', branch, from], { cwd: candidate });
+      if (switched.exitCode !== 0) {
+        await this.#giveUp(candidate);
+        continue;
+      }
+      const moved = await this.#atRoot(['worktree', 'move', candidate, path]);
+      if (moved.exitCode === 0) return { path, branch, startSha: from };
+      // Put it back as it was: detached, without the branch it just made (nothing is on it yet).
+      await this.#runner.run(['checkout', '-q', '--detach'], { cwd: candidate });
+      await this.#atRoot(['branch', '-D', branch]);
+      await this.#giveUp(candidate);
+    }
+    return undefined;
+  }
+
+  async #giveUp(worktree: string): Promise<void> {
+    // Not --force: a worktree with anything in it that git would call unclean stays on disk.
+    await this.#atRoot(['worktree', 'remove', worktree]);
+  }
+
+  /**
+   * The task is merged and done with its worktree. With a pool, a clean worktree is parked
+   * (HEAD detached, so its branch is free) for the next task, unless the pool is full;
+   * otherwise it is removed. Throws a `dirty` GitError, and keeps it, when it holds
+   * uncommitted changes.
+   */
+  async releaseWorktree(path: string): Promise<void> {
+    const run = this.#runOf(path);
+    const parked = run === undefined ? undefined : (this.#parked.get(run) ?? []);
+    if (run === undefined || parked === undefined || parked.length >= this.#poolSize || !existsSync(path)) return this.removeWorktree(path);
+    if (await this.isDirty(path)) {
+      throw new GitError('dirty', `${path} holds uncommitted changes; commit them, or remove it with --force to discard them`);
+    }
+    const detached = await this.#runner.run(['checkout', '-q', '--detach'], { cwd: path });
+    if (detached.exitCode !== 0) return this.removeWorktree(path);
+    parked.push(path);
+    this.#parked.set(run, parked);
+  }
+
+  /** Removes the run's parked worktrees (at the end of a run). Those git calls unclean stay. */
+  async drainPool(run: string): Promise<void> {
+    const parked = this.#parked.get(run) ?? [];
+    this.#parked.delete(run);
+    await this.#admin.run(async () => {
+      for (const path of parked) await this.#giveUp(path);
+      await rmdir(join(this.#worktreesRoot, run)).catch(() => undefined);
+    });
+  }
+
+  /** The run a task worktree's path belongs to, or undefined for any other path. */
+  #runOf(path: string): string | undefined {
+    const rel = relative(this.#worktreesRoot, path).split(sep);
+    if (rel.length !== 2 || rel[0] === '..' || rel[1] === MERGE_DIR) return undefined;
+    return badName('run', rel[0] ?? '') === undefined ? rel[0] : undefined;
   }
 
   async #createWorktree(run: string, task: string, from: string): Promise<Result<Worktree, string>> {
@@ -251,18 +351,25 @@ export class Git implements GitPort {
     const env = opts.env ?? {};
     await this.#runner.ok(['add', '-A'], { cwd: worktree, env });
     const merging = await hasMergeHead(this.#runner, worktree);
-    const staged = await this.#runner.run(['diff', '--cached', '--quiet'], { cwd: worktree, env });
-    if (staged.exitCode === 0 && !merging) return null;
     if (merging) {
       const markers = await leftoverMarkers(this.#runner, worktree);
       if (markers.length > 0) {
         throw new GitError('commit-failed', `conflict markers are still in the files:\n${markers.slice(0, 10).join('\n')}`);
       }
     }
-    const identity = await identityArgs(this.#runner, worktree, env);
-    const args = [...identity, 'commit', '-q', ...(opts.noVerify ? ['--no-verify'] : []), '-m', message];
-    const out = await this.#runner.run(args, { cwd: worktree, env });
+    const commit = (identity: string[]) =>
+      this.#runner.run([...identity, 'commit', '-q', ...(opts.noVerify ? ['--no-verify'] : []), '-m', message], { cwd: worktree, env });
+    const identity = await this.#identity(worktree, env);
+    let out = await commit(identity);
     if (out.exitCode !== 0) {
+      // The remembered identity may be stale (the user changed their config mid-run): look again.
+      const fresh = await this.#identity(worktree, env, true);
+      if (fresh.join('\0') !== identity.join('\0')) out = await commit(fresh);
+    }
+    if (out.exitCode !== 0) {
+      // Nothing staged is the usual reason, and not a failure: asked only now, so a commit
+      // that goes through costs no extra git call.
+      if (!merging && (await this.#runner.run(['diff', '--cached', '--quiet'], { cwd: worktree, env })).exitCode === 0) return null;
       const detail = (out.stderr.trim() || out.stdout.trim()).split('\n').slice(-20).join('\n');
       throw new GitError('commit-failed', `git commit in ${worktree} failed: ${detail}`);
     }
@@ -291,17 +398,25 @@ export class Git implements GitPort {
   async merge(opts: Parameters<GitPort['merge']>[0]): Promise<MergeOutcome> {
     this.#checkName('run', opts.run);
     return this.#merges.run(async () => {
-      await this.integrationHead(opts.into);
-      const cwd = await this.#admin.run(async () => {
-        const holder = (await this.#worktrees()).find(
-          (e) => e.branch === opts.into && !e.prunable && !samePath(e.path, this.mergeWorktreePath(opts.run)),
-        );
-        if (holder !== undefined) throw this.#checkedOutError(opts.into, holder);
-        return this.#ensureMergeWorktree(opts.run, opts.into);
-      });
+      const head = await this.integrationHead(opts.into);
+      const mergePath = this.mergeWorktreePath(opts.run);
+      // Checked once per run: git itself refuses to check `into` out anywhere else while the
+      // merge worktree holds it, so only the worktree's disappearance needs looking for.
+      const known = this.#mergeWorktrees.get(opts.run) === opts.into && existsSync(join(mergePath, '.git'));
+      const cwd = known
+        ? mergePath
+        : await this.#admin.run(async () => {
+            this.#settled.delete(mergePath);
+            const holder = (await this.#worktrees()).find((e) => e.branch === opts.into && !e.prunable && !samePath(e.path, mergePath));
+            if (holder !== undefined) throw this.#checkedOutError(opts.into, holder);
+            return this.#ensureMergeWorktree(opts.run, opts.into);
+          });
+      this.#mergeWorktrees.set(opts.run, opts.into);
       this.#integrationBranches.add(opts.into);
-      await settleMergeWorktree(this.#runner, cwd, opts.into);
-      const before = await this.#runner.ok(['rev-parse', 'HEAD'], { cwd });
+      // Our own last merge left it clean on `into`, and `into` moves only here: HEAD is `head`.
+      const settled = this.#settled.delete(cwd);
+      if (!settled) await settleMergeWorktree(this.#runner, cwd, opts.into);
+      const before = settled ? head : await this.#runner.ok(['rev-parse', 'HEAD'], { cwd });
       const taskSha = await this.resolve(`refs/heads/${opts.branch}`);
       const outcome = await applyStrategy(this.#runner, {
         cwd,
@@ -309,6 +424,7 @@ export class Git implements GitPort {
         taskSha,
         strategy: opts.strategy,
         message: opts.message,
+        identity: await this.#identity(cwd),
       });
       if (outcome.kind === 'conflict') return outcome;
       const after = await this.#runner.ok(['rev-parse', 'HEAD'], { cwd });
@@ -323,6 +439,8 @@ export class Git implements GitPort {
           return { kind: 'check-failed', output, exitCode: result.exitCode };
         }
       }
+      // A check may leave files behind (build output): then the next merge settles first.
+      if (opts.check === undefined || opts.check.trim() === '') this.#settled.add(cwd);
       return { kind: 'merged', commit: after };
     });
   }
@@ -348,7 +466,7 @@ export class Git implements GitPort {
       throw commandFailed(args, out);
     }
     if (await hasMergeHead(this.#runner, worktree)) {
-      const identity = await identityArgs(this.#runner, worktree);
+      const identity = await this.#identity(worktree);
       const message = `Merge ${into} into ${await this.#currentBranch(worktree)}`;
       // --no-verify: these are other tasks' files, already merged; a lease guard would refuse them.
       await this.#runner.ok([...identity, 'commit', '-q', '--no-verify', '-m', message], { cwd: worktree });
@@ -399,7 +517,20 @@ export class Git implements GitPort {
     if (!isInside(canonical(this.#worktreesRoot), target) || samePath(target, this.root)) {
       throw new GitError('protected', `${path} is not one of swarm's worktrees (under ${this.#worktreesRoot}); swarm leaves it alone`);
     }
+    for (const parked of this.#parked.values()) {
+      const at = parked.findIndex((p) => samePath(p, path));
+      if (at >= 0) parked.splice(at, 1);
+    }
     await this.#admin.run(async () => {
+      // Without --force git itself refuses a worktree with modified or untracked files, so a
+      // clean one goes in one call; a refusal takes the careful way below, which says why.
+      if (!opts.force && existsSync(path) && !(await hasMergeHead(this.#runner, path))) {
+        const out = await this.#atRoot(['worktree', 'remove', path]);
+        if (out.exitCode === 0) {
+          await rmdir(dirname(path)).catch(() => undefined);
+          return;
+        }
+      }
       const entry = (await this.#worktrees()).find((e) => samePath(e.path, path));
       if (entry === undefined) return;
       if (!entry.prunable && !opts.force && (await this.isDirty(entry.path))) {
@@ -491,6 +622,18 @@ export class Git implements GitPort {
     return parseWorktreeList(out.stdout);
   }
 
+  #identity(cwd: string, env: Readonly<Record<string, string>> = {}, fresh = false): Promise<string[]> {
+    const key = JSON.stringify(Object.entries(env).filter(([k]) => /^(GIT_(AUTHOR|COMMITTER)_|EMAIL$|GIT_CONFIG)/.test(k)).sort());
+    let found = fresh ? undefined : this.#identities.get(key);
+    if (found === undefined) {
+      found = identityArgs(this.#runner, cwd, env);
+      this.#identities.set(key, found);
+      // A failed lookup is asked again next time rather than remembered.
+      found.catch(() => this.#identities.delete(key));
+    }
+    return found;
+  }
+
   async #branchExists(branch: string): Promise<boolean> {
     return (await this.#atRoot(['show-ref', '--verify', '--quiet', `refs/heads/${branch}`])).exitCode === 0;
   }
@@ -547,6 +690,17 @@ export class Git implements GitPort {
 }
 
 const SAFE_MERGE = ['-c', 'merge.autoStash=false'];
+
+const FULL_SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
+
+/**
+ * What `git check-ref-format --branch` would say of a task branch, without the process:
+ * run and task names are already `[a-z0-9][a-z0-9._-]*`, so only `..`, a `.lock` ending and
+ * a trailing dot can make one invalid. Anything else goes to git.
+ */
+function plainTaskBranch(branch: string): boolean {
+  return /^[a-z0-9/._-]+$/.test(branch) && !branch.includes('..') && !branch.split('/').some((c) => c.endsWith('.lock') || c.endsWith('.') || c === '');
+}
 
 /**
  * `path:line` of each conflict marker about to be committed. git's own check also flags

@@ -3,6 +3,7 @@ import { isAbsolute, join } from 'node:path';
 import type { MergeStrategy } from '../config/spec.js';
 import { unreachable } from '../util/result.js';
 import { commandFailed, type GitRunner } from './exec.js';
+import { worktreeGitDir } from './git-dir.js';
 import { identityArgs } from './identity.js';
 import { sortedUnique, splitNul } from './names.js';
 
@@ -22,6 +23,9 @@ export async function unmergedPaths(runner: GitRunner, cwd: string): Promise<str
 }
 
 export async function hasMergeHead(runner: GitRunner, cwd: string): Promise<boolean> {
+  // A file test where the worktree's git directory is plain to see; git itself otherwise.
+  const gitDir = worktreeGitDir(cwd);
+  if (gitDir !== undefined && existsSync(gitDir)) return existsSync(join(gitDir, 'MERGE_HEAD'));
   const out = await runner.run(['rev-parse', '-q', '--verify', 'MERGE_HEAD'], { cwd });
   return out.exitCode === 0;
 }
@@ -53,10 +57,10 @@ export async function settleMergeWorktree(runner: GitRunner, cwd: string, into: 
  */
 export async function applyStrategy(
   runner: GitRunner,
-  opts: { cwd: string; into: string; taskSha: string; strategy: MergeStrategy; message: string },
+  opts: { cwd: string; into: string; taskSha: string; strategy: MergeStrategy; message: string; identity?: string[] },
 ): Promise<StrategyOutcome> {
   const { cwd, into, taskSha, message } = opts;
-  const identity = await identityArgs(runner, cwd);
+  const identity = opts.identity ?? (await identityArgs(runner, cwd));
   switch (opts.strategy) {
     case 'merge': {
       // --no-verify: the merge is swarm's, not the user's; `merge.check` is the gate here.
