@@ -63,7 +63,11 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
 
   const spec = loadOrReport(file);
   if (!spec) return EXIT.badInput;
-  const opened = await Git.open(dirname(resolve(file)), { worktreesDir: spec.worktrees });
+  const slots = concurrency ?? spec.concurrency;
+  // Parked worktrees, as many as can run at once, unless merged worktrees are kept as they
+  // are (--keep-worktrees) or SWARM_POOL=0 (hidden; for benchmarks and bisecting).
+  const pool = flags.keepWorktrees === true || process.env.SWARM_POOL === '0' ? 0 : slots;
+  const opened = await Git.open(dirname(resolve(file)), { worktreesDir: spec.worktrees, pool });
   if (!opened.ok) return fail(opened.error);
   const git = opened.value;
   // Before anything is written under .swarm/, so it never shows as an untracked change.
@@ -117,6 +121,8 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
       enforcement,
       selected,
       keepWorktrees: flags.keepWorktrees === true,
+      // Hidden: first-come order instead of the critical path, to measure what the order is worth.
+      priority: process.env.SWARM_PRIORITY === 'fifo' ? 'fifo' : 'critical-path',
       host: hostname(),
       reapOrphans: (pid) => reapOrphans(pid),
     });
@@ -145,6 +151,7 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
     process.on('SIGTERM', onSignal);
     try {
       const result = await engine.run();
+      await git.drainPool(spec.name).catch(() => undefined);
       await reporter.close();
       if (!result.ok) return fail(result.error);
       switch (result.value.outcome) {
