@@ -360,6 +360,43 @@ describe('swarm run with the real claude', { timeout: 300_000 }, () => {
     }
   });
 
+  // The hook guards claude's file tools only; a shell command can still write anywhere. The
+  // pre-commit guard reaches claude's Bash tool through the environment, and the audit before
+  // the merge catches what was written without a commit.
+  it('a Bash write outside the globs: the pre-commit guard refuses claude\'s commit, the audit fails the task, nothing lands', async () => {
+    const repo = newRepo();
+    let commitResult = '';
+    server.setScript(
+      model({
+        api: ({ worktree, step, req }) => {
+          if (step === 0) {
+            return toolUse('Bash', {
+              command: `cd "${worktree}" && mkdir -p api web && echo ok > api/ok.ts && echo sneaky > web/sneaky.ts && git add api web && git commit -q -m sneak; echo "commit exit $?"`,
+              description: 'commit',
+            });
+          }
+          commitResult = resultText(req);
+          return reply('tried to commit');
+        },
+      }),
+    );
+
+    const run = launch(repo, swarmYaml([{ id: 'api', files: ['api/**'] }], { tools: ['Read', 'Write', 'Edit', 'Bash'] }));
+    const result = await run.done;
+    const evs = run.events;
+    expect(result.exitCode, result.stderr).toBe(1);
+
+    expect(commitResult).toContain('swarm: commit refused: task api staged files outside the globs it owns');
+    expect(commitResult).toContain('web/sneaky.ts');
+    expect(commitResult).toMatch(/commit exit [1-9]/);
+    const failed = evs.filter((e): e is Extract<SwarmEvent, { type: 'task' }> => e.type === 'task' && e.task === 'api' && e.to === 'failed');
+    expect(failed).toHaveLength(1);
+    expect(failed[0]!.detail).toBe('changed files outside its globs: web/sneaky.ts');
+    expect(evs).toContainEqual(expect.objectContaining({ type: 'lease', reason: 'violation', task: 'api', path: 'web/sneaky.ts', where: 'audit', blocked: true }));
+    expect(show(repo, 'web/sneaky.ts')).toBeUndefined();
+    expect(show(repo, 'api/ok.ts')).toBeUndefined();
+  });
+
   it('a failing check is retried by resuming the same claude session, with the check\'s output in the follow-up', async () => {
     const repo = newRepo();
     const check = 'cat fix/result.txt && grep -q green fix/result.txt';
