@@ -128,11 +128,19 @@ describe('swarm status, logs and clean through the built CLI', () => {
     expect(String(again.stdout)).toContain('nothing to clean for run cli');
   }, 90_000);
 
-  it('logs --follow prints as the agent writes and ends when its attempt ends', async () => {
+  it('while a run is live: status shows it running, clean refuses, logs --follow ends when the attempt ends', async () => {
     writeSpec([{ id: 'slow' }]);
     const done = run();
     const agent = await rig.next();
     const follow = swarm(['logs', 'slow', '--follow'], { cwd: repo.dir });
+    // While the runner lives: status says so, clean refuses.
+    const live = JSON.parse(String((await swarm(['status', '--json'], { cwd: repo.dir })).stdout)) as StatusJson;
+    expect(live.run).toMatchObject({ status: 'running', runner: { alive: true } });
+    expect(live.tasks[0]).toMatchObject({ id: 'slow', state: 'running', attempts: 1 });
+    const clean = await swarm(['clean'], { cwd: repo.dir });
+    expect(clean.exitCode).toBe(1);
+    expect(String(clean.stderr)).toContain('the run cli is running (pid ');
+    expect(existsSync(agent.hello.worktree)).toBe(true);
     agent.exit(0);
     const followed = await follow;
     expect(followed.exitCode).toBe(0);
