@@ -53,8 +53,9 @@ export function selectedIndex(ui: UiState, visible: readonly string[]): number {
  */
 export function onKey(ui: UiState, input: string, key: KeyPress, context: KeyContext): KeyOutcome {
   const { visible, page } = context;
-  if (key.ctrl === true && input === 'c') return ui.stop === 'force' ? { ui } : { ui: { ...ui, stop: 'force' }, stop: true };
-  if (input === 'q' && !key.ctrl) {
+  // Ctrl-C is read like `q`, as in the plain reporter: first a graceful stop (the run stays
+  // resumable), then a kill. A user who hits it by reflex should not lose queued merges.
+  if ((input === 'q' && !key.ctrl) || (key.ctrl === true && input === 'c')) {
     if (ui.stop === 'none') return { ui: { ...ui, stop: 'graceful' }, stop: false };
     if (ui.stop === 'graceful') return { ui: { ...ui, stop: 'force' }, stop: true };
     return { ui };

@@ -91,10 +91,12 @@ describe('keys', () => {
     expect(calls).toEqual([false, true]);
   });
 
-  it('ctrl-c kills at once and does not exit the app', async () => {
+  it('ctrl-c stops gracefully, a second one kills, and neither exits the app', async () => {
     const { app, frame, calls } = setup();
     app.stdin.write('\u0003');
-    await waitFor(() => expect(calls).toEqual([true]));
+    await waitFor(() => expect(calls).toEqual([false]));
+    app.stdin.write('\u0003');
+    await waitFor(() => expect(calls).toEqual([false, true]));
     await waitFor(() => expect(frame()).toContain('killing the agents…'));
   });
 

@@ -12,8 +12,8 @@ export const HELP_LINES: readonly (readonly [string, string])[] = [
   ['enter', 'open the selected task’s log; enter or esc goes back'],
   ['f', 'show only failed or running tasks / show all'],
   ['?', 'this help; ? or esc closes it'],
-  ['q', 'stop: running agents stop, the run stays resumable'],
-  ['q again, ctrl-c', 'kill the agents now'],
+  ['q, ctrl-c', 'stop: running agents stop, the run stays resumable'],
+  ['again', 'kill the agents now'],
 ];
 
 /** The keys. */
