@@ -208,7 +208,13 @@ export class Engine {
       const wt = prevTasks.get(id)!.worktree;
       if (wt && !this.#o.keepWorktrees) await git.removeWorktree(wt).catch((e: unknown) => this.#log('warning', `task ${id}: worktree kept: ${messageOf(e)}`));
     }
-    for (const id of plan.mergeReady) this.#log('info', `task ${id} had passed its check before the runner stopped: it goes straight to the merge queue`);
+    // Straight to the merge queue only with the branch that passed the check; if it is gone (cleaned), the agent runs again.
+    const mergeReady = new Set<string>();
+    for (const id of plan.mergeReady) {
+      const branch = prevTasks.get(id)?.branch;
+      if (branch && (await git.resolve(`refs/heads/${branch}`).then(() => true, () => false))) mergeReady.add(id);
+    }
+    for (const id of mergeReady) this.#log('info', `task ${id} had passed its check before the runner stopped: it goes straight to the merge queue`);
     // A merged task that runs again starts over from the integration head, on a fresh branch.
     for (const id of [...plan.changed, ...plan.downstreamOfChange]) {
       const rec = prevTasks.get(id);
@@ -226,7 +232,7 @@ export class Engine {
         agentMs: 0,
         costUsd: rec?.costUsd ?? 0,
         turns: rec?.turns ?? 0,
-        mergeReady: plan.mergeReady.has(t.id),
+        mergeReady: mergeReady.has(t.id),
         interrupted: crashed && plan.interrupted.has(t.id),
       });
     }
