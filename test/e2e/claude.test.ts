@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ResultPromise } from 'execa';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { reapOrphans } from '../../src/agents/orphans.js';
 import { readStat } from '../../src/agents/process.js';
 import type { StatusJson } from '../../src/cli/commands/status.js';
 import type { SwarmEvent } from '../../src/engine/events.js';
@@ -141,18 +142,28 @@ function swarmYaml(tasks: TaskDef[], opts: { concurrency?: number; tools?: strin
   ].join('\n');
 }
 
+interface Ended {
+  readonly exitCode: number | undefined;
+  readonly signal: string | undefined;
+  readonly stderr: string;
+}
+
 interface Launched {
-  readonly done: Promise<{ exitCode: number | undefined; stderr: string }>;
+  readonly pid: number;
+  readonly done: Promise<Ended>;
+  kill(signal: NodeJS.Signals): void;
   /** Every event of the `--ui json` stream so far, parsed as it arrives. */
   readonly events: SwarmEvent[];
   waitForEvent<E extends SwarmEvent>(match: (e: SwarmEvent) => e is E): Promise<E>;
 }
 
 /** Starts `swarm run --ui json` in `repo` and parses its stdout line by line as it comes. */
-function launch(repo: TempRepo, yaml: string, args: string[] = []): Launched {
-  writeFileSync(join(repo.dir, 'swarm.yaml'), yaml);
-  repo.git('add', 'swarm.yaml');
-  repo.git('commit', '-q', '-m', 'swarm file');
+function launch(repo: TempRepo, yaml: string | undefined, args: string[] = []): Launched {
+  if (yaml !== undefined) {
+    writeFileSync(join(repo.dir, 'swarm.yaml'), yaml);
+    repo.git('add', 'swarm.yaml');
+    repo.git('commit', '-q', '-m', 'swarm file');
+  }
   const child = swarm(['run', 'swarm.yaml', '--ui', 'json', ...args], {
     cwd: repo.dir,
     env: claudeEnv(server, home),
@@ -178,15 +189,20 @@ function launch(repo: TempRepo, yaml: string, args: string[] = []): Launched {
   let exited = false;
   const done = child.then((r) => {
     exited = true;
-    return { exitCode: r.exitCode, stderr: String(r.stderr) };
+    return { exitCode: r.exitCode, signal: r.signal, stderr: String(r.stderr) };
   });
+  const pid = child.pid!;
   cleanups.push(async () => {
-    // A failed test must not leave swarm (and its agents) running: SIGTERM stops it gracefully.
+    // A failed test must not leave swarm (and its agents) running: SIGTERM stops it gracefully,
+    // and whatever a killed runner left behind is found by its tag.
     if (!exited) child.kill('SIGTERM');
     await done;
+    await reapOrphans(pid, 1000);
   });
   return {
+    pid,
     done,
+    kill: (signal) => child.kill(signal),
     events,
     waitForEvent<E extends SwarmEvent>(match: (e: SwarmEvent) => e is E): Promise<E> {
       const seen = events.find(match);
@@ -203,9 +219,9 @@ const statesOf = (evs: SwarmEvent[], task: string) =>
   evs.filter((e): e is Extract<SwarmEvent, { type: 'task' }> => e.type === 'task' && e.task === task).map((e) => e.to);
 const indexOf = (evs: SwarmEvent[], match: (e: SwarmEvent) => boolean) => evs.findIndex(match);
 
-function expectSuccess(run: { exitCode: number | undefined; stderr: string }, evs: SwarmEvent[]): void {
+function expectSuccess(run: Ended, evs: SwarmEvent[]): void {
   const finished = evs.at(-1);
-  expect(run.exitCode, `${run.stderr}\n${JSON.stringify(evs.filter((e) => e.type === 'task' || e.type === 'log' || (e.type === 'agent' && e.reason === 'exited')), null, 1)}`).toBe(0);
+  expect(run.exitCode, `signal ${run.signal}\n${run.stderr}\n${JSON.stringify(evs.filter((e) => e.type === 'task' || e.type === 'log' || (e.type === 'agent' && e.reason === 'exited')), null, 1)}`).toBe(0);
   expect(finished).toMatchObject({ type: 'run', reason: 'finished', outcome: 'success' });
 }
 
@@ -568,5 +584,63 @@ describe('swarm run with the real claude', { timeout: 300_000 }, () => {
     expect(crash).toMatchObject({ state: 'merged', attempts: 2 });
     expect(crash.history.map((h) => h.outcome)).toEqual(['exit', 'ok']);
     expect(crash.history[0]!.detail).toContain('SIGKILL');
+  });
+  it('a runner killed mid-run: the next swarm run stops the orphaned claude, commits its work and resumes its session', async () => {
+    const repo = newRepo();
+    const node = process.execPath;
+    const command = `"${node}" -e "fetch('${server.url}/test/long-started?pid=' + process.ppid).then(() => {}, () => {})"; sleep 300`;
+    let resumed: RecordedRequest | undefined;
+    server.setScript(
+      model({
+        long: ({ worktree, step, req, last }) => {
+          if (last.includes('You were interrupted')) {
+            resumed = req;
+            return write(worktree, 'long/part2.txt', 'part2\n');
+          }
+          if (resumed !== undefined) return reply('finished after the restart');
+          return step === 0 ? write(worktree, 'long/part1.txt', 'part1\n') : toolUse('Bash', { command, description: 'long job', timeout: 600_000 });
+        },
+      }),
+    );
+    const yaml = swarmYaml([{ id: 'long', files: ['long/**'] }], { tools: ['Read', 'Write', 'Edit', 'Bash'] });
+
+    const first = launch(repo, yaml);
+    const started = await Promise.race([
+      server.waitFor((r) => r.path === '/test/long-started'),
+      first.done.then((r) => {
+        throw new Error(`swarm ended before the Bash tool ran: ${r.stderr}`);
+      }),
+    ]);
+    const shellPid = Number(new URL(started.url, server.url).searchParams.get('pid'));
+    const spawned = await first.waitForEvent((e): e is AgentEv<'spawned'> => e.type === 'agent' && e.reason === 'spawned');
+    const sessionId = (await first.waitForEvent((e): e is AgentEv<'session'> => e.type === 'agent' && e.reason === 'session')).sessionId;
+    // The runner dies; claude, detached in its own group, lives on as an orphan.
+    first.kill('SIGKILL');
+    expect((await first.done).signal).toBe('SIGKILL');
+    expect(readStat(spawned.pid)?.state).not.toBe('Z');
+
+    const second = launch(repo, undefined);
+    const result = await second.done;
+    const evs = second.events;
+    expectSuccess(result, evs);
+
+    // The orphan and its Bash child were stopped before the task went on.
+    for (const pid of [spawned.pid, shellPid]) {
+      const stat = readStat(pid);
+      expect(stat === undefined || stat.state === 'Z', `pid ${pid} is gone`).toBe(true);
+    }
+    const logs = evs.filter((e): e is Extract<SwarmEvent, { type: 'log' }> => e.type === 'log').map((e) => e.message);
+    expect(logs.some((m) => /stopped \d+ agent process/.test(m)), logs.join('\n')).toBe(true);
+    expect(logs.some((m) => m.includes('task long: committed what its interrupted agent left')), logs.join('\n')).toBe(true);
+
+    // The second claude resumed the first one's session, told it was interrupted.
+    const respawned = agentEvents(evs, 'spawned', 'long');
+    expect(respawned).toHaveLength(1);
+    expect(respawned[0]!.argv[respawned[0]!.argv.indexOf('--resume') + 1]).toBe(sessionId);
+    expect(resumed, 'the resumed session reached the model').toBeDefined();
+    expect(messagesText(resumed!)).toContain('You are the agent for task "long"');
+    expect(show(repo, 'long/part1.txt')).toBe('part1');
+    expect(show(repo, 'long/part2.txt')).toBe('part2');
+    expect((await status(repo)).tasks.find((t) => t.id === 'long')).toMatchObject({ state: 'merged', attempts: 2, sessionId });
   });
 });
