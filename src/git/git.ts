@@ -398,11 +398,13 @@ export class Git implements GitPort {
   async merge(opts: Parameters<GitPort['merge']>[0]): Promise<MergeOutcome> {
     this.#checkName('run', opts.run);
     return this.#merges.run(async () => {
-      const head = await this.integrationHead(opts.into);
       const mergePath = this.mergeWorktreePath(opts.run);
+      const check = opts.check !== undefined && opts.check.trim() !== '' ? opts.check : undefined;
+      const withCheck = check !== undefined;
       // Checked once per run: git itself refuses to check `into` out anywhere else while the
       // merge worktree holds it, so only the worktree's disappearance needs looking for.
       const known = this.#mergeWorktrees.get(opts.run) === opts.into && existsSync(join(mergePath, '.git'));
+      if (!known) await this.integrationHead(opts.into);
       const cwd = known
         ? mergePath
         : await this.#admin.run(async () => {
@@ -413,11 +415,12 @@ export class Git implements GitPort {
           });
       this.#mergeWorktrees.set(opts.run, opts.into);
       this.#integrationBranches.add(opts.into);
-      // Our own last merge left it clean on `into`, and `into` moves only here: HEAD is `head`.
-      const settled = this.#settled.delete(cwd);
-      if (!settled) await settleMergeWorktree(this.#runner, cwd, opts.into);
-      const before = settled ? head : await this.#runner.ok(['rev-parse', 'HEAD'], { cwd });
-      const taskSha = await this.resolve(`refs/heads/${opts.branch}`);
+      // Our own last merge left it clean on `into`, and `into` moves only here.
+      if (!this.#settled.delete(cwd)) await settleMergeWorktree(this.#runner, cwd, opts.into);
+      // Only an undo needs to know where `into` was.
+      const before = withCheck ? await this.#runner.ok(['rev-parse', 'HEAD'], { cwd }) : undefined;
+      // The full ref, not a sha looked up first: one git call less, and it cannot be ambiguous.
+      const taskSha = `refs/heads/${opts.branch}`;
       const outcome = await applyStrategy(this.#runner, {
         cwd,
         into: opts.into,
@@ -428,9 +431,9 @@ export class Git implements GitPort {
       });
       if (outcome.kind === 'conflict') return outcome;
       const after = await this.#runner.ok(['rev-parse', 'HEAD'], { cwd });
-      if (opts.check !== undefined && opts.check.trim() !== '') {
+      if (check !== undefined && before !== undefined) {
         const env = { ...this.#runner.env, ...(opts.env ?? {}) };
-        const result = await runCheck(opts.check, { cwd, env, ...(opts.signal ? { signal: opts.signal } : {}) });
+        const result = await runCheck(check, { cwd, env, ...(opts.signal ? { signal: opts.signal } : {}) });
         if (!result.ok) {
           // Undo: the branch is checked out here, so this moves the integration branch back.
           await this.#runner.ok(['reset', '-q', '--hard', before], { cwd });
@@ -440,7 +443,7 @@ export class Git implements GitPort {
         }
       }
       // A check may leave files behind (build output): then the next merge settles first.
-      if (opts.check === undefined || opts.check.trim() === '') this.#settled.add(cwd);
+      if (!withCheck) this.#settled.add(cwd);
       return { kind: 'merged', commit: after };
     });
   }
