@@ -10,7 +10,7 @@
  * so each test starts as few as it can. Afterwards, the run is read back the way a user
  * would: the integration branch, `swarm status --json`, and (for the hook) the events in state.db.
  */
-import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -117,7 +117,7 @@ interface TaskDef {
   retries?: number;
 }
 
-function swarmYaml(tasks: TaskDef[], opts: { concurrency?: number; tools?: string[] } = {}): string {
+function swarmYaml(tasks: TaskDef[], opts: { concurrency?: number; tools?: string[]; isolateConfig?: boolean } = {}): string {
   return [
     'version: 1',
     `name: ${RUN}`,
@@ -130,6 +130,7 @@ function swarmYaml(tasks: TaskDef[], opts: { concurrency?: number; tools?: strin
     // As root, bypassPermissions needs IS_SANDBOX; acceptEdits with an allow list is what a careful user runs.
     '  permission_mode: acceptEdits',
     `  allowed_tools: ${JSON.stringify(opts.tools ?? ['Read', 'Write', 'Edit'])}`,
+    ...(opts.isolateConfig ? ['  isolate_config: true'] : []),
     'tasks:',
     ...tasks.flatMap((t) => [
       `  - id: ${t.id}`,
@@ -430,7 +431,8 @@ describe('swarm run with the real claude', { timeout: 300_000 }, () => {
       }),
     );
 
-    const run = launch(repo, swarmYaml([{ id: 'fix', files: ['fix/**'], check, retries: 1 }]));
+    // With isolate_config: the session lives in the task's own config dir, which both attempts share.
+    const run = launch(repo, swarmYaml([{ id: 'fix', files: ['fix/**'], check, retries: 1 }], { isolateConfig: true }));
     const result = await run.done;
     const evs = run.events;
     expectSuccess(result, evs);
@@ -445,6 +447,9 @@ describe('swarm run with the real claude', { timeout: 300_000 }, () => {
     expect(spawned[1]!.argv).toContain('--resume');
     expect(spawned[1]!.argv[spawned[1]!.argv.indexOf('--resume') + 1]).toBe(sessionId);
     expect(sessions.every((e) => e.sessionId === sessionId)).toBe(true);
+    const configDir = join(repo.dir, '.swarm', 'logs', RUN, 'fix.claude');
+    expect(readdirSync(join(configDir, 'projects'), { recursive: true }).map(String)).toContainEqual(expect.stringContaining(`${sessionId}.jsonl`));
+    expect(existsSync(join(home, '.claude', 'projects')) && readdirSync(join(home, '.claude', 'projects'), { recursive: true }).map(String).some((f) => f.includes(sessionId))).toBe(false);
 
     // Its first request carries the earlier conversation, then the follow-up with the check's output.
     expect(followUp, 'the follow-up reached the model').toBeDefined();
