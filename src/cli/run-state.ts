@@ -8,7 +8,7 @@ import { dirname, join, relative } from 'node:path';
 import { loadSpecFile } from '../config/load.js';
 import type { RunRecord, TaskRecord } from '../engine/ports.js';
 import { Git } from '../git/index.js';
-import { findMainRoot, NotARepositoryError, openStore, type SqliteStore } from '../store/index.js';
+import { findMainRoot, NotARepositoryError, openStore, pidAlive, type SqliteStore } from '../store/index.js';
 import { err, ok, type Result } from '../util/result.js';
 
 export interface State {
@@ -74,10 +74,5 @@ export async function openGit(root: string, worktreesDir: string): Promise<Resul
 export function runnerAlive(run: RunRecord, host: string): boolean {
   if (run.status !== 'running') return false;
   if (run.host !== host) return true;
-  try {
-    process.kill(run.pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return run.pid > 0 && pidAlive(run.pid);
 }

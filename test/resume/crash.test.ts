@@ -4,7 +4,7 @@ import { openStore } from '../../src/store/index.js';
 import { AgentRig, RIG_AGENT } from '../helpers/agent-rig.js';
 import { swarm } from '../helpers/cli.js';
 import { git, tempRepo, type TempRepo } from '../helpers/git-repo.js';
-import { Connections, isAlive, startRun, writeSpec } from './runner.js';
+import { Connections, isAlive, started, startRun, writeSpec } from './runner.js';
 
 let rig: AgentRig;
 let repo: TempRepo;
@@ -13,6 +13,7 @@ beforeEach(async () => {
   repo = tempRepo({ 'README.md': '# crash\n' });
 });
 afterEach(async () => {
+  started.killAll();
   await rig.close();
   repo.cleanup();
 });

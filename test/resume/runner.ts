@@ -1,6 +1,7 @@
 import { execa, type ResultPromise } from 'execa';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { readStat } from '../../src/agents/process.js';
 import type { SwarmEvent } from '../../src/engine/events.js';
 import type { AgentRig, RigAgent } from '../helpers/agent-rig.js';
 import { CLI } from '../helpers/cli.js';
@@ -27,6 +28,7 @@ export class Connections {
     const pull = (): void => {
       void rig.next().then((agent) => {
         const c = { kind: kindOf(agent), task: agent.hello.task, agent };
+        started.pids.push(agent.hello.pid);
         this.all.push(c);
         const i = this.#waiters.findIndex((w) => w.match(c.kind, c.task));
         if (i >= 0) this.#waiters.splice(i, 1)[0]!.resolve(agent);
@@ -84,7 +86,7 @@ export function startRun(repo: TempRepo, rig: AgentRig, args: string[] = []): Ru
       }
     }
   });
-  return {
+  const runner: Runner = {
     proc,
     events,
     waitFor(match) {
@@ -97,17 +99,39 @@ export function startRun(repo: TempRepo, rig: AgentRig, args: string[] = []): Ru
       await proc;
     },
   };
+  started.runners.push(runner);
+  return runner;
 }
 
 export function writeSpec(repo: TempRepo, lines: string[]): void {
   writeFileSync(join(repo.dir, 'swarm.yaml'), `${lines.join('\n')}\n`);
 }
 
+/** Alive and not a zombie: a killed orphan waits for a reaper that a container may not have. */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
   }
+  const stat = readStat(pid);
+  return stat !== undefined && stat.state !== 'Z';
 }
+
+/** Everything a test started, for afterEach: a failed assertion must not leave a runner or an agent holding the rig open. */
+export const started = {
+  runners: [] as Runner[],
+  pids: [] as number[],
+  killAll(): void {
+    for (const r of this.runners.splice(0)) r.proc.kill('SIGKILL');
+    for (const pid of this.pids.splice(0)) {
+      try {
+        // Only while that pid is still a rig agent: a pid can be reused once its process ended.
+        if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('rig-agent')) continue;
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone already
+      }
+    }
+  },
+};
