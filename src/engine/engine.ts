@@ -328,6 +328,14 @@ export class Engine {
       if (stopped > 0) this.#log('info', `stopped ${stopped} agent process${stopped === 1 ? '' : 'es'} the interrupted runner left behind`);
     }
     store.interruptOpenAttempts?.(name, this.#now());
+    // A merged task's worktree the runner had not removed yet, or had parked for reuse (a
+    // pool lives in memory and died with it): clean ones go, as after any merge.
+    if (!this.#o.keepWorktrees) {
+      for (const rec of prevTasks.values()) {
+        if (rec.state !== 'merged' || !rec.worktree || !existsSync(rec.worktree)) continue;
+        await git.removeWorktree(rec.worktree).catch((e: unknown) => this.#log('warning', `task ${rec.task}: worktree kept: ${messageOf(e)}`));
+      }
+    }
     for (const rec of [...prevTasks.values()].sort((a, b) => a.task.localeCompare(b.task))) {
       if (!INTERRUPTED_STATES.has(rec.state) || !rec.worktree || !existsSync(rec.worktree)) continue;
       try {
