@@ -86,10 +86,8 @@ function model(handlers: Record<string, (ctx: Ctx) => Turn>): (req: RecordedRequ
     }
     const messages = req.body?.messages ?? [];
     const step = messages.reduce((n, m) => n + (typeof m.content === 'string' ? 0 : m.content.filter((b) => b.type === 'tool_result').length), 0);
-    const lastMessage = messages[messages.length - 1];
-    const last = lastMessage === undefined ? '' : messagesText({ ...req, body: { messages: [lastMessage] } });
     try {
-      return handler({ req, task, worktree, step, last });
+      return handler({ req, task, worktree, step, last: lastMessageText(req) });
     } catch (error) {
       scriptErrors.push(`${task}: ${String(error)}`);
       return reply('confused');
@@ -102,6 +100,13 @@ function systemText(req: RecordedRequest): string {
   if (typeof system === 'string') return system;
   if (!Array.isArray(system)) return '';
   return system.map((b: { text?: unknown }) => (typeof b.text === 'string' ? b.text : '')).join('\n');
+}
+
+/** The text of a request's last message: the prompt, a follow-up, or tool results. */
+function lastMessageText(req: RecordedRequest): string {
+  const messages = req.body?.messages ?? [];
+  const last = messages[messages.length - 1];
+  return last === undefined ? '' : messagesText({ ...req, body: { messages: [last] } });
 }
 
 const write = (worktree: string, path: string, content: string): Turn => toolUse('Write', { file_path: join(worktree, path), content });
@@ -457,8 +462,7 @@ describe('swarm run with the real claude', { timeout: 300_000 }, () => {
     const seen = messagesText(followUp!);
     expect(seen).toContain('You are the agent for task "fix"');
     expect(seen).toContain('wrote red');
-    const messages = followUp!.body!.messages!;
-    const lastText = messagesText({ ...followUp!, body: { messages: [messages[messages.length - 1]!] } });
+    const lastText = lastMessageText(followUp!);
     expect(lastText).toContain(`The check \`${check}\` failed`);
     expect(lastText).toContain('red CHECK-SENTINEL-42');
     // Only the follow-up, not the whole task again: the session already has it.
@@ -580,8 +584,7 @@ describe('swarm run with the real claude', { timeout: 300_000 }, () => {
     expect(spawns[1]!.argv[spawns[1]!.argv.indexOf('--resume') + 1]).toBe(sessionId);
     expect(resumed, 'the retry reached the model').toBeDefined();
     expect(messagesText(resumed!)).toContain('You are the agent for task "crash"');
-    const messages = resumed!.body!.messages!;
-    const lastText = messagesText({ ...resumed!, body: { messages: [messages[messages.length - 1]!] } });
+    const lastText = lastMessageText(resumed!);
     expect(lastText).toContain('killed by SIGKILL');
     expect(lastText).not.toContain('You are the agent for task');
 
