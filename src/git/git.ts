@@ -5,6 +5,7 @@ import type { GitPort, MergeOutcome, Worktree } from '../engine/ports.js';
 import { err, ok, type Result } from '../util/result.js';
 import { runCheck } from './check.js';
 import { GitError } from './errors.js';
+import { worktreeGitDir } from './git-dir.js';
 import { commandFailed, GitRunner } from './exec.js';
 import { addExcludes } from './exclude.js';
 import { identityArgs } from './identity.js';
@@ -229,7 +230,7 @@ export class Git implements GitPort {
   async #reuseParked(run: string, path: string, branch: string, from: string): Promise<Worktree | undefined> {
     const parked = this.#parked.get(run);
     for (let candidate = parked?.pop(); candidate !== undefined; candidate = parked?.pop()) {
-      if (!existsSync(candidate) || (await this.isDirty(candidate))) continue;
+      if (!(await this.#reusable(candidate))) continue;
       const switched = await this.#runner.run(['checkout', '-q', '--no-track', '-b', branch, from], { cwd: candidate });
       if (switched.exitCode !== 0) {
         await this.#giveUp(candidate);
@@ -243,6 +244,20 @@ export class Git implements GitPort {
       await this.#giveUp(candidate);
     }
     return undefined;
+  }
+
+  /**
+   * A parked folder is reused only when it still is a linked worktree (a `.git` file that
+   * points at an existing git directory: anything else would make git walk up to the user's
+   * own checkout) with nothing uncommitted and no merge in progress.
+   */
+  async #reusable(path: string): Promise<boolean> {
+    if (!isLinkedWorktree(path)) return false;
+    try {
+      return !(await this.isDirty(path));
+    } catch {
+      return false;
+    }
   }
 
   async #giveUp(worktree: string): Promise<void> {
@@ -259,7 +274,7 @@ export class Git implements GitPort {
   async releaseWorktree(path: string): Promise<void> {
     const run = this.#runOf(path);
     const parked = run === undefined ? undefined : (this.#parked.get(run) ?? []);
-    if (run === undefined || parked === undefined || parked.length >= this.#poolSize || !existsSync(path)) return this.removeWorktree(path);
+    if (run === undefined || parked === undefined || parked.length >= this.#poolSize || !isLinkedWorktree(path)) return this.removeWorktree(path);
     if (await this.isDirty(path)) {
       throw new GitError('dirty', `${path} holds uncommitted changes; commit them, or remove it with --force to discard them`);
     }
@@ -729,6 +744,11 @@ async function leftoverMarkers(runner: GitRunner, worktree: string): Promise<str
     if (/^(<{7}|>{7})(\s|$)/.test(text)) found.push(`${m[1]}:${m[2]}`);
   }
   return found;
+}
+
+function isLinkedWorktree(path: string): boolean {
+  const gitDir = worktreeGitDir(path);
+  return gitDir !== undefined && gitDir !== join(path, '.git') && existsSync(gitDir);
 }
 
 function canonical(path: string): string {
