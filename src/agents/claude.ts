@@ -66,6 +66,10 @@ export function claudeProcessEnv(
   const env = agentEnv(input.env, parent);
   if (input.agent.permissionMode === 'bypassPermissions' && isRoot) env.IS_SANDBOX = '1';
   if (input.agent.isolateConfig) env.CLAUDE_CONFIG_DIR = isolatedConfigDir(input);
+  // Auto-memory tells every agent to write under ~/.claude/projects/<repo>/memory: outside
+  // its worktree, shared by all of them, and refused by our hook; it also fills about half
+  // the system prompt. Off unless the user asked for it (=0 keeps it on).
+  env.CLAUDE_CODE_DISABLE_AUTO_MEMORY ??= '1';
   return env;
 }
 

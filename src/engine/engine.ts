@@ -942,7 +942,9 @@ function describeAgentFailure(r: AgentResult): string {
           : r.signal
             ? `was killed by ${r.signal}`
             : `exited with code ${r.exitCode}`;
-  return r.message ? `the agent ${how}: ${r.message}` : `the agent ${how}`;
+  // The runner's message often says the same ("killed by SIGKILL"): don't say it twice.
+  if (!r.message) return `the agent ${how}`;
+  return r.message.includes(how.replace(/^was /, '')) ? `the agent ${how}` : `the agent ${how}: ${r.message}`;
 }
 
 function failureDetail(f: RetryContext): string {

@@ -83,8 +83,15 @@ describe('claudeProcessEnv', () => {
       PATH: '/usr/bin',
       CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
       CLAUDE_CODE_MAX_OUTPUT_TOKENS: '8000',
+      CLAUDE_CODE_DISABLE_AUTO_MEMORY: '1',
       LOG_LEVEL: 'debug',
     });
+  });
+
+  it("turns Claude Code's auto-memory off unless the user set it", () => {
+    const { input } = agentInput('/wt', claude());
+    expect(claudeProcessEnv(input, false, parent).CLAUDE_CODE_DISABLE_AUTO_MEMORY).toBe('1');
+    expect(claudeProcessEnv(input, false, { ...parent, CLAUDE_CODE_DISABLE_AUTO_MEMORY: '0' }).CLAUDE_CODE_DISABLE_AUTO_MEMORY).toBe('0');
   });
 
   it('sets IS_SANDBOX only for bypassPermissions as root', () => {
