@@ -722,7 +722,8 @@ export class Engine {
 
   #enqueueMerge(id: string): void {
     this.#emit({ type: 'merge', reason: 'queued', task: id, run: this.#spec.name, at: this.#now() });
-    void this.#mergeQueue.add(() => this.#guard(id, () => this.#merge(id))).finally(() => this.#checkDone());
+    // The merge queue is ordered like the slots: what unblocks the longest chain lands first.
+    void this.#mergeQueue.add(() => this.#guard(id, () => this.#merge(id)), { priority: this.#priority.get(id) ?? 0 }).finally(() => this.#checkDone());
   }
 
   async #merge(id: string): Promise<void> {
