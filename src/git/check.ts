@@ -1,8 +1,9 @@
-import { execa } from 'execa';
+import { shell } from '../util/shell.js';
 
 /** How much of a failed check's output is kept: the end, where test runners print failures. */
 export const OUTPUT_TAIL_BYTES = 4096;
-const KILL_GRACE_MS = 3000;
+/** The longest a timer can wait: merge.check has no timeout of its own. */
+const NO_TIMEOUT_MS = 2 ** 31 - 1;
 
 export interface CheckResult {
   readonly ok: boolean;
@@ -13,55 +14,19 @@ export interface CheckResult {
 }
 
 /**
- * Runs `merge.check`. It is the user's own shell command from swarm.yaml, so it goes
- * through `sh -c`. It gets its own process group: an abort must also stop what it spawned
- * (a test runner's workers), SIGTERM first and SIGKILL after a grace period.
+ * Runs `merge.check`: the user's own shell command, in its own process group, so an abort
+ * also stops what it spawned (the same runner as the tasks' checks).
  */
 export async function runCheck(
   command: string,
   opts: { cwd: string; env: Readonly<Record<string, string>>; signal?: AbortSignal },
 ): Promise<CheckResult> {
-  const child = execa('sh', ['-c', command], {
+  const res = await shell.run({
+    command,
     cwd: opts.cwd,
-    env: { ...opts.env },
-    extendEnv: false,
-    detached: true,
-    stdin: 'ignore',
-    all: true,
-    buffer: false,
-    reject: false,
+    env: opts.env,
+    timeoutMs: NO_TIMEOUT_MS,
+    signal: opts.signal ?? new AbortController().signal,
   });
-  let tail = '';
-  child.all?.setEncoding('utf8');
-  child.all?.on('data', (chunk: string) => {
-    tail = (tail + chunk).slice(-OUTPUT_TAIL_BYTES);
-  });
-  let cancelled = false;
-  const onAbort = () => {
-    cancelled = true;
-    killGroup(child.pid);
-  };
-  const signal = opts.signal;
-  if (signal?.aborted) onAbort();
-  else signal?.addEventListener('abort', onAbort, { once: true });
-  const result = await child;
-  signal?.removeEventListener('abort', onAbort);
-  const exitCode = result.exitCode ?? null;
-  return { ok: !cancelled && exitCode === 0, exitCode, cancelled, output: tail };
-}
-
-function killGroup(pid: number | undefined): void {
-  if (pid === undefined) return;
-  try {
-    process.kill(-pid, 'SIGTERM');
-  } catch {
-    return;
-  }
-  setTimeout(() => {
-    try {
-      process.kill(-pid, 'SIGKILL');
-    } catch {
-      // Already gone.
-    }
-  }, KILL_GRACE_MS).unref();
+  return { ok: !res.cancelled && res.exitCode === 0, exitCode: res.exitCode, cancelled: res.cancelled, output: res.output.slice(-OUTPUT_TAIL_BYTES) };
 }
