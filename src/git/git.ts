@@ -1,4 +1,4 @@
-import { existsSync, realpathSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, rmdir } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { GitPort, MergeOutcome, Worktree } from '../engine/ports.js';
@@ -162,6 +162,8 @@ export class Git implements GitPort {
   }
 
   async integrationHead(into: string): Promise<string> {
+    const loose = this.#looseBranch(into);
+    if (loose !== undefined) return loose;
     const out = await this.#atRoot(['rev-parse', '-q', '--verify', `refs/heads/${into}^{commit}`]);
     if (out.exitCode !== 0) throw new GitError('bad-input', `the integration branch ${into} does not exist`);
     return out.stdout.trim();
@@ -202,14 +204,18 @@ export class Git implements GitPort {
     const bad = badName('run', run) ?? badName('task', task);
     if (bad !== undefined) return err(bad);
     await this.ensureExcluded();
+    const path = this.worktreePath(run, task);
+    const branch = taskBranch(run, task);
+    // A parked worktree is switched to the new branch before taking the lock: that touches
+    // only its own index and one new ref, so starts do not queue behind each other's checkouts.
+    const prepared = FULL_SHA.test(from) && plainTaskBranch(branch) && !existsSync(path) ? await this.#prepareParked(run, branch, from) : undefined;
     return this.#admin.run(async () => {
-      const path = this.worktreePath(run, task);
-      const branch = taskBranch(run, task);
       // The common case, a new task whose folder does not exist yet, in as few git calls as
       // possible; anything unusual (resume, a leftover folder, a bad start) takes the careful way.
+      // A move onto a folder that appeared meanwhile fails, and undoes the preparation.
+      const reused = await this.#reuseParked(path, branch, from, prepared);
+      if (reused !== undefined) return ok(reused);
       if (FULL_SHA.test(from) && plainTaskBranch(branch) && !existsSync(path)) {
-        const reused = await this.#reuseParked(run, path, branch, from);
-        if (reused !== undefined) return ok(reused);
         await mkdir(dirname(path), { recursive: true });
         const out = await this.#atRoot(['worktree', 'add', '-q', '--no-track', '-b', branch, path, from]);
         if (out.exitCode === 0) return ok({ path, branch, startSha: from });
@@ -227,22 +233,31 @@ export class Git implements GitPort {
    * to move on is given up (removed when it is clean, else left alone). Undefined when there
    * is none to reuse: the caller makes a fresh worktree.
    */
-  async #reuseParked(run: string, path: string, branch: string, from: string): Promise<Worktree | undefined> {
+  async #prepareParked(run: string, branch: string, from: string): Promise<string | undefined> {
     const parked = this.#parked.get(run);
     for (let candidate = parked?.pop(); candidate !== undefined; candidate = parked?.pop()) {
       if (!(await this.#reusable(candidate))) continue;
       const switched = await this.#runner.run(['checkout', '-q', '--no-track', '-b', branch, from], { cwd: candidate });
-      if (switched.exitCode !== 0) {
-        await this.#giveUp(candidate);
-        continue;
+      if (switched.exitCode === 0) return candidate;
+      if (await this.#branchExists(branch)) {
+        // A resumed task keeps its own branch: the careful way checks it out; this one waits for another task.
+        parked?.push(candidate);
+        return undefined;
       }
-      const moved = await this.#atRoot(['worktree', 'move', candidate, path]);
-      if (moved.exitCode === 0) return { path, branch, startSha: from };
-      // Put it back as it was: detached, without the branch it just made (nothing is on it yet).
-      await this.#runner.run(['checkout', '-q', '--detach'], { cwd: candidate });
-      await this.#atRoot(['branch', '-D', branch]);
-      await this.#giveUp(candidate);
+      await this.#admin.run(() => this.#giveUp(candidate));
     }
+    return undefined;
+  }
+
+  /** Under the admin lock: moves a prepared worktree (already on `branch` at `from`) to the task's folder. */
+  async #reuseParked(path: string, branch: string, from: string, prepared: string | undefined): Promise<Worktree | undefined> {
+    if (prepared === undefined) return undefined;
+    const moved = await this.#atRoot(['worktree', 'move', prepared, path]);
+    if (moved.exitCode === 0) return { path, branch, startSha: from };
+    // Put it back as it was: detached, without the branch it just made (nothing is on it yet).
+    await this.#runner.run(['checkout', '-q', '--detach'], { cwd: prepared });
+    await this.#atRoot(['branch', '-D', branch]);
+    await this.#giveUp(prepared);
     return undefined;
   }
 
@@ -445,7 +460,8 @@ export class Git implements GitPort {
         identity: await this.#identity(cwd),
       });
       if (outcome.kind === 'conflict') return outcome;
-      const after = await this.#runner.ok(['rev-parse', 'HEAD'], { cwd });
+      // The merge worktree is on `into`: its head is the branch's, read from the ref file when it can be.
+      const after = this.#looseBranch(opts.into) ?? (await this.#runner.ok(['rev-parse', 'HEAD'], { cwd }));
       if (check !== undefined && before !== undefined) {
         const env = { ...this.#runner.env, ...(opts.env ?? {}) };
         const result = await runCheck(check, { cwd, env, ...(opts.signal ? { signal: opts.signal } : {}) });
@@ -638,6 +654,22 @@ export class Git implements GitPort {
     const out = await this.#atRoot(['worktree', 'list', '--porcelain', '-z']);
     if (out.exitCode !== 0) throw commandFailed(['worktree', 'list'], out);
     return parseWorktreeList(out.stdout);
+  }
+
+  /**
+   * A branch's commit read from its loose ref file, as git's files backend keeps it after
+   * every update (a loose ref wins over packed-refs). Undefined for anything else (packed
+   * only, reftable, a symbolic ref): callers then ask git. `into` moves only in our merge
+   * worktree, so this saves a process on every start and every merge.
+   */
+  #looseBranch(branch: string): string | undefined {
+    if (branch.includes('..') || branch.startsWith('/')) return undefined;
+    try {
+      const text = readFileSync(join(this.#commonDir, 'refs', 'heads', ...branch.split('/')), 'utf8').trim();
+      return FULL_SHA.test(text) ? text : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   #identity(cwd: string, env: Readonly<Record<string, string>> = {}, fresh = false): Promise<string[]> {

@@ -97,6 +97,25 @@ describe('worktree pool', () => {
     expect(holders).toHaveLength(1);
   });
 
+  it('a resumed task keeps its own branch and commits; the parked worktree waits for the next task', async () => {
+    const { repo, git: g } = await setup();
+    const base = repo.git('rev-parse', 'HEAD');
+    const a = await start(g, 'a', base);
+    work(a.path, 'a');
+    await g.releaseWorktree(a.path);
+    // b ran before the runner stopped: its branch holds committed work.
+    repo.git('branch', `swarm-task/${RUN}/b`, base);
+    const bWork = repo.git('commit-tree', '-p', base, '-m', 'b work', `${base}^{tree}`);
+    repo.git('update-ref', `refs/heads/swarm-task/${RUN}/b`, bWork);
+
+    const b = await start(g, 'b', base);
+    expect(git(b.path, 'rev-parse', 'HEAD')).toBe(bWork);
+    expect(existsSync(a.path)).toBe(true);
+    const c = await start(g, 'c', base);
+    expect(existsSync(a.path)).toBe(false);
+    expect(existsSync(join(c.path, 'node_modules/dep/index.js'))).toBe(true);
+  });
+
   it('keeps at most `pool` parked worktrees, removes the rest, and drains them at the end', async () => {
     const { repo, git: g } = await setup(1);
     const base = repo.git('rev-parse', 'HEAD');
