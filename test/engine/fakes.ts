@@ -139,6 +139,14 @@ export class MemoryStore implements RunStore {
   appendEvent(event: SwarmEvent): void {
     this.events.push(event);
   }
+  attempts: { task: string; attempt: number; outcome?: string }[] = [];
+  startAttempt(_run: string, task: string, attempt: number): void {
+    this.attempts.push({ task, attempt });
+  }
+  finishAttempt(_run: string, task: string, attempt: number, patch: { outcome: string }): void {
+    const a = this.attempts.find((x) => x.task === task && x.attempt === attempt);
+    if (a) a.outcome = patch.outcome;
+  }
   learntDurations() {
     return new Map(this.durations);
   }
