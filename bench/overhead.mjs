@@ -41,14 +41,14 @@ async function plain() {
   }
 }
 
-async function viaSwarm() {
+async function viaSwarm(extraEnv = {}) {
   const repo = tempRepo(repoFiles());
   try {
     const extra = enforce === 'block' ? [] : ['lease:', `  enforce: ${enforce}`];
     writeFileSync(join(repo.dir, 'swarm.yaml'), toSwarmYaml(graph, { concurrency, agent: [join(AGENTS, 'noop.sh')], estimates: false, extra }));
     git(repo.dir, 'add', 'swarm.yaml');
     git(repo.dir, 'commit', '-q', '-m', 'swarm file');
-    const r = await swarmRun(repo.dir, 'swarm.yaml');
+    const r = await swarmRun(repo.dir, 'swarm.yaml', { extraEnv });
     const merged = r.events.filter((e) => e.type === 'merge' && e.reason === 'merged').length;
     if (merged !== tasks) throw new Error(`swarm merged ${merged} of ${tasks}`);
     return r;
@@ -62,6 +62,7 @@ const node = await timed(process.execPath, ['-e', '']);
 // Plain before and after swarm, so load that drifts during the run hits both sides alike.
 const p1 = await plain();
 const s = await viaSwarm();
+const s0 = await viaSwarm({ SWARM_POOL: '0' });
 const p2 = await plain();
 const p = (p1 + p2) / 2;
 console.log(`\n${tasks} independent tasks, no-op agent, concurrency ${concurrency}, ${extraFiles + 2} tracked files, lease.enforce ${enforce}\n`);
@@ -70,7 +71,8 @@ console.log(
     ['runner', 'wall', 'per task', 'ratio'],
     [
       ['plain script (mean of before and after)', `${(p / 1000).toFixed(1)} s`, `${(p / tasks).toFixed(0)} ms`, '1.00'],
-      ['swarm run --ui json', `${(s.ms / 1000).toFixed(1)} s`, `${(s.ms / tasks).toFixed(0)} ms`, (s.ms / p).toFixed(2)],
+      ['swarm run --ui json (worktree pool, the default)', `${(s.ms / 1000).toFixed(1)} s`, `${(s.ms / tasks).toFixed(0)} ms`, (s.ms / p).toFixed(2)],
+      ['swarm run --ui json, SWARM_POOL=0 (fresh worktrees)', `${(s0.ms / 1000).toFixed(1)} s`, `${(s0.ms / tasks).toFixed(0)} ms`, (s0.ms / p).toFixed(2)],
     ],
   ),
 );

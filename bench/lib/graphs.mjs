@@ -62,6 +62,19 @@ export function criticalPath(graph) {
   return Math.max(0, ...finish.values());
 }
 
+/** How many tasks the heaviest path has: the links whose start and merge swarm pays in a row. */
+export function criticalDepth(graph) {
+  const best = new Map();
+  for (const t of graph.tasks) {
+    let prev = { ms: 0, n: 0 };
+    for (const d of t.deps) if (best.get(d).ms > prev.ms) prev = best.get(d);
+    best.set(t.id, { ms: prev.ms + t.ms, n: prev.n + 1 });
+  }
+  let top = { ms: 0, n: 0 };
+  for (const v of best.values()) if (v.ms > top.ms) top = v;
+  return top.n;
+}
+
 export function totalWork(graph) {
   return graph.tasks.reduce((s, t) => s + t.ms, 0);
 }
