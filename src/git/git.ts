@@ -199,7 +199,10 @@ export class Git implements GitPort {
     });
   }
 
-  /** Serialized; on failure leaves neither a worktree nor a branch that this call made. */
+  /**
+   * Worktree changes are serialized (git's own locks race); on failure leaves neither a
+   * worktree nor a branch that this call made. With a pool, a parked worktree is reused.
+   */
   async createWorktree(run: string, task: string, from: string): Promise<Result<Worktree, string>> {
     const bad = badName('run', run) ?? badName('task', task);
     if (bad !== undefined) return err(bad);
