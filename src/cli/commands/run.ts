@@ -35,7 +35,7 @@ export function register(program: Command): void {
     .option('--only <ids>', 'run only these tasks (comma-separated), with their dependencies')
     .option('--fresh', 'discard the saved run and start over')
     .option('--ui <kind>', 'tui | plain | json (default: tui on a terminal, plain otherwise and when CI is set)')
-    .option('--keep-worktrees', 'keep each merged task\'s worktree (default: removed once merged)')
+    .option('--keep-worktrees', 'keep each merged task\'s worktree as it is (default: handed to the next task, or removed once merged)')
     .addHelpText(
       'after',
       `
