@@ -92,12 +92,7 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
       selected = new Set(ids.flatMap((id) => [id, ...graph.ancestors(id)]));
     }
 
-    if (flags.fresh) {
-      const fresh = await freshStart(git, store, spec);
-      if (!fresh.ok) return fail(fresh.error);
-      for (const line of fresh.value) process.stderr.write(`swarm: ${line}\n`);
-    }
-
+    // Every check of the input before --fresh discards anything.
     const runners = defaultRunners();
     const kinds = new Set(spec.tasks.filter((t) => !selected || selected.has(t.id)).map((t) => t.agent));
     for (const agent of kinds) {
@@ -105,6 +100,12 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
       if (!runner) return fail(`no runner for agent kind "${agent.kind}"`);
       const ready = await runner.preflight(agent, git.root);
       if (!ready.ok) return fail(ready.error);
+    }
+
+    if (flags.fresh) {
+      const fresh = await freshStart(git, store, spec);
+      if (!fresh.ok) return fail(fresh.error);
+      for (const line of fresh.value) process.stderr.write(`swarm: ${line}\n`);
     }
 
     const enforcement = spec.lease.enforce === 'off' ? undefined : await makeEnforcement(stateDir, git.root, spec.lease.enforce);
