@@ -253,24 +253,7 @@ export class Engine {
       },
       spec.tasks.map((t) => ({ task: t.id, hash: hashes.get(t.id)!, state: this.#live.get(t.id)!.state })),
     );
-    const tasks: TaskInfo[] = spec.tasks.map((t) => ({
-      id: t.id,
-      title: t.title,
-      dependsOn: t.dependsOn,
-      files: t.files,
-      state: this.#live.get(t.id)!.state,
-    }));
-    this.#emit({
-      type: 'run',
-      reason: 'started',
-      run: spec.name,
-      at: this.#now(),
-      into: spec.into,
-      base: baseSha,
-      concurrency: this.#o.concurrency,
-      resumed: previous !== undefined,
-      tasks,
-    });
+    this.#emitStarted(baseSha, previous !== undefined);
     if (previous && plan.keepMerged.size > 0) {
       this.#log('info', `resuming: ${plan.keepMerged.size} task(s) already merged stay merged`);
     }
@@ -369,6 +352,29 @@ export class Engine {
     }
   }
 
+  /** The run's first event: every task with the state it starts (or resumes) in. */
+  #emitStarted(baseSha: string, resumed: boolean): void {
+    const spec = this.#spec;
+    const tasks: TaskInfo[] = spec.tasks.map((t) => ({
+      id: t.id,
+      title: t.title,
+      dependsOn: t.dependsOn,
+      files: t.files,
+      state: this.#live.get(t.id)!.state,
+    }));
+    this.#emit({
+      type: 'run',
+      reason: 'started',
+      run: spec.name,
+      at: this.#now(),
+      into: spec.into,
+      base: baseSha,
+      concurrency: this.#o.concurrency,
+      resumed,
+      tasks,
+    });
+  }
+
   /** Every selected task is merged already: say so, and change nothing. */
   #nothingToDo(previous: RunRecord, baseSha: string, recovered: readonly string[]): Result<RunSummary, string> {
     const spec = this.#spec;
@@ -379,17 +385,7 @@ export class Engine {
         spec.tasks.map((t) => ({ task: t.id, hash: taskHash(spec, t), state: this.#live.get(t.id)!.state })),
       );
     }
-    this.#emit({
-      type: 'run',
-      reason: 'started',
-      run: spec.name,
-      at: this.#now(),
-      into: spec.into,
-      base: baseSha,
-      concurrency: this.#o.concurrency,
-      resumed: true,
-      tasks: spec.tasks.map((t) => ({ id: t.id, title: t.title, dependsOn: t.dependsOn, files: t.files, state: this.#live.get(t.id)!.state })),
-    });
+    this.#emitStarted(baseSha, true);
     this.#log('info', `nothing to do: all ${total} task${total === 1 ? '' : 's'} merged on ${spec.into}`);
     const costUsd = previous.costUsd;
     this.#emit({ type: 'run', reason: 'finished', run: spec.name, at: this.#now(), outcome: 'success', merged: total, total, costUsd, durationMs: 0 });
