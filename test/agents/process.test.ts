@@ -24,7 +24,10 @@ function tree(ignoreTerm: boolean, leaderExits = false, ownSession = false): str
   const tail = leaderExits ? 'exit 0' : 'wait';
   // setsid (as Claude Code's Bash tool does) puts the grandchild in a session and group of its own.
   const sleep = ownSession ? 'setsid sleep 300' : 'sleep 300';
-  return ['-c', `${trap}${sleep} & echo "pids $$ $!"; ${tail}`];
+  // With setsid, say the pids only once the grandchild has its own group (field 5 of
+  // /proc/PID/stat), so the test never races setsid's own start.
+  const settle = ownSession ? `n=0; while [ "$(cut -d' ' -f5 /proc/$g/stat 2>/dev/null)" != "$g" ] && [ $n -lt 5000 ]; do n=$((n+1)); done; ` : '';
+  return ['-c', `${trap}${sleep} & g=$!; ${settle}echo "pids $$ $g"; ${tail}`];
 }
 
 function pidsFrom(lines: string[]): { leader: number; grandchild: number } {
