@@ -5,11 +5,17 @@
  * process carries `SWARM_PROCESS_TAG=<runner pid>-<uuid>` (see `runProcess`), which is
  * how they are found again. Linux only (/proc); elsewhere nothing is found.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { sep } from 'node:path';
 import { readStat, TAG_VAR } from './process.js';
 
-/** Live pids whose environment says the runner with `runnerPid` started them. */
-export function orphansOf(runnerPid: number): number[] {
+/**
+ * Live pids whose environment says the runner with `runnerPid` started them and, when
+ * `within` is given, whose working folder is inside it (the run's worktrees). The second
+ * test matters: pids are reused, so another swarm run, in another repository, may have a
+ * runner with that pid now, and its agents must never be taken for ours.
+ */
+export function orphansOf(runnerPid: number, within?: string): number[] {
   if (process.platform !== 'linux' || runnerPid <= 0) return [];
   const needle = Buffer.from(`${TAG_VAR}=${runnerPid}-`);
   let entries: string[];
@@ -31,31 +37,43 @@ export function orphansOf(runnerPid: number): number[] {
     } catch {
       continue;
     }
+    let tagged = false;
     for (let at = env.indexOf(needle); at !== -1; at = env.indexOf(needle, at + 1)) {
       if (at === 0 || env[at - 1] === 0) {
-        found.push(pid);
+        tagged = true;
         break;
       }
     }
+    if (tagged && (within === undefined || cwdInside(pid, within))) found.push(pid);
   }
   return found;
 }
 
+function cwdInside(pid: number, dir: string): boolean {
+  try {
+    const cwd = readlinkSync(`/proc/${pid}/cwd`);
+    return cwd === dir || cwd.startsWith(dir.endsWith(sep) ? dir : dir + sep);
+  } catch {
+    return false;
+  }
+}
+
 /** SIGTERM to every orphan, SIGKILL after `graceMs` to those still there. Returns how many were found. */
-export async function reapOrphans(runnerPid: number, graceMs = 3000): Promise<number> {
-  const first = orphansOf(runnerPid);
+export async function reapOrphans(runnerPid: number, opts: { within?: string; graceMs?: number } = {}): Promise<number> {
+  const { within, graceMs = 3000 } = opts;
+  const first = orphansOf(runnerPid, within);
   if (first.length === 0) return 0;
   for (const pid of first) signal(pid, 'SIGTERM');
   const deadline = Date.now() + graceMs;
   let left = first;
   while (left.length > 0 && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 50));
-    left = orphansOf(runnerPid);
+    left = orphansOf(runnerPid, within);
   }
   for (let round = 0; round < 5 && left.length > 0; round++) {
     for (const pid of left) signal(pid, 'SIGKILL');
     await new Promise((resolve) => setTimeout(resolve, 20));
-    left = orphansOf(runnerPid);
+    left = orphansOf(runnerPid, within);
   }
   return first.length;
 }

@@ -203,7 +203,7 @@ function launch(repo: TempRepo, yaml: string | undefined, args: string[] = []): 
     // and whatever a killed runner left behind is found by its tag.
     if (!exited) child.kill('SIGTERM');
     await done;
-    await reapOrphans(pid, 1000);
+    await reapOrphans(pid, { graceMs: 1000 });
   });
   return {
     pid,

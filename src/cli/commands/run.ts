@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { realpathSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { reapOrphans } from '../../agents/orphans.js';
@@ -125,7 +126,8 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
       // Hidden: first-come order instead of the critical path, to measure what the order is worth.
       priority: process.env.SWARM_PRIORITY === 'fifo' ? 'fifo' : 'critical-path',
       host: hostname(),
-      reapOrphans: (pid) => reapOrphans(pid),
+      // Only processes working inside this run's worktrees: a reused pid must not reach another run's agents.
+      reapOrphans: (pid) => reapOrphans(pid, { within: realPath(dirname(git.worktreePath(spec.name, '_'))) }),
     });
 
     const controls: RunControls = { stop: (force) => engine.stop(force) };
@@ -202,4 +204,13 @@ async function makeReporter(ui: string, file: string, controls: RunControls): Pr
   if (ui === 'plain') return createPlainReporter({ out: process.stdout, file });
   const { createTuiReporter } = await import('../../tui/reporter.js');
   return createTuiReporter({ stdout: process.stdout, stdin: process.stdin, controls, file, noColor: Boolean(process.env.NO_COLOR) });
+}
+
+/** /proc shows a process's folder with symlinks resolved; compare like with like. */
+function realPath(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
 }
