@@ -333,7 +333,13 @@ export class Git implements GitPort {
     const branchExists = await this.#branchExists(branch);
     if (here !== undefined && !here.prunable) {
       if (here.branch === branch) return ok({ path, branch, startSha: await this.#startOf(branch, start.value) });
-      return fail(`${path} is already a worktree on ${here.branch ?? 'a detached HEAD'}, not ${branch}; run \`swarm clean ${run}\``);
+      // A worktree the pool parked (detached) and could not give up at the end of a run,
+      // e.g. when git was busy: clean and on no branch, so removing it loses nothing.
+      const leftover = here.branch === undefined && !(await this.isDirty(path));
+      if (leftover) await this.#giveUp(path);
+      if (!leftover || (await this.#worktrees()).some((e) => samePath(e.path, path))) {
+        return fail(`${path} is already a worktree on ${here.branch ?? 'a detached HEAD'}, not ${branch}; run \`swarm clean ${run}\``);
+      }
     }
     // Its folder was deleted by hand: drop git's record of it so the path can be reused.
     if (here?.prunable) await this.#atRoot(['worktree', 'remove', '--force', path]);

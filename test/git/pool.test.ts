@@ -142,4 +142,22 @@ describe('worktree pool', () => {
     await g.releaseWorktree(a.path);
     expect(existsSync(a.path)).toBe(false);
   });
+
+  it('a parked worktree a run could not give up is cleared when a task needs its folder; a dirty one is refused', async () => {
+    const { repo, git: g } = await setup();
+    const base = repo.git('rev-parse', 'HEAD');
+    // What a drain that failed leaves: the task's folder, a clean worktree on a detached HEAD.
+    const path = join(repo.dir, '.swarm', 'worktrees', RUN, 'a');
+    repo.git('worktree', 'add', '-q', '--detach', path, base);
+    const a = await start(g, 'a', base);
+    expect(a.path).toBe(path);
+    expect(git(path, 'symbolic-ref', '--short', 'HEAD')).toBe('swarm-task/r1/a');
+
+    const other = join(repo.dir, '.swarm', 'worktrees', RUN, 'b');
+    repo.git('worktree', 'add', '-q', '--detach', other, base);
+    writeFileSync(join(other, 'wip.txt'), 'work in progress\n');
+    const refused = await g.createWorktree(RUN, 'b', base);
+    expect(refused.ok).toBe(false);
+    expect(readFileSync(join(other, 'wip.txt'), 'utf8')).toBe('work in progress\n');
+  });
 });
