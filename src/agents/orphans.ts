@@ -5,9 +5,9 @@
  * process carries `SWARM_PROCESS_TAG=<runner pid>-<uuid>` (see `runProcess`), which is
  * how they are found again. Linux only (/proc); elsewhere nothing is found.
  */
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readlinkSync } from 'node:fs';
 import { sep } from 'node:path';
-import { readStat, TAG_VAR } from './process.js';
+import { environHas, liveProcesses, TAG_VAR } from './process.js';
 
 /**
  * Live pids whose environment says the runner with `runnerPid` started them and, when
@@ -18,33 +18,9 @@ import { readStat, TAG_VAR } from './process.js';
 export function orphansOf(runnerPid: number, within?: string): number[] {
   if (process.platform !== 'linux' || runnerPid <= 0) return [];
   const needle = Buffer.from(`${TAG_VAR}=${runnerPid}-`);
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return [];
-  }
   const found: number[] = [];
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
-    const pid = Number(entry);
-    if (pid === process.pid) continue;
-    const stat = readStat(pid);
-    if (!stat || stat.state === 'Z') continue;
-    let env: Buffer;
-    try {
-      env = readFileSync(`/proc/${pid}/environ`);
-    } catch {
-      continue;
-    }
-    let tagged = false;
-    for (let at = env.indexOf(needle); at !== -1; at = env.indexOf(needle, at + 1)) {
-      if (at === 0 || env[at - 1] === 0) {
-        tagged = true;
-        break;
-      }
-    }
-    if (tagged && (within === undefined || cwdInside(pid, within))) found.push(pid);
+  for (const { pid } of liveProcesses() ?? []) {
+    if (environHas(pid, needle) && (within === undefined || cwdInside(pid, within))) found.push(pid);
   }
   return found;
 }

@@ -199,20 +199,10 @@ export async function terminateFamily(family: Family, graceMs: number): Promise<
 export function familyMembers(family: Family): number[] {
   if (process.platform !== 'linux') return groupExists(family.pgid) ? [family.pgid] : [];
   const needle = family.tag === undefined ? undefined : Buffer.from(`${TAG_VAR}=${family.tag}\0`);
+  const live = liveProcesses();
+  if (live === undefined) return groupExists(family.pgid) ? [family.pgid] : [];
   const members: number[] = [];
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return groupExists(family.pgid) ? [family.pgid] : [];
-  }
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
-    const pid = Number(entry);
-    if (pid === process.pid) continue;
-    const stat = readStat(pid);
-    // A zombie runs nothing; an orphaned one waits for init, which in a container may never reap it.
-    if (!stat || stat.state === 'Z') continue;
+  for (const { pid, stat } of live) {
     if (stat.pgrp === family.pgid || (needle && environHas(pid, needle))) members.push(pid);
   }
   return members;
@@ -221,7 +211,31 @@ export function familyMembers(family: Family): number[] {
 /** The variable that tags an agent's processes; set by runProcess. */
 export const TAG_VAR = 'SWARM_PROCESS_TAG';
 
-function environHas(pid: number, needle: Buffer): boolean {
+/**
+ * Every live (non-zombie) process but this one, from /proc; undefined where /proc cannot be
+ * read. A zombie runs nothing; an orphaned one waits for init, which in a container may
+ * never reap it.
+ */
+export function liveProcesses(): { pid: number; stat: NonNullable<ReturnType<typeof readStat>> }[] | undefined {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return undefined;
+  }
+  const live = [];
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    if (pid === process.pid) continue;
+    const stat = readStat(pid);
+    if (stat && stat.state !== 'Z') live.push({ pid, stat });
+  }
+  return live;
+}
+
+/** Whether one of `pid`'s environment entries starts with `needle`. */
+export function environHas(pid: number, needle: Buffer): boolean {
   try {
     const env = readFileSync(`/proc/${pid}/environ`);
     // Entries are NUL-separated; match at the start or right after a NUL.
