@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import type { MergeStrategy } from '../config/spec.js';
 import { unreachable } from '../util/result.js';
-import { commandFailed, type GitRunner } from './exec.js';
+import { commandFailed, type GitOutput, type GitRunner } from './exec.js';
 import { worktreeGitDir } from './git-dir.js';
 import { identityArgs } from './identity.js';
 import { sortedUnique, splitNul } from './names.js';
@@ -67,21 +67,13 @@ export async function applyStrategy(
       const args = [...identity, ...SAFE_CONFIG, 'merge', '-q', '--no-ff', '--no-verify', '-m', message, taskSha];
       const out = await runner.run(args, { cwd });
       if (out.exitCode === 0) return { kind: 'merged' };
-      const files = await unmergedPaths(runner, cwd);
-      await settleMergeWorktree(runner, cwd, into);
-      if (files.length > 0) return { kind: 'conflict', files };
-      throw commandFailed(args, out);
+      return failedMerge(runner, cwd, into, args, out);
     }
     case 'squash': {
       // merge.ff=true: a user's `merge.ff = false` would otherwise make git refuse --squash.
       const args = [...SAFE_CONFIG, '-c', 'merge.ff=true', 'merge', '-q', '--squash', '--no-verify', taskSha];
       const out = await runner.run(args, { cwd });
-      if (out.exitCode !== 0) {
-        const files = await unmergedPaths(runner, cwd);
-        await settleMergeWorktree(runner, cwd, into);
-        if (files.length > 0) return { kind: 'conflict', files };
-        throw commandFailed(args, out);
-      }
+      if (out.exitCode !== 0) return failedMerge(runner, cwd, into, args, out);
       const staged = await runner.run(['diff', '--cached', '--quiet'], { cwd });
       // Nothing staged: the work is already on the integration branch.
       if (staged.exitCode === 0) return { kind: 'merged' };
@@ -95,6 +87,17 @@ export async function applyStrategy(
   }
 }
 
+/**
+ * A merge, squash or rebase that git refused: a conflict (the worktree is put back at the
+ * integration head first), or, with nothing unmerged, a real error.
+ */
+async function failedMerge(runner: GitRunner, cwd: string, into: string, args: readonly string[], out: GitOutput): Promise<StrategyOutcome> {
+  const files = await unmergedPaths(runner, cwd);
+  await settleMergeWorktree(runner, cwd, into);
+  if (files.length > 0) return { kind: 'conflict', files };
+  throw commandFailed(args, out);
+}
+
 async function rebaseOnto(
   runner: GitRunner,
   opts: { cwd: string; into: string; taskSha: string; message: string; identity: string[] },
@@ -104,12 +107,7 @@ async function rebaseOnto(
   await runner.ok(['checkout', '-q', '--detach', tip], { cwd });
   const args = [...identity, ...SAFE_CONFIG, 'rebase', '-q', '--no-verify', into];
   const out = await runner.run(args, { cwd });
-  if (out.exitCode !== 0) {
-    const files = await unmergedPaths(runner, cwd);
-    await settleMergeWorktree(runner, cwd, into);
-    if (files.length > 0) return { kind: 'conflict', files };
-    throw commandFailed(args, out);
-  }
+  if (out.exitCode !== 0) return failedMerge(runner, cwd, into, args, out);
   const rebased = await runner.ok(['rev-parse', 'HEAD'], { cwd });
   await runner.ok(['checkout', '-q', into, '--'], { cwd });
   await runner.ok(['merge', '-q', '--ff-only', rebased], { cwd });
