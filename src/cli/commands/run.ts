@@ -118,7 +118,7 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
       shell,
       agents: runners,
       clock: { now: () => Date.now() },
-      concurrency: concurrency ?? spec.concurrency,
+      concurrency: slots,
       logsDir: join(stateDir, 'logs', spec.name),
       enforcement,
       selected,
