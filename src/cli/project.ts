@@ -1,6 +1,6 @@
 import { realpathSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { loadSpecFile } from '../config/load.js';
 import { formatDiagnostics, readSourceFile } from '../config/print.js';
 import type { Spec } from '../config/spec.js';
@@ -33,6 +33,23 @@ export function trackedFiles(root: string): string[] {
   } catch {
     return [];
   }
+}
+
+/**
+ * The tracked files of the repository holding `dir`, relative to its root, or [] outside
+ * git. One `git ls-files` (no `rev-parse` first: `:/` with `--full-name` lists the whole
+ * repository from any folder of it), started at once and awaited later, so git reads the
+ * index while swarm parses the file.
+ */
+export function trackedFilesFrom(dir: string): Promise<string[]> {
+  return new Promise((done) => {
+    execFile(
+      'git',
+      ['ls-files', '-z', '--full-name', '--', ':/'],
+      { cwd: dir, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 },
+      (error, stdout) => done(error === null ? stdout.split('\0').filter(Boolean) : []),
+    );
+  });
 }
 
 /** Parses a positive integer flag or says what was wrong with it. */

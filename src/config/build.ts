@@ -1,7 +1,7 @@
 import { basename, extname, resolve } from 'node:path';
-import { isMap, isPair, isScalar, isSeq, type Document } from 'yaml';
 import type { PromptFile } from './checks.js';
 import type { Locator } from './locate.js';
+import { yamlLib } from './yaml-lib.js';
 import type { RawAgent, RawSpec, RawTask } from './schema.js';
 import { DEFAULTS, type AgentSpec, type SourceLoc, type Spec, type TaskSpec } from './spec.js';
 import { parseDuration } from '../util/duration.js';
@@ -34,8 +34,10 @@ export function mergeAgent(top: RawAgent | undefined, own: RawAgent | undefined)
 }
 
 /** The validated file with every default filled in. Call only when checking found no errors. */
-export function buildSpec(raw: RawSpec, file: string, name: string, prompts: ReadonlyMap<number, PromptFile>, at: Locator, doc: Document): Spec {
-  const tasks = raw.tasks.map((task, i) => buildTask(raw, task, i, prompts.get(i), at, doc));
+export function buildSpec(raw: RawSpec, file: string, name: string, prompts: ReadonlyMap<number, PromptFile>, at: Locator): Spec {
+  let locs: TaskSpec['loc'][] | undefined;
+  const locOf = (i: number): TaskSpec['loc'] => (locs ??= taskLocs(at))[i] ?? {};
+  const tasks = raw.tasks.map((task, i) => buildTask(raw, task, i, prompts.get(i), locOf));
   const spec: { -readonly [K in keyof Spec]: Spec[K] } = {
     file: resolve(file),
     name,
@@ -60,7 +62,7 @@ export function buildSpec(raw: RawSpec, file: string, name: string, prompts: Rea
   return spec;
 }
 
-function buildTask(raw: RawSpec, task: RawTask, i: number, prompt: PromptFile | undefined, at: Locator, doc: Document): TaskSpec {
+function buildTask(raw: RawSpec, task: RawTask, i: number, prompt: PromptFile | undefined, locOf: (i: number) => TaskSpec['loc']): TaskSpec {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(task.env ?? {})) env[key] = String(value);
   const setup = task.setup ?? raw.setup;
@@ -76,8 +78,11 @@ function buildTask(raw: RawSpec, task: RawTask, i: number, prompt: PromptFile | 
     timeoutMs: ms(task.timeout) ?? ms(raw.timeout) ?? DEFAULTS.timeoutMs,
     env,
     agent: mergeAgent(raw.agent, task.agent),
-    loc: taskLocs(i, at, doc),
+    loc: {},
   };
+  // Locations are needed only to report a graph error, and finding them means reading
+  // the file with the document API: it happens on first use, once for all tasks.
+  Object.defineProperty(out, 'loc', { enumerable: true, configurable: true, get: () => locOf(i) });
   if (prompt !== undefined) out.promptFile = prompt.path;
   if (setup !== undefined) out.setup = setup;
   if (check !== undefined) out.check = check;
@@ -85,31 +90,34 @@ function buildTask(raw: RawSpec, task: RawTask, i: number, prompt: PromptFile | 
   return out;
 }
 
-/** Where the task's id and each files / depends_on entry were written, for later stages. */
-function taskLocs(i: number, at: Locator, doc: Document): TaskSpec['loc'] {
-  const tasks = doc.get('tasks', true);
-  const node = isSeq(tasks) ? tasks.items[i] : undefined;
-  if (!isMap(node)) return {};
-  let id: SourceLoc | undefined;
-  let files: (SourceLoc | undefined)[] | undefined;
-  let dependsOn: (SourceLoc | undefined)[] | undefined;
-  for (const pair of node.items) {
-    if (!isPair(pair) || !isScalar(pair.key)) continue;
-    switch (pair.key.value) {
-      case 'id':
-        id = at.ofNode(pair.value);
-        break;
-      case 'files':
-        if (isSeq(pair.value)) files = pair.value.items.map((item) => at.ofNode(item));
-        break;
-      case 'depends_on':
-        if (isSeq(pair.value)) dependsOn = pair.value.items.map((item) => at.ofNode(item));
-        break;
+/** Where each task's id and each of its files / depends_on entries were written. */
+function taskLocs(at: Locator): TaskSpec['loc'][] {
+  const { isMap, isPair, isScalar, isSeq } = yamlLib();
+  const tasks = at.parsed.doc.get('tasks', true);
+  if (!isSeq(tasks)) return [];
+  return tasks.items.map((node) => {
+    if (!isMap(node)) return {};
+    let id: SourceLoc | undefined;
+    let files: (SourceLoc | undefined)[] | undefined;
+    let dependsOn: (SourceLoc | undefined)[] | undefined;
+    for (const pair of node.items) {
+      if (!isPair(pair) || !isScalar(pair.key)) continue;
+      switch (pair.key.value) {
+        case 'id':
+          id = at.ofNode(pair.value);
+          break;
+        case 'files':
+          if (isSeq(pair.value)) files = pair.value.items.map((item) => at.ofNode(item));
+          break;
+        case 'depends_on':
+          if (isSeq(pair.value)) dependsOn = pair.value.items.map((item) => at.ofNode(item));
+          break;
+      }
     }
-  }
-  return {
-    ...(id === undefined ? {} : { id }),
-    ...(files === undefined ? {} : { files }),
-    ...(dependsOn === undefined ? {} : { dependsOn }),
-  };
+    return {
+      ...(id === undefined ? {} : { id }),
+      ...(files === undefined ? {} : { files }),
+      ...(dependsOn === undefined ? {} : { dependsOn }),
+    };
+  });
 }

@@ -1,9 +1,11 @@
 import { readFileSync, statSync } from 'node:fs';
-import { isCollection, LineCounter, parseDocument, visit, type Document } from 'yaml';
+import type { Document } from 'yaml';
 import { buildSpec, defaultName } from './build.js';
 import { checkSpec, type CheckOptions } from './checks.js';
 import type { Diagnostic } from './diagnostic.js';
-import { Locator } from './locate.js';
+import { Locator, parseYaml, type ParsedYaml } from './locate.js';
+import { readPlainYaml } from './plain-yaml.js';
+import { yamlLib } from './yaml-lib.js';
 import { sortDiagnostics } from './sort-diagnostics.js';
 import { ID_PATTERN, SpecSchema } from './schema.js';
 import type { SourceLoc, Spec } from './spec.js';
@@ -44,16 +46,26 @@ export function parseSpec(text: string, file: string, options: LoadOptions = {})
   const size = Buffer.byteLength(text);
   if (size > MAX_SPEC_BYTES) return err([{ severity: 'error', message: tooLarge(file, size) }]);
 
-  const lines = new LineCounter();
-  const doc = parseDocument(text, {
-    lineCounter: lines,
-    prettyErrors: false,
-    merge: true,
-    uniqueKeys: true,
-    // Problems become diagnostics; yaml must not print warnings of its own to stderr.
-    logLevel: 'error',
-  });
-  const at = new Locator(file, text, lines, doc);
+  // The happy path: the fast reader, and the document API only if a location is needed.
+  // Any problem at all and the file is read again from the start by the document API, so
+  // what is reported never depends on which reader saw the file first.
+  let once: ParsedYaml | undefined;
+  const parse = (): ParsedYaml => (once ??= parseYaml(text));
+  const plain = readPlainYaml(text);
+  if (plain !== undefined && plain.value !== null && plain.value !== undefined) {
+    const result = validate(plain.value, file, new Locator(file, text, parse), options);
+    if (result.ok) return result;
+  }
+  return parseSpecDocument(text, file, options, parse());
+}
+
+/**
+ * The careful path: the `yaml` package's document API, which places every problem.
+ * Exported so tests can compare it with the fast path on the same text.
+ */
+export function parseSpecDocument(text: string, file: string, options: LoadOptions = {}, parsed = parseYaml(text)): Result<Spec, Diagnostic[]> {
+  const { doc } = parsed;
+  const at = new Locator(file, text, parsed);
 
   const syntax = [...doc.errors.map((e) => yamlDiagnostic(e.message, e.code, e.pos, at)), ...badAliasesAndKeys(doc, at)];
   if (syntax.length > 0) return err(sortDiagnostics(syntax));
@@ -77,7 +89,11 @@ export function parseSpec(text: string, file: string, options: LoadOptions = {})
   if (raw === null || raw === undefined) {
     return err([{ severity: 'error', message: 'the file is empty: expected at least "version: 1" and "tasks:"', loc: at.start() }]);
   }
+  return validate(raw, file, at, options);
+}
 
+/** The schema and the checks zod cannot make, over data either reader produced. */
+function validate(raw: unknown, file: string, at: Locator, options: LoadOptions): Result<Spec, Diagnostic[]> {
   const diagnostics: Diagnostic[] = [];
   const parsed = SpecSchema.safeParse(raw, { error: issueMessages });
   if (!parsed.success) diagnostics.push(...issuesToDiagnostics(parsed.error.issues, raw, at, SpecSchema));
@@ -85,7 +101,7 @@ export function parseSpec(text: string, file: string, options: LoadOptions = {})
   diagnostics.push(...checked.diagnostics);
 
   // Checked even when other keys are wrong, so every problem shows up in one pass.
-  const written = typeof raw === 'object' && 'name' in raw;
+  const written = typeof raw === 'object' && raw !== null && 'name' in raw;
   const name = parsed.success ? (parsed.data.name ?? defaultName(file)) : written ? undefined : defaultName(file);
   if (!written && name !== undefined && !ID_PATTERN.test(name)) {
     diagnostics.push({
@@ -96,7 +112,7 @@ export function parseSpec(text: string, file: string, options: LoadOptions = {})
   }
 
   if (diagnostics.length > 0 || !parsed.success || name === undefined) return err(sortDiagnostics(dedupe(diagnostics)));
-  return ok(buildSpec(parsed.data, file, name, checked.prompts, at, doc));
+  return ok(buildSpec(parsed.data, file, name, checked.prompts, at));
 }
 
 function tooLarge(file: string, size: number): string {
@@ -118,6 +134,7 @@ function yamlDiagnostic(message: string, code: string, pos: [number, number], at
 
 /** Aliases to nothing, and keys that are lists or mappings (JS objects cannot hold them). */
 function badAliasesAndKeys(doc: Document, at: Locator): Diagnostic[] {
+  const { isCollection, visit } = yamlLib();
   const out: Diagnostic[] = [];
   visit(doc, {
     Alias(_key, node) {
@@ -135,6 +152,7 @@ function badAliasesAndKeys(doc: Document, at: Locator): Diagnostic[] {
 }
 
 function firstAlias(doc: Document, at: Locator): SourceLoc | undefined {
+  const { visit } = yamlLib();
   let loc: SourceLoc | undefined;
   visit(doc, {
     Alias(_key, node) {

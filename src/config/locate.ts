@@ -1,20 +1,63 @@
-import { isAlias, isMap, isPair, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml';
+import type { Document, LineCounter, Node } from 'yaml';
+import { yamlLib } from './yaml-lib.js';
 import type { SourceLoc } from './spec.js';
 
 export type PathKey = string | number;
 
-/** Maps offsets and paths in a parsed YAML document back to file:line:col. */
+/** A swarm file read by the `yaml` package's document API, with its line index. */
+export interface ParsedYaml {
+  readonly doc: Document;
+  readonly lines: LineCounter;
+}
+
+/** The document API, with the options every reading of a swarm file uses. */
+export function parseYaml(text: string): ParsedYaml {
+  const { LineCounter, parseDocument } = yamlLib();
+  const lines = new LineCounter();
+  const doc = parseDocument(text, {
+    lineCounter: lines,
+    prettyErrors: false,
+    merge: true,
+    uniqueKeys: true,
+    // Problems become diagnostics; yaml must not print warnings of its own to stderr.
+    logLevel: 'error',
+  });
+  return { doc, lines };
+}
+
+/**
+ * Maps offsets and paths in a parsed YAML document back to file:line:col. Built on a
+ * parse function, it reads the document only when a location is first asked for: a
+ * valid file read by the fast reader never needs one.
+ */
 export class Locator {
   readonly #file: string;
-  readonly #lines: LineCounter;
-  readonly #doc: Document;
   readonly #text: string;
+  #parse: (() => ParsedYaml) | undefined;
+  #parsed: ParsedYaml | undefined;
 
-  constructor(file: string, text: string, lines: LineCounter, doc: Document) {
+  constructor(file: string, text: string, parsed: ParsedYaml | (() => ParsedYaml)) {
     this.#file = file;
     this.#text = text;
-    this.#lines = lines;
-    this.#doc = doc;
+    if (typeof parsed === 'function') this.#parse = parsed;
+    else this.#parsed = parsed;
+  }
+
+  /** The document, parsed now if nothing has needed it before. */
+  get parsed(): ParsedYaml {
+    if (this.#parsed === undefined) {
+      this.#parsed = this.#parse!();
+      this.#parse = undefined;
+    }
+    return this.#parsed;
+  }
+
+  get #doc(): Document {
+    return this.parsed.doc;
+  }
+
+  get #lines(): LineCounter {
+    return this.parsed.lines;
   }
 
   /** `loc` cut to its first line, for a node that spans many (a whole mapping). */
@@ -80,6 +123,7 @@ export class Locator {
 }
 
 function child(node: unknown, key: PathKey, wantKey: boolean): unknown {
+  const { isAlias, isMap, isPair, isScalar, isSeq } = yamlLib();
   if (isAlias(node)) return undefined;
   if (isMap(node)) {
     for (const pair of node.items) {

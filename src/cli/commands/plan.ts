@@ -48,7 +48,7 @@ export async function planCommand(file: string, flags: { format: string; concurr
   if (typeof concurrency === 'string') return fail(concurrency);
 
   const durations = await learntDurations(file);
-  const loaded = loadGraph(file, durations === undefined ? {} : { durations });
+  const loaded = await loadGraph(file, durations === undefined ? {} : { durations });
   if (!loaded.ok) {
     reportDiagnostics(file, loaded.error);
     return EXIT.badInput;

@@ -11,7 +11,7 @@ import { formatWeight } from '../../graph/plan-text.js';
 import type { TaskGraph } from '../../graph/task-graph.js';
 import { err, ok, type Result } from '../../util/result.js';
 import { EXIT } from '../exit.js';
-import { trackedFiles, useColor } from '../project.js';
+import { trackedFilesFrom, useColor } from '../project.js';
 
 export function register(program: Command): void {
   program
@@ -31,13 +31,13 @@ Examples:
 
 Exit codes: 0 valid, 2 problems (each printed as file:line:col with the offending line).`,
     )
-    .action((file: string) => {
-      process.exitCode = validateCommand(file);
+    .action(async (file: string) => {
+      process.exitCode = await validateCommand(file);
     });
 }
 
-export function validateCommand(file: string): number {
-  const loaded = loadGraph(file);
+export async function validateCommand(file: string): Promise<number> {
+  const loaded = await loadGraph(file);
   if (!loaded.ok) {
     reportDiagnostics(file, loaded.error);
     return EXIT.badInput;
@@ -72,14 +72,15 @@ export interface LoadGraphOptions {
  * trustworthy graph to build from a file that failed to load); all graph problems are
  * reported together.
  */
-export function loadGraph(file: string, opts: LoadGraphOptions = {}): Result<{ spec: Spec; graph: TaskGraph }, Diagnostic[]> {
+export async function loadGraph(file: string, opts: LoadGraphOptions = {}): Promise<Result<{ spec: Spec; graph: TaskGraph }, Diagnostic[]>> {
+  const dir = dirname(resolve(file));
+  const tracked = existsSync(dir) ? trackedFilesFrom(dir) : Promise.resolve([]);
   const loaded = loadSpecFile(file);
   if (!loaded.ok) return err(loaded.error);
   const spec = loaded.value;
-  const root = repositoryRoot(dirname(resolve(file)));
   const graph = buildGraph(spec, {
     ...(opts.durations === undefined ? {} : { durations: opts.durations }),
-    ...(root === undefined ? {} : { trackedFiles: trackedFiles(root) }),
+    trackedFiles: await tracked,
   });
   if (!graph.ok) return err(graph.error);
   return ok({ spec, graph: graph.value });
