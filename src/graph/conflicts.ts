@@ -66,7 +66,10 @@ export function findConflicts(
 /**
  * A tracked file both tasks match is a conflict, whatever the glob analysis said (it
  * should have said so already; this is the safety net), and it makes a good example in
- * the report. Files are visited sorted, so each pair keeps its smallest shared file.
+ * the report. Each pair keeps its smallest shared file.
+ *
+ * Sorted, the files under one folder sit side by side, so each glob is tried only on the
+ * slice of files under its literal prefix (found by binary search), never on the rest.
  */
 function addTrackedFileConflicts(
   files: readonly (readonly string[])[],
@@ -75,30 +78,40 @@ function addTrackedFileConflicts(
   found: Map<number, { a: number; b: number; path?: string }>,
   key: (i: number, j: number) => number,
 ): void {
-  const trie = new PrefixTrie<{ task: number; match: (p: string) => boolean }>();
+  const sortedFiles = [...trackedFiles].sort();
+  // The tasks matching each file: the first in `owner`, any others in `others`.
+  const owner = new Int32Array(sortedFiles.length).fill(-1);
+  const others = new Map<number, number[]>();
+  const claim = (f: number, task: number): void => {
+    const first = owner[f]!;
+    if (first === -1) owner[f] = task;
+    else if (first !== task) {
+      const more = others.get(f);
+      if (more === undefined) others.set(f, [task]);
+      else if (!more.includes(task)) more.push(task);
+    }
+  };
+
   files.forEach((globs, task) => {
     for (const glob of globs) {
       const alternatives = compileGlob(glob).alternatives;
-      trie.add(commonPrefix(alternatives.map((a) => a.prefix)), { task, match: pathMatcher(glob, alternatives) });
+      const match = pathMatcher(glob, alternatives);
+      const prefixes = new Set<string>();
+      for (const alt of alternatives) {
+        const prefix = alt.prefix.join('/');
+        if (prefixes.has(prefix)) continue;
+        prefixes.add(prefix);
+        forFilesUnder(sortedFiles, prefix, (f) => {
+          if (match(sortedFiles[f]!)) claim(f, task);
+        });
+      }
     }
   });
+
   const seenSets = new Set<string>();
-  // stamp[t] === file number when task t already matched this file: no Set per file.
-  const stamp = new Int32Array(files.length).fill(-1);
-  const sortedFiles = [...trackedFiles].sort();
-  for (let f = 0; f < sortedFiles.length; f++) {
+  for (const f of [...others.keys()].sort((x, y) => x - y)) {
     const path = sortedFiles[f]!;
-    const tasks: number[] = [];
-    trie.along(path.split('/'), (matchers) => {
-      for (const m of matchers) {
-        if (stamp[m.task] !== f && m.match(path)) {
-          stamp[m.task] = f;
-          tasks.push(m.task);
-        }
-      }
-    });
-    if (tasks.length < 2) continue;
-    const sorted = tasks.sort((x, y) => x - y);
+    const sorted = [owner[f]!, ...others.get(f)!].sort((x, y) => x - y);
     // Files owned by the same tasks give the same pairs; the first (smallest) one speaks for all.
     const signature = sorted.join(',');
     if (seenSets.has(signature)) continue;
@@ -115,6 +128,31 @@ function addTrackedFileConflicts(
       }
     }
   }
+}
+
+/** Calls `visit` with the index of every file that is `prefix` or lies under it. */
+function forFilesUnder(sorted: readonly string[], prefix: string, visit: (f: number) => void): void {
+  if (prefix === '') {
+    for (let f = 0; f < sorted.length; f++) visit(f);
+    return;
+  }
+  const exact = lowerBound(sorted, prefix);
+  if (sorted[exact] === prefix) visit(exact);
+  // Everything under `prefix/` sorts between `prefix/` and `prefix0` ('0' follows '/').
+  const end = lowerBound(sorted, `${prefix}0`);
+  for (let f = lowerBound(sorted, `${prefix}/`); f < end; f++) visit(f);
+}
+
+/** The first index whose string is not below `s`. */
+function lowerBound(sorted: readonly string[], s: string): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! < s) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /**
@@ -134,17 +172,6 @@ function pathMatcher(glob: string, alternatives: readonly Alternative[]): (path:
   }
   let re: RegExp | undefined;
   return (path) => (re ??= picomatch.makeRe(normalizeGlob(glob), { dot: true })).test(path);
-}
-
-function commonPrefix(prefixes: readonly (readonly string[])[]): readonly string[] {
-  const first = prefixes[0] ?? [];
-  let n = first.length;
-  for (const p of prefixes) {
-    let i = 0;
-    while (i < n && i < p.length && p[i] === first[i]) i++;
-    n = i;
-  }
-  return first.slice(0, n);
 }
 
 function globsMatching(a: readonly string[], b: readonly string[], path: string | undefined): { globA: string; globB: string } {

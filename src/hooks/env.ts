@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { packagePath } from '../util/package-path.js';
 
 /**
  * The environment contract between the engine and the guards it installs in each agent
@@ -93,7 +93,7 @@ export const GUARDED_TOOLS = 'Write|Edit|MultiEdit|NotebookEdit';
  * on every edit); otherwise (running from sources) `swarmArgv hook EVENT`.
  */
 export function hookArgv(swarmArgv: readonly string[], event: 'pre-tool-use' | 'pre-commit'): string[] {
-  const direct = import.meta.url.endsWith('.js') ? fileURLToPath(new URL('./main.js', import.meta.url)) : undefined;
+  const direct = import.meta.url.endsWith('.js') ? packagePath('dist', 'hooks', 'main.js') : undefined;
   if (direct !== undefined && existsSync(direct)) return [process.execPath, direct, event];
   return [...swarmArgv, 'hook', event];
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import picomatch from 'picomatch';
 import type { Diagnostic } from '../../src/config/diagnostic.js';
 import { buildGraph } from '../../src/graph/build.js';
 import type { TaskGraph } from '../../src/graph/task-graph.js';
@@ -130,6 +131,44 @@ describe('conflicts', () => {
       { a: 'p', b: 'q', globA: 'lib/**', globB: 'lib/*.js', path: 'lib/a.js' },
       { a: 'r', b: 's', globA: 'docs/!(old)/*.md', globB: 'docs/new/*.md', path: 'docs/new/a.md' },
     ]);
+  });
+
+  it('finds tracked-file conflicts exactly as trying every glob on every file would', () => {
+    // Shapes that stress the sorted-range lookup: a file named like a folder (`lib`),
+    // siblings that sort between `lib` and `lib/` (`lib-x`, `lib.d`), braces whose
+    // alternatives have different prefixes, classes, extglobs and deep globstars.
+    const shapes = [
+      'lib/**', 'lib', 'lib-x/*.ts', 'lib.d/**', 'lib/a.ts', 'lib/*.{ts,js}', '{lib,docs}/index.*', 'docs/**/*.md',
+      'docs/guide/[a-c]*.md', 'docs/!(old)/*.md', 'src/**/test/*.ts', 'src/a/**', 'src/*/x.ts', '**/README.md', 'src/a/b/c.ts',
+    ];
+    const paths = [
+      'lib', 'lib/a.ts', 'lib/b.js', 'lib/c/d.ts', 'lib-x/a.ts', 'lib.d/x', 'lib0', 'docs/index.md', 'docs/guide/a.md',
+      'docs/guide/d.md', 'docs/old/a.md', 'docs/README.md', 'src/a/x.ts', 'src/a/b/c.ts', 'src/a/test/t.ts', 'src/b/test/u.ts', 'README.md',
+    ];
+    let seed = 11;
+    const rand = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    for (let round = 0; round < 40; round++) {
+      const tasks: TaskInput[] = Array.from({ length: 6 }, (_, i) => ({
+        id: `t${i}`,
+        files: Array.from({ length: 1 + rand(2) }, () => shapes[rand(shapes.length)]!),
+      }));
+      const tracked = paths.filter(() => rand(3) !== 0);
+      const g = graphOf(tasks, { trackedFiles: tracked });
+      const byPair = new Map(g.conflicts.map((c) => [`${c.a} ${c.b}`, c]));
+      for (let i = 0; i < tasks.length; i++) {
+        for (let j = i + 1; j < tasks.length; j++) {
+          const matches = (t: TaskInput, p: string) => t.files!.some((glob) => picomatch.isMatch(p, glob, { dot: true }));
+          const shared = [...tracked].sort().filter((p) => matches(tasks[i]!, p) && matches(tasks[j]!, p));
+          if (shared.length === 0) continue;
+          const conflict = byPair.get(`t${i} t${j}`);
+          expect(conflict, `t${i} ${tasks[i]!.files} and t${j} ${tasks[j]!.files} share ${shared[0]}`).toBeDefined();
+          expect(conflict!.path).toBe(shared[0]);
+        }
+      }
+    }
   });
 
   it('estimates effective concurrency from waves and conflicts, capped', () => {

@@ -1,6 +1,6 @@
 import picomatch from 'picomatch';
 import { describe, expect, it } from 'vitest';
-import { expandBraces } from '../../src/graph/glob-pattern.js';
+import { compileGlob, expandBraces, normalizeGlob, toAlternative } from '../../src/graph/glob-pattern.js';
 import { globSetsOverlap, globsOverlap, ownsEverything } from '../../src/graph/overlap.js';
 
 // [a, b, overlap?, why]
@@ -117,4 +117,13 @@ describe('expandBraces', () => {
     expect(expandBraces('{a,b}{c,d}{e,f}', 7)).toBeUndefined();
     expect(globsOverlap('{a,b,c,d}{a,b,c,d}{a,b,c,d}{a,b,c,d}{a,b,c,d}/x', 'zzz/x')).toBe(true);
   });
+});
+
+describe('compileGlob: the shortcut for plain paths and folders', () => {
+  it.each(['src/api/routes.ts', 'src/api/**', './docs/', 'a//b/**', 'packages/pkg1/src/mod1/**', 'README.md', 'x/./y', '.'])(
+    '%s takes the same shape as the general reader gives it',
+    (glob) => {
+      expect(compileGlob(glob).alternatives).toEqual([toAlternative(normalizeGlob(glob))]);
+    },
+  );
 });

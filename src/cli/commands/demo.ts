@@ -3,9 +3,9 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { demoYaml } from '../../demo/scenario.js';
 import { EXIT } from '../exit.js';
+import { packagePath } from '../../util/package-path.js';
 import { positiveInt } from '../project.js';
 import { runCommand } from './run.js';
 
@@ -50,7 +50,7 @@ async function demo(flags: DemoFlags): Promise<number> {
   git('init', '-q', '-b', 'main');
   writeFileSync(join(dir, 'README.md'), '# todo-app\n\nA scratch repository made by `swarm demo`.\n');
   writeFileSync(join(dir, 'CHANGELOG.md'), '# Changelog\n');
-  const agent = fileURLToPath(new URL('../../demo/agent.js', import.meta.url));
+  const agent = packagePath('dist', 'demo', 'agent.js');
   writeFileSync(join(dir, 'swarm.yaml'), demoYaml([process.execPath, agent], delay ?? 400));
   git('add', '-A');
   git('-c', 'user.name=swarm demo', '-c', 'user.email=demo@swarm.invalid', 'commit', '-q', '-m', 'A new todo app');

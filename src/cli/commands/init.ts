@@ -1,12 +1,11 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { runNameFrom, starterSpec } from '../../config/starter.js';
 import { EXIT } from '../exit.js';
+import { packagePath } from '../../util/package-path.js';
 
-// dist/cli/commands/init.js -> the package's schemas/ folder.
-const SCHEMA = fileURLToPath(new URL('../../../schemas/swarm.schema.json', import.meta.url));
+const SCHEMA = packagePath('schemas', 'swarm.schema.json');
 
 export function register(program: Command): void {
   program
