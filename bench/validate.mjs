@@ -37,18 +37,32 @@ try {
   };
   const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
-  // What node itself costs to start, to tell swarm's time from the runtime's.
-  const baseline = median(Array.from({ length: runs }, () => time(['-e', '']).ms));
-  const samples = [];
+  // Interleaved, so a change in the machine's load hits every series alike: node alone,
+  // swarm up to the point where it would start work (`validate --help` loads the same
+  // code), and the whole command.
+  const series = { node: [], startup: [], validate: [] };
   let last;
   for (let i = 0; i < runs; i++) {
+    series.node.push(time(['-e', '']).ms);
+    series.startup.push(time([cli, 'validate', '--help']).ms);
     const { ms, r } = time([cli, 'validate', 'swarm.yaml']);
     if (r.status !== 0) {
       process.stderr.write(r.stderr);
       throw new Error(`swarm validate exited ${r.status}`);
     }
-    samples.push(ms);
+    series.validate.push(ms);
     last = r.stdout.trim();
+  }
+  // `npx swarm` first starts npm, which finds the bin and starts it: npm's own cost, the
+  // same for any package, measured from swarm's package folder (where npx finds it).
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const launcher = [];
+  for (let i = 0; i < Math.min(runs, 3); i++) {
+    const t0 = process.hrtime.bigint();
+    const r = spawnSync('npx', ['--no-install', 'swarm', '--version'], { cwd: root, encoding: 'utf8', env });
+    const viaNpx = Number(process.hrtime.bigint() - t0) / 1e6;
+    if (r.status !== 0) break;
+    launcher.push(viaNpx - time([cli, '--version']).ms);
   }
   // Where the time goes, measured in this process (modules already loaded): the loader,
   // git ls-files, and the graph (cycles, order, overlap of every pair, tracked files).
@@ -68,10 +82,13 @@ try {
     graph.value.effectiveConcurrency(8);
     parts.graph.push(performance.now() - t);
   }
+  const m = (xs) => median(xs).toFixed(0);
   console.log(`${last}`);
-  console.log(`in-process medians: load ${median(parts.load).toFixed(0)} ms, git ls-files ${median(parts.lsFiles).toFixed(0)} ms, graph ${median(parts.graph).toFixed(0)} ms`);
-  console.log(`swarm validate, ${tasks} tasks, ${files.length} tracked files: median ${median(samples).toFixed(0)} ms over ${runs} runs ` +
-    `(min ${Math.min(...samples).toFixed(0)}, max ${Math.max(...samples).toFixed(0)}; node startup alone ${baseline.toFixed(0)} ms)`);
+  console.log(`in-process medians (modules already loaded and warm): load ${median(parts.load).toFixed(0)} ms, git ls-files ${median(parts.lsFiles).toFixed(0)} ms, graph ${median(parts.graph).toFixed(0)} ms`);
+  console.log(`medians over ${runs} runs: node alone ${m(series.node)} ms, swarm start-up (validate --help) ${m(series.startup)} ms`);
+  console.log(`swarm validate, ${tasks} tasks, ${files.length} tracked files: median ${m(series.validate)} ms ` +
+    `(min ${Math.min(...series.validate).toFixed(0)}, max ${Math.max(...series.validate).toFixed(0)})`);
+  if (launcher.length > 0) console.log(`npx adds npm's own start-up before swarm's: median ${m(launcher)} ms here`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -16,8 +16,12 @@ const program = new Command('swarm')
 
 // Only the command named is loaded: hooks run on every edit an agent makes, and validate
 // should answer at once.
-const { registerCommands } = await import('./commands/index.js');
-await registerCommands(program, process.argv[2]);
+// `swarm --version` needs none of them.
+const versionOnly = process.argv.length === 3 && ['--version', '-V'].includes(process.argv[2]!);
+if (!versionOnly) {
+  const { registerCommands } = await import('./commands/index.js');
+  await registerCommands(program, process.argv[2]);
+}
 
 try {
   await program.parseAsync(process.argv);

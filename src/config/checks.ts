@@ -72,22 +72,24 @@ export function checkSpec(raw: unknown, file: string, at: Locator, options: Chec
 
   tasks.forEach((task, i) => {
     if (!isRecord(task)) return;
-    const name = describePath(raw, ['tasks', i]);
+    // How messages name this task; built only for a message (this loop runs for every task).
+    let described: string | undefined;
+    const named = (): string => (described ??= describePath(raw, ['tasks', i]));
     const hasPrompt = Object.hasOwn(task, 'prompt');
     const hasFile = Object.hasOwn(task, 'prompt_file');
     if (hasPrompt && hasFile) {
-      error(`${name} sets both prompt and prompt_file; keep one`, at.atKey(['tasks', i, 'prompt_file']));
+      error(`${named()} sets both prompt and prompt_file; keep one`, at.atKey(['tasks', i, 'prompt_file']));
     } else if (!hasPrompt && !hasFile) {
-      error(`${name} has no prompt: set prompt or prompt_file`, at.firstLine(at.at(['tasks', i])));
+      error(`${named()} has no prompt: set prompt or prompt_file`, at.firstLine(at.at(['tasks', i])));
     }
     if (typeof task.prompt === 'string' && task.prompt.trim() === '' && task.prompt !== '') {
-      error(`${name} prompt: is blank`, at.at(['tasks', i, 'prompt']));
+      error(`${named()} prompt: is blank`, at.at(['tasks', i, 'prompt']));
     }
     if (typeof task.prompt_file === 'string' && task.prompt_file !== '') {
       const path = resolve(baseDir, task.prompt_file);
       const read = readPromptFile(path, readFile);
       if (typeof read !== 'string') prompts.set(i, { path, text: read.text });
-      else error(`${name} prompt_file: ${JSON.stringify(task.prompt_file)} ${read}`, at.at(['tasks', i, 'prompt_file']));
+      else error(`${named()} prompt_file: ${JSON.stringify(task.prompt_file)} ${read}`, at.at(['tasks', i, 'prompt_file']));
     }
 
     if (Array.isArray(task.files)) {
@@ -95,7 +97,7 @@ export function checkSpec(raw: unknown, file: string, at: Locator, options: Chec
         if (typeof glob !== 'string' || glob === '') return;
         let problem = globProblems.get(glob);
         if (!globProblems.has(glob)) globProblems.set(glob, (problem = globProblem(glob)));
-        if (problem !== undefined) error(`${name} files: ${JSON.stringify(glob)} ${problem}`, at.at(['tasks', i, 'files', j]));
+        if (problem !== undefined) error(`${named()} files: ${JSON.stringify(glob)} ${problem}`, at.at(['tasks', i, 'files', j]));
       });
     }
 
@@ -108,18 +110,18 @@ export function checkSpec(raw: unknown, file: string, at: Locator, options: Chec
         const before = seen.get(dep);
         if (before !== undefined) {
           const firstLoc = at.at(['tasks', i, 'depends_on', before]);
-          error(`${name} depends_on: ${JSON.stringify(dep)} is listed twice`, loc(), [{ message: 'first listed here', loc: firstLoc }]);
+          error(`${named()} depends_on: ${JSON.stringify(dep)} is listed twice`, loc(), [{ message: 'first listed here', loc: firstLoc }]);
           return;
         }
         seen.set(dep, j);
-        if (dep === task.id) error(`${name} depends on itself`, loc());
-        else if (!allIds.has(dep)) error(`${name} depends on unknown task ${JSON.stringify(dep)}${suggestion(dep, allIds)}`, loc());
+        if (dep === task.id) error(`${named()} depends on itself`, loc());
+        else if (!allIds.has(dep)) error(`${named()} depends on unknown task ${JSON.stringify(dep)}${suggestion(dep, allIds)}`, loc());
       });
     }
 
     if (isRecord(task.env)) {
       for (const key of Object.keys(task.env)) {
-        if (!ENV_NAME.test(key)) error(`${name} env: ${JSON.stringify(key)} is not a valid environment variable name`, at.atKey(['tasks', i, 'env', key]));
+        if (!ENV_NAME.test(key)) error(`${named()} env: ${JSON.stringify(key)} is not a valid environment variable name`, at.atKey(['tasks', i, 'env', key]));
       }
     }
     checkPositiveDuration(task.timeout, ['tasks', i, 'timeout'], raw, at, error);
@@ -128,7 +130,7 @@ export function checkSpec(raw: unknown, file: string, at: Locator, options: Chec
     const kind = own.kind ?? topAgent.kind;
     const command = own.command ?? topAgent.command;
     if (kind === 'command' && command === undefined) {
-      if (own.kind === 'command') error(`${name} has agent kind "command" but no agent.command to run`, at.at(['tasks', i, 'agent', 'kind']));
+      if (own.kind === 'command') error(`${named()} has agent kind "command" but no agent.command to run`, at.at(['tasks', i, 'agent', 'kind']));
       else commandless.add(typeof task.id === 'string' ? task.id : `tasks[${i}]`);
     }
   });

@@ -61,14 +61,14 @@ function plainEvents(events: readonly Event[], text: string): boolean {
         break;
       case EVENT_ID.SCALAR: {
         if (event.tagStart >= 0) return false;
-        if (event.style !== SCALAR_STYLE.PLAIN) break;
+        if (!isKey || event.style !== SCALAR_STYLE.PLAIN) break;
         const value = text.slice(event.valueStart, event.valueEnd);
         // A plain `<<` key is a merge key to the document API (with its own rules about
         // what may follow) and an ordinary string to js-yaml's core schema.
-        if (isKey && value === '<<') return false;
+        if (value === '<<') return false;
         // Null, boolean and number keys become object keys by two different spellings
         // (`null:` is "" to one reader and "null" to the other).
-        if (isKey && NOT_A_STRING.test(value)) return false;
+        if (NOT_A_STRING.test(value)) return false;
         break;
       }
       case EVENT_ID.ALIAS:

@@ -5,17 +5,18 @@
  */
 interface TrieNode<T> {
   readonly items: T[];
-  readonly children: Map<string, TrieNode<T>>;
+  /** Made on the first child: most nodes are leaves, and a Map each would be most of the trie. */
+  children: Map<string, TrieNode<T>> | undefined;
 }
 
 export class PrefixTrie<T> {
-  readonly #root: TrieNode<T> = { items: [], children: new Map() };
+  readonly #root: TrieNode<T> = { items: [], children: undefined };
 
   add(prefix: readonly string[], item: T): void {
     let node = this.#root;
     for (const segment of prefix) {
-      let next = node.children.get(segment);
-      if (next === undefined) node.children.set(segment, (next = { items: [], children: new Map() }));
+      let next = node.children?.get(segment);
+      if (next === undefined) (node.children ??= new Map()).set(segment, (next = { items: [], children: undefined }));
       node = next;
     }
     node.items.push(item);
@@ -26,7 +27,7 @@ export class PrefixTrie<T> {
     let node: TrieNode<T> | undefined = this.#root;
     if (node.items.length > 0) visit(node.items);
     for (const segment of path) {
-      node = node.children.get(segment);
+      node = node.children?.get(segment);
       if (node === undefined) return;
       if (node.items.length > 0) visit(node.items);
     }

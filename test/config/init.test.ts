@@ -65,3 +65,22 @@ describe('swarm schema (built CLI)', () => {
     expect(`${result.stdout}\n`).toBe(committed);
   });
 });
+
+describe('swarm --version and --help (built CLI)', () => {
+  test('--version prints the version in package.json', async () => {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-V']) {
+      const result = await swarm([flag]);
+      expect(result.exitCode).toBe(0);
+      expect(result.stdout).toBe(pkg.version);
+    }
+  });
+
+  test('--help lists every command', async () => {
+    const result = await swarm(['--help']);
+    expect(result.exitCode).toBe(0);
+    for (const command of ['run', 'plan', 'validate', 'status', 'logs', 'lease', 'clean', 'init', 'demo', 'report', 'schema']) {
+      expect(result.stdout).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
+    }
+  });
+});
