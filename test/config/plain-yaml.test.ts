@@ -93,6 +93,30 @@ describe('parseSpec: the fast path and the document API give the same spec', () 
     expect(fast.value).toEqual(careful.value);
   });
 
+  test('a valid file the fast reader declines (anchors, aliases, merge keys) still loads, by the document API', () => {
+    const text = [
+      'version: 1',
+      'name: t',
+      'agent: &base',
+      '  kind: command',
+      '  command: [node, agent.js]',
+      'tasks:',
+      '  - id: a',
+      '    prompt: x',
+      '    files: [a/**]',
+      '    agent:',
+      '      <<: *base',
+      '      args: [--fast]',
+      '',
+    ].join('\n');
+    expect(readPlainYaml(text)).toBeUndefined();
+    const spec = parseSpec(text, 'swarm.yaml');
+    expect(spec.ok).toBe(true);
+    if (!spec.ok) return;
+    expect(spec.value.tasks[0]!.agent).toMatchObject({ kind: 'command', command: ['node', 'agent.js'], args: ['--fast'] });
+    expect(spec.value.tasks[0]!.loc.id).toMatchObject({ line: 7, col: 9 });
+  });
+
   test('a task location on the fast path points at the id as written', () => {
     const text = ['version: 1', 'name: t', 'tasks:', '  - id: first', '    prompt: x', '    files: [a/**]', '  - id: second', '    prompt: y', '    files: ["b/*.ts", c.md]', '    depends_on: [first]', ''].join('\n');
     const spec = parseSpec(text, 'swarm.yaml');
