@@ -74,5 +74,5 @@ export async function openGit(root: string, worktreesDir: string): Promise<Resul
 export function runnerAlive(run: RunRecord, host: string): boolean {
   if (run.status !== 'running') return false;
   if (run.host !== host) return true;
-  return run.pid > 0 && pidAlive(run.pid);
+  return run.pid > 0 && pidAlive(run.pid, run.pidStart);
 }

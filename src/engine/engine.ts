@@ -2,6 +2,7 @@ import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import PQueue from 'p-queue';
 import type { Spec, TaskSpec } from '../config/spec.js';
+import { processAlive, processStart } from '../util/process-identity.js';
 import { err, ok, type Result } from '../util/result.js';
 import type { EventListener, SwarmEvent, TaskInfo } from './events.js';
 import type {
@@ -57,6 +58,8 @@ export interface EngineOptions {
   /** How often to look again at leases held by others while a task waits for one. @default 1s */
   readonly leasePollMs?: number;
   readonly pid?: number;
+  /** When the runner process started (processStart); by default looked up for this process. */
+  readonly pidStart?: string;
   readonly host?: string;
   /**
    * Stops the agent processes a crashed runner (this pid, on this host) left behind, before
@@ -122,6 +125,7 @@ export class Engine {
   readonly #selected: ReadonlySet<string>;
   readonly #env: Record<string, string>;
   readonly #pid: number;
+  readonly #pidStart: string | undefined;
   readonly #host: string;
   #stopping = false;
   #forced = false;
@@ -143,6 +147,7 @@ export class Engine {
     this.#queue = new PQueue({ concurrency: options.concurrency });
     this.#limiter = new RateLimiter(options.concurrency, options.rateLimitRecoveryMs ?? 60_000);
     this.#pid = options.pid ?? process.pid;
+    this.#pidStart = options.pidStart ?? (options.pid === undefined ? processStart(process.pid) : undefined);
     this.#host = options.host ?? 'localhost';
     const env: Record<string, string> = {};
     for (const [k, v] of Object.entries(options.env ?? process.env)) if (v !== undefined) env[k] = v;
@@ -156,6 +161,11 @@ export class Engine {
 
   on(listener: EventListener): void {
     this.#listeners.push(listener);
+  }
+
+  /** This runner's start time, for records that name its pid. */
+  #runner(): { pidStart?: string } {
+    return this.#pidStart === undefined ? {} : { pidStart: this.#pidStart };
   }
 
   /** Graceful first (no new starts, agents stopped, queued merges finish); `force` also abandons merges. */
@@ -177,7 +187,7 @@ export class Engine {
     this.#into = spec.into;
 
     const previous = store.getRun(spec.name);
-    if (previous?.status === 'running' && previous.pid !== this.#pid && previous.host === this.#host && pidAlive(previous.pid)) {
+    if (previous?.status === 'running' && previous.pid !== this.#pid && previous.host === this.#host && processAlive(previous.pid, previous.pidStart)) {
       return err(`the run "${spec.name}" is already running (pid ${previous.pid}); wait for it or stop it first`);
     }
     let baseSha: string;
@@ -247,6 +257,7 @@ export class Engine {
         baseSha,
         status: 'running',
         pid: this.#pid,
+        ...this.#runner(),
         host: this.#host,
         startedAt: this.#startedAt,
         costUsd: this.#costUsd,
@@ -381,7 +392,7 @@ export class Engine {
     const total = this.#selected.size;
     if (previous.status !== 'finished' || recovered.length > 0) {
       this.#o.store.saveRun(
-        { ...previous, status: 'finished', pid: this.#pid, host: this.#host, finishedAt: this.#now() },
+        { ...withoutRunner(previous), status: 'finished', pid: this.#pid, ...this.#runner(), host: this.#host, finishedAt: this.#now() },
         spec.tasks.map((t) => ({ task: t.id, hash: taskHash(spec, t), state: this.#live.get(t.id)!.state })),
       );
     }
@@ -491,6 +502,7 @@ export class Engine {
       task: id,
       globs: task.files,
       pid: this.#pid,
+      ...this.#runner(),
       host: this.#host,
       ttlMs: spec.lease.ttlMs,
       reason: task.title,
@@ -961,12 +973,8 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-function pidAlive(pid: number): boolean {
-  if (pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
+/** A run record without the previous runner's start time (the caller sets its own). */
+function withoutRunner(run: RunRecord): RunRecord {
+  const { pidStart: _previous, ...rest } = run;
+  return rest;
 }

@@ -16,6 +16,8 @@ export interface LeaseRequest {
   readonly task?: string;
   readonly globs: readonly string[];
   readonly pid: number;
+  /** When that process started (see processStart); looked up by the store when not given. */
+  readonly pidStart?: string;
   readonly host: string;
   readonly ttlMs: number;
   readonly reason?: string;
@@ -28,6 +30,8 @@ export interface Lease {
   readonly task?: string;
   readonly globs: readonly string[];
   readonly pid: number;
+  /** When that process started: a later process that reuses the pid is not the holder. */
+  readonly pidStart?: string;
   readonly host: string;
   readonly acquiredAt: number;
   readonly renewedAt: number;
@@ -61,6 +65,8 @@ export interface RunRecord {
   readonly baseSha: string;
   readonly status: RunStatus;
   readonly pid: number;
+  /** When the runner process started: a later process that reuses the pid is not the runner. */
+  readonly pidStart?: string;
   readonly host: string;
   readonly startedAt: number;
   readonly finishedAt?: number;

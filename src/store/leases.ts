@@ -1,7 +1,8 @@
 import { globSetsOverlap } from '../graph/overlap.js';
 import type { AcquireResult, Lease, LeaseRequest } from '../engine/ports.js';
 import { writeTx, type Db } from './db.js';
-import { holderGone } from './liveness.js';
+import { HOST, holderGone } from './liveness.js';
+import { processStart } from '../util/process-identity.js';
 
 interface LeaseRow {
   id: number;
@@ -10,6 +11,7 @@ interface LeaseRow {
   task: string | null;
   globs: string;
   pid: number;
+  pid_start: string | null;
   host: string;
   acquired_at: number;
   renewed_at: number;
@@ -26,6 +28,7 @@ export function toLease(row: LeaseRow): Lease {
     ...(row.task !== null ? { task: row.task } : {}),
     globs: JSON.parse(row.globs) as string[],
     pid: row.pid,
+    ...(row.pid_start !== null ? { pidStart: row.pid_start } : {}),
     host: row.host,
     acquiredAt: row.acquired_at,
     renewedAt: row.renewed_at,
@@ -57,8 +60,8 @@ export class Leases {
       "UPDATE counters SET value = value + 1 WHERE name = 'lease_token' RETURNING value",
     );
     this.#insert = db.prepare(
-      `INSERT INTO leases (holder, run, task, globs, pid, host, acquired_at, renewed_at, expires_at, reason, token)
-       VALUES (@holder, @run, @task, @globs, @pid, @host, @now, @now, @expires, @reason, @token) RETURNING *`,
+      `INSERT INTO leases (holder, run, task, globs, pid, pid_start, host, acquired_at, renewed_at, expires_at, reason, token)
+       VALUES (@holder, @run, @task, @globs, @pid, @pidStart, @host, @now, @now, @expires, @reason, @token) RETURNING *`,
     );
     this.#renew = db.prepare<[number, number, number, number]>(
       'UPDATE leases SET renewed_at = ?, expires_at = ? WHERE id = ? AND token = ?',
@@ -91,6 +94,7 @@ export class Leases {
         task: req.task ?? null,
         globs: JSON.stringify(req.globs),
         pid: req.pid,
+        pidStart: req.pidStart ?? (req.host === HOST ? processStart(req.pid) : undefined) ?? null,
         host: req.host,
         now,
         expires: now + req.ttlMs,

@@ -100,6 +100,11 @@ const MIGRATIONS: readonly string[] = [
     updated_at INTEGER NOT NULL
   );
   `,
+  /* 2 */ `
+  -- A pid alone cannot tell a crashed runner from a later process that got its pid.
+  ALTER TABLE runs ADD COLUMN pid_start TEXT;
+  ALTER TABLE leases ADD COLUMN pid_start TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -140,13 +140,13 @@ export class SqliteStore implements RunStore {
     writeTx(this.#db, () => {
       this.#db
         .prepare(
-          `INSERT INTO runs (name, file, into_branch, base_sha, status, pid, host, started_at, finished_at, cost_usd)
-           VALUES (@name, @file, @into, @baseSha, @status, @pid, @host, @startedAt, @finishedAt, @costUsd)
+          `INSERT INTO runs (name, file, into_branch, base_sha, status, pid, pid_start, host, started_at, finished_at, cost_usd)
+           VALUES (@name, @file, @into, @baseSha, @status, @pid, @pidStart, @host, @startedAt, @finishedAt, @costUsd)
            ON CONFLICT (name) DO UPDATE SET file = excluded.file, into_branch = excluded.into_branch,
-             base_sha = excluded.base_sha, status = excluded.status, pid = excluded.pid, host = excluded.host,
+             base_sha = excluded.base_sha, status = excluded.status, pid = excluded.pid, pid_start = excluded.pid_start, host = excluded.host,
              started_at = excluded.started_at, finished_at = excluded.finished_at, cost_usd = excluded.cost_usd`,
         )
-        .run({ ...run, finishedAt: run.finishedAt ?? null });
+        .run({ ...run, pidStart: run.pidStart ?? null, finishedAt: run.finishedAt ?? null });
       const upsert = this.#db.prepare(
         `INSERT INTO tasks (run, task, state, hash) VALUES (?, ?, ?, ?)
          ON CONFLICT (run, task) DO UPDATE SET state = excluded.state, hash = excluded.hash`,
@@ -341,6 +341,7 @@ interface RunRow {
   base_sha: string;
   status: RunStatus;
   pid: number;
+  pid_start: string | null;
   host: string;
   started_at: number;
   finished_at: number | null;
@@ -355,6 +356,7 @@ function toRun(row: RunRow): RunRecord {
     baseSha: row.base_sha,
     status: row.status,
     pid: row.pid,
+    ...(row.pid_start !== null ? { pidStart: row.pid_start } : {}),
     host: row.host,
     startedAt: row.started_at,
     ...(row.finished_at !== null ? { finishedAt: row.finished_at } : {}),

@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +11,7 @@ import type { RunRecord, TaskRecord } from '../../src/engine/ports.js';
 import { RateLimiter } from '../../src/engine/rate-limit.js';
 import { taskHash } from '../../src/engine/resume.js';
 import type { TaskState } from '../../src/engine/task-state.js';
+import { processStart } from '../../src/util/process-identity.js';
 import { agent, clock, FakeGit, FakeShell, GatedRunner, graphOf, makeSpec, makeTask, MemoryStore } from '../engine/fakes.js';
 
 /** MemoryStore with the optional recovery methods the SQLite store has. */
@@ -58,7 +61,7 @@ function engineFor(spec: Spec, store: MemoryStore, git: FakeGit, runner: GatedRu
 }
 
 /** A store holding a run that a crashed runner left: status running, a dead pid, tasks where they were. */
-function crashedRun(spec: Spec, tasks: Record<string, Partial<TaskRecord> & { state: TaskState }>): RecoveringStore {
+function crashedRun(spec: Spec, tasks: Record<string, Partial<TaskRecord> & { state: TaskState }>, runner: Partial<RunRecord> = {}): RecoveringStore {
   const store = new RecoveringStore();
   const run: RunRecord = {
     name: spec.name,
@@ -70,6 +73,7 @@ function crashedRun(spec: Spec, tasks: Record<string, Partial<TaskRecord> & { st
     host: 'here',
     startedAt: 1,
     costUsd: 0,
+    ...runner,
   };
   store.runs.set(spec.name, run);
   for (const t of spec.tasks) {
@@ -149,6 +153,35 @@ describe('engine: resuming a run', () => {
     call.finish();
     expect(await done).toMatchObject({ ok: true, value: { outcome: 'success' } });
     expect(logs().some((m) => m.includes('was interrupted'))).toBe(true);
+  });
+
+  it.runIf(process.platform === 'linux')('a live process that reused the crashed runner\'s pid is not taken for the runner', async () => {
+    const other = spawn('sleep', ['30'], { stdio: 'ignore' });
+    await once(other, 'spawn');
+    try {
+      const spec = makeSpec([makeTask('a')]);
+      const realStart = processStart(other.pid!)!;
+      // Recorded with that pid's real start time: the runner is alive, and swarm refuses.
+      const live = crashedRun(spec, { a: { state: 'running', attempts: 1 } }, { pid: other.pid!, pidStart: realStart });
+      const refused = await engineFor(spec, live, new FakeGit(), new GatedRunner(new FakeGit())).engine.run();
+      expect(refused).toEqual({ ok: false, error: `the run "test" is already running (pid ${other.pid}); wait for it or stop it first` });
+
+      // Recorded with another start time: that runner is gone, and a later process has its pid.
+      const reused = crashedRun(spec, { a: { state: 'running', attempts: 1 } }, { pid: other.pid!, pidStart: 'another-boot:1' });
+      const git = new FakeGit();
+      const runner = new GatedRunner(git);
+      const reaped: number[] = [];
+      const { engine, logs } = engineFor(spec, reused, git, runner, reaped);
+      const done = engine.run();
+      (await runner.next()).finish();
+      expect(await done).toMatchObject({ ok: true, value: { outcome: 'success' } });
+      expect(reaped).toEqual([other.pid]);
+      expect(logs().some((m) => m.includes('was interrupted'))).toBe(true);
+      // The resumed run records its own runner, not the crashed one's start time.
+      expect(reused.runs.get('test')).toMatchObject({ pid: process.pid, pidStart: processStart(process.pid) });
+    } finally {
+      other.kill('SIGKILL');
+    }
   });
 
   it('after a crash: a queued task goes straight to the merge queue without its agent', async () => {

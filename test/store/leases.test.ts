@@ -113,6 +113,19 @@ describe('leases', () => {
     expect(store.acquire(req('run/a', ['src/a.ts'])).ok).toBe(true);
   });
 
+  it('a lease whose pid now belongs to a later process (pid reused) is taken over; its own process keeps it', () => {
+    const { store } = tempStore();
+    // This very process, recorded as started at another time: what a reused pid looks like.
+    expect(store.acquire(req('crashed-runner/a', ['src/**'], { pidStart: 'another-boot:12345' })).ok).toBe(true);
+    const taken = store.acquire(req('run/b', ['src/b.ts'], { pid: 0 }));
+    expect(taken.ok).toBe(true);
+    expect(store.list().map((l) => l.holder)).toEqual(['run/b']);
+    // Without a start time given, the store records this process's own: the lease holds.
+    const mine = store.acquire(req('run/c', ['lib/**']));
+    expect(mine.ok && mine.lease.pidStart).toMatch(/^[\w-]+:\d+$/);
+    expect(store.acquire(req('run/d', ['lib/x.ts'], { pid: 0 })).ok).toBe(false);
+  });
+
   it('refuses empty globs and non-positive TTLs (bugs in the caller, not conflicts)', () => {
     const { store } = tempStore();
     expect(() => store.acquire(req('a', []))).toThrow(/at least one glob/);
