@@ -7,7 +7,7 @@
  */
 import { readlinkSync } from 'node:fs';
 import { sep } from 'node:path';
-import { environHas, liveProcesses, TAG_VAR } from './process.js';
+import { environHas, liveProcesses, TAG_VAR, terminate } from '../util/process-family.js';
 
 /**
  * Live pids whose environment says the runner with `runnerPid` started them and, when
@@ -36,28 +36,5 @@ function cwdInside(pid: number, dir: string): boolean {
 
 /** SIGTERM to every orphan, SIGKILL after `graceMs` to those still there. Returns how many were found. */
 export async function reapOrphans(runnerPid: number, opts: { within?: string; graceMs?: number } = {}): Promise<number> {
-  const { within, graceMs = 3000 } = opts;
-  const first = orphansOf(runnerPid, within);
-  if (first.length === 0) return 0;
-  for (const pid of first) signal(pid, 'SIGTERM');
-  const deadline = Date.now() + graceMs;
-  let left = first;
-  while (left.length > 0 && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    left = orphansOf(runnerPid, within);
-  }
-  for (let round = 0; round < 5 && left.length > 0; round++) {
-    for (const pid of left) signal(pid, 'SIGKILL');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    left = orphansOf(runnerPid, within);
-  }
-  return first.length;
-}
-
-function signal(pid: number, sig: NodeJS.Signals): void {
-  try {
-    process.kill(pid, sig);
-  } catch {
-    // ESRCH: gone already.
-  }
+  return terminate(() => orphansOf(runnerPid, opts.within), opts.graceMs ?? 3000);
 }

@@ -6,10 +6,10 @@
  * leave children behind).
  */
 import { execa } from 'execa';
-import { createWriteStream, mkdirSync, readdirSync, readFileSync, type WriteStream } from 'node:fs';
-import { randomUUID } from 'node:crypto';
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
+import { newTag, TAG_VAR, terminateFamily, type Family } from '../util/process-family.js';
 
 export type StreamName = 'stdout' | 'stderr';
 
@@ -63,7 +63,7 @@ export async function runProcess(opts: ProcessOptions): Promise<ProcessOutcome> 
     return { exitCode: null, signal: null, timedOut: false, cancelled: true, stderrTail: '' };
   }
 
-  const tag = `${process.pid}-${randomUUID()}`;
+  const tag = newTag();
   const sub = execa(opts.file, [...opts.args], {
     cwd: opts.cwd,
     env: { ...opts.env, [TAG_VAR]: tag },
@@ -163,128 +163,6 @@ export async function runProcess(opts: ProcessOptions): Promise<ProcessOutcome> 
   };
 }
 
-/**
- * Who belongs to one agent: its process group and, on Linux, every process that carries
- * its tag in the environment. The group alone is not enough: Claude Code runs each Bash
- * tool command under `setsid`, in a session and group of its own, and does not always
- * kill it on SIGTERM; once claude is gone those processes are orphans that no parent-pid
- * walk can find. The environment is inherited through setsid, fork and exec, so the tag
- * finds them (unless a command clears its environment on purpose).
- */
-export interface Family {
-  readonly pgid: number;
-  readonly tag?: string;
-}
-
-/** SIGTERM to the whole family, then SIGKILL after `graceMs` to whoever is still alive. */
-export async function terminateFamily(family: Family, graceMs: number): Promise<void> {
-  let members = familyMembers(family);
-  if (members.length === 0) return;
-  signalFamily(family, members, 'SIGTERM');
-  const deadline = Date.now() + graceMs;
-  while (Date.now() < deadline) {
-    await delay(50);
-    members = familyMembers(family);
-    if (members.length === 0) return;
-  }
-  // A member may fork between a scan and the kill; a few rounds catch the stragglers.
-  for (let round = 0; round < 5 && members.length > 0; round++) {
-    signalFamily(family, members, 'SIGKILL');
-    await delay(20);
-    members = familyMembers(family);
-  }
-}
-
-/** Live (non-zombie) pids of the family; on platforms without /proc, `[pgid]` while the group exists. */
-export function familyMembers(family: Family): number[] {
-  if (process.platform !== 'linux') return groupExists(family.pgid) ? [family.pgid] : [];
-  const needle = family.tag === undefined ? undefined : Buffer.from(`${TAG_VAR}=${family.tag}\0`);
-  const live = liveProcesses();
-  if (live === undefined) return groupExists(family.pgid) ? [family.pgid] : [];
-  const members: number[] = [];
-  for (const { pid, stat } of live) {
-    if (stat.pgrp === family.pgid || (needle && environHas(pid, needle))) members.push(pid);
-  }
-  return members;
-}
-
-/** The variable that tags an agent's processes; set by runProcess. */
-export const TAG_VAR = 'SWARM_PROCESS_TAG';
-
-/**
- * Every live (non-zombie) process but this one, from /proc; undefined where /proc cannot be
- * read. A zombie runs nothing; an orphaned one waits for init, which in a container may
- * never reap it.
- */
-export function liveProcesses(): { pid: number; stat: NonNullable<ReturnType<typeof readStat>> }[] | undefined {
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return undefined;
-  }
-  const live = [];
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
-    const pid = Number(entry);
-    if (pid === process.pid) continue;
-    const stat = readStat(pid);
-    if (stat && stat.state !== 'Z') live.push({ pid, stat });
-  }
-  return live;
-}
-
-/** Whether one of `pid`'s environment entries starts with `needle`. */
-export function environHas(pid: number, needle: Buffer): boolean {
-  try {
-    const env = readFileSync(`/proc/${pid}/environ`);
-    // Entries are NUL-separated; match at the start or right after a NUL.
-    for (let at = env.indexOf(needle); at !== -1; at = env.indexOf(needle, at + 1)) {
-      if (at === 0 || env[at - 1] === 0) return true;
-    }
-    return false;
-  } catch {
-    return false;
-  }
-}
-
-function signalFamily(family: Family, members: readonly number[], signal: NodeJS.Signals): void {
-  trySignal(-family.pgid, signal);
-  for (const pid of members) trySignal(pid, signal);
-}
-
-function trySignal(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(pid, signal);
-  } catch {
-    // ESRCH: already gone.
-  }
-}
-
-function groupExists(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** State and process group of a pid from /proc (Linux), or undefined when it is gone. */
-export function readStat(pid: number): { state: string; ppid: number; pgrp: number } | undefined {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return undefined;
-  }
-  // `pid (comm) state ppid pgrp ...`; comm may itself hold spaces and parentheses.
-  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  const [state, ppid, pgrp] = fields;
-  if (state === undefined || ppid === undefined || pgrp === undefined) return undefined;
-  return { state, ppid: Number(ppid), pgrp: Number(pgrp) };
-}
-
 function isJsonObjectLine(line: string): boolean {
   if (!line.startsWith('{')) return false;
   try {
@@ -321,6 +199,3 @@ function closeLog(log: WriteStream | undefined): Promise<void> {
   });
 }
 
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}

@@ -1,18 +1,21 @@
 import { execa } from 'execa';
 import type { ShellPort, ShellResult } from '../engine/ports.js';
+import { newTag, TAG_VAR, terminateFamily } from './process-family.js';
 
 const KEEP_BYTES = 16 * 1024;
 const GRACE_MS = 3000;
 
 /**
- * Runs a user's shell command (setup, check) in its own process group, so a timeout or a
- * stop can kill everything it started: a test runner's workers included.
+ * Runs a user's shell command (setup, check) in its own process group, tagged, so a
+ * timeout or a stop can kill everything it started: a test runner's workers included.
  */
 export const shell: ShellPort = {
   async run({ command, cwd, env, timeoutMs, signal, onLine }) {
+    // Tagged like an agent, so a crashed runner's checks are found and stopped on resume.
+    const tag = newTag();
     const child = execa('sh', ['-c', command], {
       cwd,
-      env: { ...env },
+      env: { ...env, [TAG_VAR]: tag },
       extendEnv: false,
       detached: true,
       stdin: 'ignore',
@@ -33,35 +36,28 @@ export const shell: ShellPort = {
     });
     let timedOut = false;
     let cancelled = false;
-    const killGroup = () => {
-      const pid = child.pid;
-      if (pid === undefined) return;
-      try {
-        process.kill(-pid, 'SIGTERM');
-      } catch {
-        return;
-      }
-      setTimeout(() => {
-        try {
-          process.kill(-pid, 'SIGKILL');
-        } catch {
-          /* already gone */
-        }
-      }, GRACE_MS).unref();
+    const pid = child.pid;
+    let stopping: Promise<void> | undefined;
+    const stop = (): void => {
+      if (pid !== undefined) stopping ??= terminateFamily({ pgid: pid, tag }, GRACE_MS);
     };
     const timer = setTimeout(() => {
       timedOut = true;
-      killGroup();
+      stop();
     }, timeoutMs);
     const onAbort = () => {
       cancelled = true;
-      killGroup();
+      stop();
     };
     if (signal.aborted) onAbort();
     else signal.addEventListener('abort', onAbort, { once: true });
     const result = await child;
     clearTimeout(timer);
     signal.removeEventListener('abort', onAbort);
+    // A stop (timeout, abort) waits until the whole family is gone. What a command that
+    // exited by itself left in the background is its own business (a setup may start a
+    // server on purpose); a crashed runner's, though, are reaped on resume by their tag.
+    await stopping;
     if (partial && onLine) onLine(partial);
     const out: ShellResult = {
       exitCode: result.exitCode ?? null,

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ClaudeRunner } from '../../src/agents/claude.js';
-import { readStat } from '../../src/agents/process.js';
+import { readStat } from '../../src/util/process-family.js';
 import type { AgentInput, AgentOutput } from '../../src/engine/ports.js';
 import { tempRepo, type TempRepo } from '../helpers/git-repo.js';
 import { apiError, claudeEnv, messagesText, reply, startModelServer, toolResults, toolUse, type ModelServer, type RecordedRequest } from '../helpers/model-server.js';

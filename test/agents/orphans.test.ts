@@ -1,10 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { orphansOf, reapOrphans } from '../../src/agents/orphans.js';
-import { TAG_VAR } from '../../src/agents/process.js';
+import { TAG_VAR } from '../../src/util/process-family.js';
+import { processAlive } from '../../src/util/process-identity.js';
+import { shell } from '../../src/util/shell.js';
 
 const children: ChildProcess[] = [];
 const root = realpathSync(mkdtempSync(join(tmpdir(), 'swarm-orphans-')));
@@ -33,6 +35,49 @@ describe.skipIf(process.platform !== 'linux')('orphans of a crashed runner', () 
     await gone;
     expect(theirs.exitCode).toBeNull();
     expect(orphansOf(runner, join(root, 'repo-b'))).toEqual([theirs.pid]);
+  });
+});
+
+describe.skipIf(process.platform !== 'linux')('a check a crashed runner left running', () => {
+  it('carries the runner\'s tag, so it is found and stopped like an orphaned agent', async () => {
+    const within = join(root, 'repo-c', '.swarm', 'worktrees', 'r');
+    const cwd = join(within, 'task');
+    mkdirSync(cwd, { recursive: true });
+    const never = new AbortController();
+    // This test process plays the runner: the check is tagged with its pid.
+    const running = shell.run({
+      command: 'sleep 300 & setsid sleep 300 & wait',
+      cwd,
+      env: { PATH: process.env.PATH ?? '' },
+      timeoutMs: 60_000,
+      signal: never.signal,
+    });
+    let found: number[] = [];
+    for (let i = 0; i < 100 && found.length < 3; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      found = orphansOf(process.pid, within);
+    }
+    // sh, its sleep, and the sleep that left the process group with setsid.
+    expect(found).toHaveLength(3);
+    expect(await reapOrphans(process.pid, { within, graceMs: 1000 })).toBe(3);
+    expect(orphansOf(process.pid, within)).toEqual([]);
+    expect((await running).exitCode).not.toBe(0);
+  });
+
+  it('a timeout stops the whole check, including what left its process group', async () => {
+    const cwd = join(root, 'repo-d');
+    mkdirSync(cwd, { recursive: true });
+    const result = await shell.run({
+      command: `setsid sh -c 'echo $$ > escaped.pid; exec sleep 300' & sleep 300`,
+      cwd,
+      env: { PATH: process.env.PATH ?? '' },
+      timeoutMs: 500,
+      signal: new AbortController().signal,
+    });
+    expect(result.timedOut).toBe(true);
+    const escaped = Number(readFileSync(join(cwd, 'escaped.pid'), 'utf8'));
+    expect(escaped).toBeGreaterThan(0);
+    expect(processAlive(escaped)).toBe(false);
   });
 });
 

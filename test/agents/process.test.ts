@@ -2,7 +2,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readStat, runProcess } from '../../src/agents/process.js';
+import { runProcess } from '../../src/agents/process.js';
+import { readStat } from '../../src/util/process-family.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'swarm-process-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import type { ResultPromise } from 'execa';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { reapOrphans } from '../../src/agents/orphans.js';
-import { readStat } from '../../src/agents/process.js';
+import { readStat } from '../../src/util/process-family.js';
 import type { StatusJson } from '../../src/cli/commands/status.js';
 import type { SwarmEvent } from '../../src/engine/events.js';
 import { openStore } from '../../src/store/index.js';

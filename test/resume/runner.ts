@@ -1,7 +1,7 @@
 import { execa, type ResultPromise } from 'execa';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readStat } from '../../src/agents/process.js';
+import { readStat } from '../../src/util/process-family.js';
 import type { SwarmEvent } from '../../src/engine/events.js';
 import type { AgentRig, RigAgent } from '../helpers/agent-rig.js';
 import { CLI } from '../helpers/cli.js';
