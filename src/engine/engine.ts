@@ -202,6 +202,7 @@ export class Engine {
     const prevTasks = new Map<string, TaskRecord>(previous ? store.getTasks(spec.name).map((r) => [r.task, r]) : []);
     const crashed = previous?.status === 'running';
     if (previous) await this.#recover(previous, crashed, prevTasks);
+    if (crashed) await this.#undoUncheckedMerges(prevTasks);
     const inIntegration = new Set<string>();
     for (const [id, rec] of prevTasks) {
       if (await this.#workIsIn(rec, spec.into)) inIntegration.add(id);
@@ -347,6 +348,30 @@ export class Engine {
    * still has queued or merging, only a branch with commits of its own counts: an empty
    * branch is trivially an ancestor.
    */
+  /**
+   * A merge whose merge.check the crash cut off never passed its check, and the branch it
+   * landed on is the one dependents start from. While the integration branch is still at
+   * that merge, it moves back to where it was; the task (its branch untouched) goes
+   * through the merge queue again, check included. If the branch moved on since, the
+   * merge stays, with a warning (see the recovered-merge message).
+   */
+  async #undoUncheckedMerges(prevTasks: Map<string, TaskRecord>): Promise<void> {
+    const spec = this.#spec;
+    const git = this.#o.git;
+    if (!spec.merge.check || !git.moveIntegrationBranch) return;
+    for (const [id, rec] of prevTasks) {
+      if (rec.state !== 'merging' || rec.mergeBase === undefined || rec.mergedSha === undefined) continue;
+      const undone = await git.moveIntegrationBranch(spec.into, rec.mergeBase, rec.mergedSha).catch(() => false);
+      if (!undone) continue;
+      this.#o.store.updateTask(spec.name, id, { mergeBase: undefined, mergedSha: undefined });
+      prevTasks.set(id, { ...rec, mergeBase: undefined, mergedSha: undefined });
+      this.#log(
+        'warning',
+        `task ${id}: the runner stopped while merge.check \`${spec.merge.check}\` ran on its merge; the merge is undone (${spec.into} is back at ${rec.mergeBase.slice(0, 12)}) and the task is merged again, check included`,
+      );
+    }
+  }
+
   async #workIsIn(rec: TaskRecord, into: string): Promise<boolean> {
     const git = this.#o.git;
     try {
@@ -754,12 +779,14 @@ export class Engine {
       message: `swarm(${id}): ${task.title}`,
       check: spec.merge.check,
       env: { ...this.#env, SWARM_RUN: spec.name, SWARM_TASK: id },
+      // Kept while the check runs: if the runner dies now, the resumed run knows what to undo.
+      onChecking: ({ before, after }) => this.#o.store.updateTask(spec.name, id, { mergeBase: before, mergedSha: after }),
     });
     switch (outcome.kind) {
       case 'merged': {
         this.#emit({ type: 'merge', reason: 'merged', task: id, commit: outcome.commit, run: spec.name, at: this.#now() });
         this.#o.store.recordDuration(id, Math.max(1, live.agentMs));
-        this.#transition(id, 'merged', { mergedSha: outcome.commit, endedAt: this.#now() });
+        this.#transition(id, 'merged', { mergedSha: outcome.commit, mergeBase: undefined, endedAt: this.#now() });
         this.#releaseLease(id);
         this.#pump();
         if (!this.#o.keepWorktrees && live.worktree) {
@@ -795,6 +822,7 @@ export class Engine {
         return;
       }
       case 'check-failed': {
+        if (spec.merge.check) this.#o.store.updateTask(spec.name, id, { mergeBase: undefined, mergedSha: undefined });
         this.#emit({ type: 'merge', reason: 'undone', task: id, detail: outcome.output.slice(-2000), run: spec.name, at: this.#now() });
         return this.#fail(id, `merge.check \`${spec.merge.check}\` failed after merging (exit ${outcome.exitCode}); the merge was undone`);
       }

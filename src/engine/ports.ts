@@ -84,6 +84,11 @@ export interface TaskRecord {
   readonly worktree?: string;
   readonly startSha?: string;
   readonly mergedSha?: string;
+  /**
+   * Set only while merge.check runs on a merge: where the integration branch was before it.
+   * If the runner dies then, the resumed run moves the branch back here and merges again.
+   */
+  readonly mergeBase?: string;
   readonly sessionId?: string;
   readonly costUsd: number;
   readonly turns: number;
@@ -166,6 +171,8 @@ export interface GitPort {
     check?: string;
     env?: Record<string, string>;
     signal?: AbortSignal;
+    /** Called when the merge is made and `check` is about to run on it: the undo point, and the merge. */
+    onChecking?: (merge: { readonly before: string; readonly after: string }) => void;
   }): Promise<MergeOutcome>;
   /** Merges the integration head into the task branch; conflict markers are left uncommitted (MERGE_HEAD set) for the agent. Returns conflicted paths. */
   mergeIntegrationIntoTask(worktree: string, into: string): Promise<{ conflicted: string[] }>;
@@ -176,6 +183,11 @@ export interface GitPort {
   removeWorktree(path: string, opts?: { force?: boolean }): Promise<void>;
   /** The task is merged: park its worktree for reuse (a pool), else remove it. Optional: `removeWorktree` when absent. */
   releaseWorktree?(path: string): Promise<void>;
+  /**
+   * Moves the integration branch `into` from `expected` to `to` (compare and swap: false,
+   * and nothing moved, when it is not at `expected`). Optional.
+   */
+  moveIntegrationBranch?(into: string, to: string, expected: string): Promise<boolean>;
   /** Deletes a task branch (never the integration branch or the user's current branch). */
   deleteBranch(branch: string): Promise<void>;
   isDirty(worktree: string): Promise<boolean>;

@@ -472,6 +472,7 @@ export class Git implements GitPort {
       // The merge worktree is on `into`: its head is the branch's, read from the ref file when it can be.
       const after = this.#looseBranch(opts.into) ?? (await this.#runner.ok(['rev-parse', 'HEAD'], { cwd }));
       if (check !== undefined && before !== undefined) {
+        opts.onChecking?.({ before, after });
         const env = { ...this.#runner.env, ...(opts.env ?? {}) };
         const result = await runCheck(check, { cwd, env, ...(opts.signal ? { signal: opts.signal } : {}) });
         if (!result.ok) {
@@ -598,6 +599,16 @@ export class Git implements GitPort {
    * the integration branch, any branch that is not a task's, and a branch checked out in
    * any worktree, the user's current branch included. A missing branch is not an error.
    */
+  async moveIntegrationBranch(into: string, to: string, expected: string): Promise<boolean> {
+    if (parseTaskBranch(into) !== undefined) throw new GitError('protected', `${into} is a task branch, not an integration branch`);
+    return this.#merges.run(async () => {
+      // update-ref with the old value is atomic: it moves nothing unless the branch is at `expected`.
+      const out = await this.#atRoot(['update-ref', '-m', 'swarm: undo a merge whose merge.check was cut off', `refs/heads/${into}`, to, expected]);
+      // The merge worktree (which has `into` checked out) is settled before the next merge.
+      return out.exitCode === 0;
+    });
+  }
+
   async deleteBranch(branch: string, opts: { into?: string } = {}): Promise<void> {
     if (parseTaskBranch(branch) === undefined) {
       throw new GitError('protected', `${branch} is not a swarm task branch (${TASK_BRANCH_PREFIX}<run>/<task>); swarm leaves it alone`);

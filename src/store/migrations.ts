@@ -105,6 +105,10 @@ const MIGRATIONS: readonly string[] = [
   ALTER TABLE runs ADD COLUMN pid_start TEXT;
   ALTER TABLE leases ADD COLUMN pid_start TEXT;
   `,
+  /* 3 */ `
+  -- Where the integration branch was while a merge's check runs: the undo point after a crash.
+  ALTER TABLE tasks ADD COLUMN merge_base TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -56,6 +56,7 @@ const TASK_COLUMNS: Readonly<Record<keyof TaskPatch, string>> = {
   worktree: 'worktree',
   startSha: 'start_sha',
   mergedSha: 'merged_sha',
+  mergeBase: 'merge_base',
   sessionId: 'session_id',
   costUsd: 'cost_usd',
   turns: 'turns',
@@ -374,6 +375,7 @@ interface TaskRow {
   worktree: string | null;
   start_sha: string | null;
   merged_sha: string | null;
+  merge_base: string | null;
   session_id: string | null;
   cost_usd: number;
   turns: number;
@@ -397,6 +399,7 @@ function toTask(row: TaskRow): TaskRecord {
       worktree: row.worktree,
       startSha: row.start_sha,
       mergedSha: row.merged_sha,
+      mergeBase: row.merge_base,
       sessionId: row.session_id,
       detail: row.detail,
       readyAt: row.ready_at,

@@ -95,10 +95,14 @@ describe('a runner killed with SIGKILL at many points, run again each time', () 
     checkC.exit(1);
     expect(run2.events.some((e) => e.type === 'log' && e.message.includes('interrupted'))).toBe(true);
 
-    // Run 3: a is recorded merged (its merge commit is there), never merged again, so b
-    // starts; c's check was cut off, so c runs again. Killed while b's merge.check runs
-    // and c waits in the merge queue behind it (checked, queued).
+    // Run 3: a's merge.check was cut off, so its merge never passed: the integration branch
+    // moves back and a is merged again, check included (no agent runs for it); only then
+    // does b start. c's check was cut off too, so c runs again. Killed while b's
+    // merge.check runs and c waits in the merge queue behind it (checked, queued).
     const run3 = startRun(repo, rig);
+    const mergeCheckA3 = await conns.next('merge', 'a');
+    expect(conns.count('agent', 'b')).toBe(0);
+    mergeCheckA3.exit(0);
     const b3 = await conns.next('agent', 'b');
     expect(b3.hello.files).toContain('a/second.txt');
     await b3.write('b/b.txt', 'b\n');
@@ -111,13 +115,15 @@ describe('a runner killed with SIGKILL at many points, run again each time', () 
     await run3.waitFor((e) => e.type === 'task' && e.task === 'c' && e.to === 'queued');
     await run3.kill();
     mergeCheckB.exit(1);
-    expect(run3.events.some((e) => e.type === 'log' && e.message.includes('task a was merged into swarm/crash just before the runner stopped'))).toBe(true);
-    expect(conns.count('merge', 'a')).toBe(1);
+    expect(run3.events.some((e) => e.type === 'log' && e.reason === 'warning' && e.message.startsWith('task a: the runner stopped while merge.check'))).toBe(true);
+    expect(conns.count('merge', 'a')).toBe(2);
+    expect(conns.count('agent', 'a')).toBe(2);
 
-    // Run 4: b is recorded merged; c had passed its check, so it goes straight to the merge
-    // queue: no agent runs.
+    // Run 4: b's merge.check was cut off as well: b is merged again, check included; c
+    // had passed its check, so it goes straight to the merge queue: no agent runs.
     const agentsBefore = conns.count('agent', 'c');
     const run4 = startRun(repo, rig);
+    (await conns.next('merge', 'b')).exit(0);
     (await conns.next('merge', 'c')).exit(0);
     const result4 = await run4.proc;
     expect(result4.exitCode).toBe(0);
@@ -156,4 +162,63 @@ describe('a runner killed with SIGKILL at many points, run again each time', () 
       store.close();
     }
   }, 120_000);
+});
+
+describe('a runner killed while merge.check runs', () => {
+  it('undoes that merge on resume; when the check then fails, the work is not on the integration branch', async () => {
+    writeSpec(repo, [
+      'version: 1',
+      'name: recheck',
+      'retries: 0',
+      'agent:',
+      '  kind: command',
+      `  command: ${rigCommand}`,
+      'merge:',
+      `  check: ${JSON.stringify(`"${process.execPath}" "${RIG_AGENT}"`)}`,
+      'tasks:',
+      '  - id: a',
+      '    prompt: Do a.',
+      '    files: ["a/**"]',
+      '  - id: b',
+      '    prompt: Do b.',
+      '    files: ["b/**"]',
+      '    depends_on: [a]',
+    ]);
+    repo.commitAll('swarm file');
+    const base = repo.git('rev-parse', 'HEAD');
+    const conns = new Connections(rig);
+
+    const run1 = startRun(repo, rig);
+    const a1 = await conns.next('agent', 'a');
+    await a1.write('a/a.txt', 'a\n');
+    a1.exit(0);
+    const check1 = await conns.next('merge', 'a');
+    // The merge is made and on the integration branch while its check runs.
+    expect(repo.git('log', '--format=%s', '-1', 'swarm/recheck')).toContain('swarm(a)');
+    await run1.kill();
+    check1.exit(0);
+
+    const run2 = startRun(repo, rig);
+    const check2 = await conns.next('merge', 'a');
+    // Moved back before the check runs again, and the merge made again on top of the base.
+    expect(repo.git('rev-parse', 'swarm/recheck^1')).toBe(base);
+    check2.exit(1);
+    const result = await run2.proc;
+    expect(result.exitCode).not.toBe(0);
+    expect(repo.git('rev-parse', 'swarm/recheck')).toBe(base);
+    expect(repo.git('ls-tree', '-r', '--name-only', 'swarm/recheck').split('\n')).not.toContain('a/a.txt');
+    // The work is kept on the task branch, and b never started on top of an unchecked merge.
+    expect(repo.git('ls-tree', '-r', '--name-only', 'swarm-task/recheck/a').split('\n')).toContain('a/a.txt');
+    expect(conns.count('agent', 'a')).toBe(1);
+    expect(conns.count('agent', 'b')).toBe(0);
+    const store = openStore(join(repo.dir, '.swarm', 'state.db'));
+    try {
+      expect(store.getTasks('recheck').map((t) => [t.task, t.state])).toEqual([
+        ['a', 'failed'],
+        ['b', 'blocked'],
+      ]);
+    } finally {
+      store.close();
+    }
+  }, 60_000);
 });
