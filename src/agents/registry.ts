@@ -5,9 +5,10 @@
 import type { AgentKind } from '../config/spec.js';
 import type { AgentRunner } from '../engine/ports.js';
 import { ClaudeRunner } from './claude.js';
+import { CodexRunner } from './codex.js';
 import { CommandRunner, type RunnerOptions } from './command.js';
 
 export function defaultRunners(options: RunnerOptions = {}): Map<AgentKind, AgentRunner> {
-  const runners: AgentRunner[] = [new ClaudeRunner(options), new CommandRunner(options)];
+  const runners: AgentRunner[] = [new ClaudeRunner(options), new CodexRunner(options), new CommandRunner(options)];
   return new Map(runners.map((r) => [r.kind, r]));
 }

@@ -19,7 +19,7 @@ const duration = z
 
 export const AgentSchema = z
   .strictObject({
-    kind: z.enum(['claude', 'command']).optional().meta({ description: 'Which agent runs the task. @default claude' }),
+    kind: z.enum(['claude', 'codex', 'command']).optional().meta({ description: 'Which agent runs the task. @default claude' }),
     bin: z.string().min(1).optional().meta({ description: 'The claude executable. @default claude (from PATH)' }),
     model: z.string().min(1).optional(),
     permission_mode: z.enum(['default', 'acceptEdits', 'bypassPermissions', 'plan', 'dontAsk']).optional(),

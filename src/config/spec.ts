@@ -9,7 +9,7 @@ export interface SourceLoc {
   readonly endCol: number;
 }
 
-export type AgentKind = 'claude' | 'command';
+export type AgentKind = 'claude' | 'codex' | 'command';
 export type PermissionMode = 'default' | 'acceptEdits' | 'bypassPermissions' | 'plan' | 'dontAsk';
 
 export interface AgentSpec {

@@ -640,10 +640,11 @@ export class Engine {
     const spec = this.#spec;
     const runner = this.#o.agents.get(task.agent.kind);
     if (!runner) return { ok: false, failure: 'spawn', exitCode: null, signal: null, message: `no runner for agent kind ${task.agent.kind}` };
-    // After a crash, the first attempt picks the claude session up where it was cut off.
-    const continuing = live.interrupted === true && retry === undefined && task.agent.kind === 'claude' && live.sessionId !== undefined;
+    // After a crash, the first attempt picks the agent's session up where it was cut off.
+    const sessions = SESSION_KINDS.has(task.agent.kind);
+    const continuing = live.interrupted === true && retry === undefined && sessions && live.sessionId !== undefined;
     live.interrupted = false;
-    const resumeSession = (retry || continuing) && task.agent.kind === 'claude' ? live.sessionId : undefined;
+    const resumeSession = (retry || continuing) && sessions ? live.sessionId : undefined;
     const prompt = continuing
       ? interruptedFollowUp()
       : resumeSession && retry
@@ -1000,6 +1001,9 @@ function failureDetail(f: RetryContext): string {
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/** Agents whose session swarm can resume (claude's `--resume`, codex's `exec resume`); others start over. */
+const SESSION_KINDS: ReadonlySet<string> = new Set(['claude', 'codex']);
 
 /** A run record without the previous runner's start time (the caller sets its own). */
 function withoutRunner(run: RunRecord): RunRecord {
