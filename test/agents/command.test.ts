@@ -147,9 +147,9 @@ describe('CommandRunner', () => {
     });
   });
 
-  it('is registered by defaultRunners next to claude', () => {
+  it('is registered by defaultRunners next to claude and codex', () => {
     const runners = defaultRunners();
-    expect([...runners.keys()].sort()).toEqual(['claude', 'command']);
+    expect([...runners.keys()].sort()).toEqual(['claude', 'codex', 'command']);
     expect(runners.get('command')).toBeInstanceOf(CommandRunner);
   });
 });
