@@ -9,7 +9,7 @@ import { worktreeGitDir } from './git-dir.js';
 import { commandFailed, GitRunner } from './exec.js';
 import { addExcludes } from './exclude.js';
 import { identityArgs } from './identity.js';
-import { applyStrategy, hasMergeHead, settleMergeWorktree, unmergedPaths } from './merge.js';
+import { applyStrategy, hasMergeHead, settleMergeWorktree, SOURCE_TRAILER, unmergedPaths } from './merge.js';
 import { Mutex } from './mutex.js';
 import { badName, MERGE_DIR, parseTaskBranch, sortedUnique, splitNul, TASK_BRANCH_PREFIX, taskBranch } from './names.js';
 import { parseWorktreeList, type WorktreeEntry } from './worktree-list.js';
@@ -461,6 +461,8 @@ export class Git implements GitPort {
       const before = withCheck ? await this.#runner.ok(['rev-parse', 'HEAD'], { cwd }) : undefined;
       // The full ref, not a sha looked up first: one git call less, and it cannot be ambiguous.
       const taskSha = `refs/heads/${opts.branch}`;
+      const source =
+        opts.strategy === 'squash' ? (this.#looseBranch(opts.branch) ?? (await this.#runner.ok(['rev-parse', '--verify', `${taskSha}^{commit}`], { cwd }))) : undefined;
       const outcome = await applyStrategy(this.#runner, {
         cwd,
         into: opts.into,
@@ -468,6 +470,7 @@ export class Git implements GitPort {
         strategy: opts.strategy,
         message: opts.message,
         identity: await this.#identity(cwd),
+        ...(source === undefined ? {} : { source }),
       });
       if (outcome.kind === 'conflict') return outcome;
       // The merge worktree is on `into`: its head is the branch's, read from the ref file when it can be.
@@ -531,6 +534,9 @@ export class Git implements GitPort {
     if (!tip.ok || !target.ok) return false;
     const ancestor = await this.#atRoot(['merge-base', '--is-ancestor', tip.value, target.value]);
     if (ancestor.exitCode === 0) return true;
+    // A squash commit names the commit it squashed: exact, whatever came after it.
+    const squashed = await this.#atRoot(['log', '--first-parent', '--format=%H', '-n1', '-F', `--grep=${SOURCE_TRAILER}: ${tip.value}`, target.value]);
+    if (squashed.exitCode === 0 && squashed.stdout.trim() !== '') return true;
     const merged = await this.#atRoot(['merge-tree', '--write-tree', '--no-messages', target.value, tip.value]);
     if (merged.exitCode === 0) {
       const tree = await this.#atRoot(['rev-parse', `${target.value}^{tree}`]);

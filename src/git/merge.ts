@@ -50,6 +50,9 @@ export async function settleMergeWorktree(runner: GitRunner, cwd: string, into: 
   await runner.ok(['clean', '-q', '-fd'], { cwd });
 }
 
+/** The trailer of a squash commit that names the task branch commit it squashed. */
+export const SOURCE_TRAILER = 'Swarm-Source';
+
 /**
  * Lands `taskSha` on the integration branch checked out at `cwd`. On a conflict everything
  * is aborted and the worktree is back where it was. The task branch is never rewritten: a
@@ -57,7 +60,16 @@ export async function settleMergeWorktree(runner: GitRunner, cwd: string, into: 
  */
 export async function applyStrategy(
   runner: GitRunner,
-  opts: { cwd: string; into: string; taskSha: string; strategy: MergeStrategy; message: string; identity?: string[] },
+  opts: {
+    cwd: string;
+    into: string;
+    taskSha: string;
+    strategy: MergeStrategy;
+    message: string;
+    identity?: string[];
+    /** The task branch's commit, recorded in a squash commit's `Swarm-Source:` trailer. */
+    source?: string;
+  },
 ): Promise<StrategyOutcome> {
   const { cwd, into, taskSha, message } = opts;
   const identity = opts.identity ?? (await identityArgs(runner, cwd));
@@ -77,7 +89,10 @@ export async function applyStrategy(
       const staged = await runner.run(['diff', '--cached', '--quiet'], { cwd });
       // Nothing staged: the work is already on the integration branch.
       if (staged.exitCode === 0) return { kind: 'merged' };
-      await runner.ok([...identity, 'commit', '-q', '--no-verify', '-m', message], { cwd });
+      // The trailer says exactly which work this commit holds: `isMerged` finds it again
+      // even after later tasks rewrote the same lines.
+      const trailer = opts.source === undefined ? [] : ['-m', `${SOURCE_TRAILER}: ${opts.source}`];
+      await runner.ok([...identity, 'commit', '-q', '--no-verify', '-m', message, ...trailer], { cwd });
       return { kind: 'merged' };
     }
     case 'rebase':
