@@ -8,7 +8,7 @@
  * names. With that it calls nothing but the stand-in.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { codexArgs, CodexRunner } from '../../src/agents/codex.js';
@@ -86,8 +86,10 @@ describe('CodexRunner with the real codex', { timeout: 120_000 }, () => {
   });
 
   it('the workspace-write sandbox keeps the agent\'s writes inside its worktree (and temp folders)', async () => {
-    // Outside both the worktree and the temp folders codex's sandbox leaves writable.
-    const outside = join(import.meta.dirname, `../../.codex-sandbox-probe-${process.pid}`);
+    // Outside both the worktree and the temp folders codex's sandbox leaves writable (the
+    // checkout itself may be under /tmp, as in CI's fresh clone): the real home folder.
+    const outside = join(homedir(), `.swarm-codex-sandbox-probe-${process.pid}`);
+    expect(outside.startsWith(tmpdir())).toBe(false);
     try {
       const { input } = await codexInput([
         { kind: 'exec', cmd: `echo escaped > ${outside}; echo inside > inside.txt` },
