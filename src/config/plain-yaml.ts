@@ -10,7 +10,8 @@ import { constructFromEvents, CORE_SCHEMA, EVENT_ID, parseEvents, SCALAR_STYLE, 
  * It must never accept a file with a meaning different from the one the `yaml` package
  * gives it, so it answers only for the plain subset the two read alike (YAML 1.2, core
  * schema) and gives up on everything else: directives (`%YAML 1.1` changes what `yes`
- * means), explicit tags, merge keys, keys that are not strings, aliases (no alias bomb can reach the walk of the data), complex
+ * means), explicit tags, merge keys, keys that are not strings (`null:` is "" to one and
+ * "null" to the other), aliases (so no alias bomb reaches the walk of the data), complex
  * keys, duplicate keys, more than one document, and anything js-yaml itself refuses.
  * `test/config/plain-yaml.test.ts` compares the two readers on a corpus of tricky inputs.
  */
