@@ -7,11 +7,11 @@
  * provider and would try api.openai.com), and the key in the variable that provider
  * names. With that it calls nothing but the stand-in.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { codexArgs, CodexRunner } from '../../src/agents/codex.js';
+import { codexArgs, CodexRunner, isolatedCodexHome } from '../../src/agents/codex.js';
 import type { AgentInput, AgentOutput } from '../../src/engine/ports.js';
 import { tempRepo, type TempRepo } from '../helpers/git-repo.js';
 import { CODEX_BIN, codexEnv, codexProviderArgs, ResponsesServer, type ResponsesTurn } from '../helpers/responses-server.js';
@@ -117,6 +117,16 @@ describe('CodexRunner with the real codex', { timeout: 120_000 }, () => {
     expect(seen).toContain('The secret word is PINEAPPLE.');
     expect(seen).toContain('I will remember PINEAPPLE.');
     expect(seen).toContain('What was the word?');
+  });
+
+  it('with isolate_config, each task keeps its own CODEX_HOME next to its logs', async () => {
+    const { input } = await codexInput([{ kind: 'message', text: 'ok' }]);
+    const result = await runner.run({ ...input, agent: { ...input.agent, isolateConfig: true } });
+    expect(result, result.message).toMatchObject({ ok: true });
+    const own = isolatedCodexHome(input);
+    expect(own).toBe(join(dirname(input.logFile), 'auth.codex'));
+    // The session codex recorded is there, not in the shared CODEX_HOME.
+    expect(readdirSync(own, { recursive: true }).some((f) => String(f).includes(result.sessionId!))).toBe(true);
   });
 
   it('an API error fails the attempt with the API\'s own message', async () => {
