@@ -128,6 +128,7 @@ export function checkSpec(raw: unknown, file: string, at: Locator, options: Chec
 
     const own = isRecord(task.agent) ? task.agent : {};
     const kind = own.kind ?? topAgent.kind;
+    if (kind === 'codex') claudeOnlyKeys(own, ['tasks', i, 'agent'], `${named()} runs codex`, at, error);
     const command = own.command ?? topAgent.command;
     if (kind === 'command' && command === undefined) {
       if (own.kind === 'command') error(`${named()} has agent kind "command" but no agent.command to run`, at.at(['tasks', i, 'agent', 'kind']));
@@ -135,12 +136,29 @@ export function checkSpec(raw: unknown, file: string, at: Locator, options: Chec
     }
   });
 
+  if (topAgent.kind === 'codex') claudeOnlyKeys(topAgent, ['agent'], 'the agent is codex', at, error);
   if (commandless.size > 0) {
     const names = [...commandless];
     const shown = names.slice(0, 5).map((id) => JSON.stringify(id)).join(', ') + (names.length > 5 ? `, and ${names.length - 5} more` : '');
     error(`agent kind is "command" but no agent.command is given (tasks without their own: ${shown})`, at.at(['agent', 'kind']));
   }
   return { diagnostics: out, prompts };
+}
+
+/** Settings only claude reads. Written where the agent is codex, they would be ignored, silently. */
+const CLAUDE_ONLY = ['max_turns', 'max_budget_usd', 'allowed_tools', 'disallowed_tools'] as const;
+
+function claudeOnlyKeys(
+  agent: Record<string, unknown>,
+  path: (string | number)[],
+  who: string,
+  at: Locator,
+  error: (message: string, loc: ReturnType<Locator['at']>) => void,
+): void {
+  for (const key of CLAUDE_ONLY) {
+    if (!Object.hasOwn(agent, key)) continue;
+    error(`${who}, which does not use ${key} (a claude setting); remove it, or pass codex's own flags in agent.args`, at.atKey([...path, key]));
+  }
 }
 
 function checkPositiveDuration(

@@ -263,6 +263,14 @@ const cases: Case[] = [
     expected: ['F:8:13 task "ok" has agent kind "command" but no agent.command to run'],
   },
   {
+    name: 'claude-only settings where the agent is codex (top level, and a task inheriting codex)',
+    text: lines(...HEAD, 'agent:', '  kind: codex', '  max_turns: 5', 'tasks:', ...OK_TASK, '    agent:', '      allowed_tools: [Read]'),
+    expected: [
+      'F:5:3 the agent is codex, which does not use max_turns (a claude setting); remove it, or pass codex\'s own flags in agent.args',
+      'F:11:7 task "ok" runs codex, which does not use allowed_tools (a claude setting); remove it, or pass codex\'s own flags in agent.args',
+    ],
+  },
+  {
     name: 'bad env name and value',
     text: lines(...HEAD, 'tasks:', ...OK_TASK, '    env: { "MY VAR": x, DEPTH: { a: 1 } }'),
     expected: [
