@@ -34,7 +34,7 @@ retries: 1
 timeout: 30m                # per attempt
 
 agent:                      # defaults for every task; a task's own agent: overrides key by key
-  kind: claude
+  kind: claude               # claude, codex (OpenAI Codex CLI) or command (any program)
   model: sonnet
   permission_mode: acceptEdits
   max_turns: 50
