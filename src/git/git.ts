@@ -462,7 +462,7 @@ export class Git implements GitPort {
       // The full ref, not a sha looked up first: one git call less, and it cannot be ambiguous.
       const taskSha = `refs/heads/${opts.branch}`;
       const source =
-        opts.strategy === 'squash' ? (this.#looseBranch(opts.branch) ?? (await this.#runner.ok(['rev-parse', '--verify', `${taskSha}^{commit}`], { cwd }))) : undefined;
+        opts.strategy !== 'merge' ? (this.#looseBranch(opts.branch) ?? (await this.#runner.ok(['rev-parse', '--verify', `${taskSha}^{commit}`], { cwd }))) : undefined;
       const outcome = await applyStrategy(this.#runner, {
         cwd,
         into: opts.into,

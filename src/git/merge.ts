@@ -96,7 +96,7 @@ export async function applyStrategy(
       return { kind: 'merged' };
     }
     case 'rebase':
-      return rebaseOnto(runner, { cwd, into, taskSha, message, identity });
+      return rebaseOnto(runner, { cwd, into, taskSha, message, identity, ...(opts.source === undefined ? {} : { source: opts.source }) });
     default:
       return unreachable(opts.strategy);
   }
@@ -115,7 +115,7 @@ async function failedMerge(runner: GitRunner, cwd: string, into: string, args: r
 
 async function rebaseOnto(
   runner: GitRunner,
-  opts: { cwd: string; into: string; taskSha: string; message: string; identity: string[] },
+  opts: { cwd: string; into: string; taskSha: string; message: string; identity: string[]; source?: string },
 ): Promise<StrategyOutcome> {
   const { cwd, into, identity } = opts;
   const tip = await flattenIntegrationMerge(runner, opts);
@@ -123,7 +123,14 @@ async function rebaseOnto(
   const args = [...identity, ...SAFE_CONFIG, 'rebase', '-q', '--no-verify', into];
   const out = await runner.run(args, { cwd });
   if (out.exitCode !== 0) return failedMerge(runner, cwd, into, args, out);
-  const rebased = await runner.ok(['rev-parse', 'HEAD'], { cwd });
+  let rebased = await runner.ok(['rev-parse', 'HEAD'], { cwd });
+  // The last replayed commit names the task commit it came from, as a squash commit does.
+  // Only a commit the rebase made: with nothing replayed, HEAD is the integration head.
+  if (opts.source !== undefined && (await runner.run(['merge-base', '--is-ancestor', rebased, into], { cwd })).exitCode !== 0) {
+    const amended = await runner.run([...identity, 'commit', '--amend', '-q', '--no-verify', '--no-edit', '--trailer', `${SOURCE_TRAILER}: ${opts.source}`], { cwd });
+    // git before 2.32 has no --trailer: then the merge is recognised by its content alone.
+    if (amended.exitCode === 0) rebased = await runner.ok(['rev-parse', 'HEAD'], { cwd });
+  }
   await runner.ok(['checkout', '-q', into, '--'], { cwd });
   await runner.ok(['merge', '-q', '--ff-only', rebased], { cwd });
   return { kind: 'merged' };

@@ -70,21 +70,23 @@ describe('merge strategies', () => {
     expect(await g.isMerged('swarm-task/r1/b', INTO)).toBe(true);
   });
 
-  it('squash: a squashed task is still known as merged after a later task rewrote its lines', async () => {
-    const { repo, g, a, b } = await setup();
-    commitFile(a.path, 'shared.txt', 'one\nTWO by a\nthree\n', 'a1');
-    commitFile(b.path, 'b.txt', 'b\n', 'b1');
-    expect((await mergeTask(g, 'a', 'squash')).kind).toBe('merged');
-    expect(repo.git('log', '-1', '--format=%(trailers:key=Swarm-Source,valueonly)', INTO)).toBe(repo.git('rev-parse', 'swarm-task/r1/a'));
-    // c starts after a is merged and rewrites the very line a wrote.
-    const c = await g.createWorktree(RUN, 'c', INTO);
-    if (!c.ok) throw new Error(c.error);
-    commitFile(c.value.path, 'shared.txt', 'one\nTWO by c\nthree\n', 'c1');
-    expect((await mergeTask(g, 'c', 'squash')).kind).toBe('merged');
-    // Merging a again would change the file back: only the trailer tells that a is in.
-    expect(await g.isMerged('swarm-task/r1/a', INTO)).toBe(true);
-    expect(await g.isMerged('swarm-task/r1/b', INTO)).toBe(false);
-  });
+  for (const strategy of ['squash', 'rebase'] as const) {
+    it(`${strategy}: a merged task is still known as merged after a later task rewrote its lines`, async () => {
+      const { repo, g, a, b } = await setup();
+      commitFile(a.path, 'shared.txt', 'one\nTWO by a\nthree\n', 'a1');
+      commitFile(b.path, 'b.txt', 'b\n', 'b1');
+      expect((await mergeTask(g, 'a', strategy)).kind).toBe('merged');
+      expect(repo.git('log', '-1', '--format=%(trailers:key=Swarm-Source,valueonly)', INTO)).toBe(repo.git('rev-parse', 'swarm-task/r1/a'));
+      // c starts after a is merged and rewrites the very line a wrote.
+      const c = await g.createWorktree(RUN, 'c', INTO);
+      if (!c.ok) throw new Error(c.error);
+      commitFile(c.value.path, 'shared.txt', 'one\nTWO by c\nthree\n', 'c1');
+      expect((await mergeTask(g, 'c', strategy)).kind).toBe('merged');
+      // Merging a again would change the file back: only the trailer tells that a is in.
+      expect(await g.isMerged('swarm-task/r1/a', INTO)).toBe(true);
+      expect(await g.isMerged('swarm-task/r1/b', INTO)).toBe(false);
+    });
+  }
 
   it('rebase: task commits replayed linearly, the task branch itself untouched', async () => {
     const { repo, g, a, b } = await setup();
