@@ -68,14 +68,14 @@ try {
   // git ls-files, and the graph (cycles, order, overlap of every pair, tracked files).
   const { loadSpecFile } = await import('../dist/config/load.js');
   const { buildGraph } = await import('../dist/graph/build.js');
-  const { trackedFiles } = await import('../dist/cli/project.js');
+  const { trackedFilesFrom } = await import('../dist/cli/project.js');
   const parts = { load: [], lsFiles: [], graph: [] };
   for (let i = 0; i < runs; i++) {
     let t = performance.now();
     const spec = loadSpecFile(join(dir, 'swarm.yaml'));
     parts.load.push(performance.now() - t);
     t = performance.now();
-    const tracked = trackedFiles(dir);
+    const tracked = await trackedFilesFrom(dir);
     parts.lsFiles.push(performance.now() - t);
     t = performance.now();
     const graph = buildGraph(spec.value, { trackedFiles: tracked });

@@ -1,6 +1,6 @@
 import { realpathSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { loadSpecFile } from '../config/load.js';
 import { formatDiagnostics, readSourceFile } from '../config/print.js';
 import type { Spec } from '../config/spec.js';
@@ -22,17 +22,6 @@ export function useColor(stream: NodeJS.WriteStream): boolean {
 export function swarmArgv(): string[] {
   const script = process.argv[1] ?? join(dirname(new URL(import.meta.url).pathname), 'main.js');
   return [process.execPath, realpathSync(resolve(script))];
-}
-
-/** Files tracked in the repository at `root`, for glob-overlap checks against real paths. */
-export function trackedFiles(root: string): string[] {
-  try {
-    return execFileSync('git', ['ls-files', '-z'], { cwd: root, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 })
-      .split('\0')
-      .filter(Boolean);
-  } catch {
-    return [];
-  }
 }
 
 /**

@@ -17,7 +17,7 @@ import { openStore } from '../../store/index.js';
 import { shell } from '../../util/shell.js';
 import { EXIT } from '../exit.js';
 import { freshStart } from '../fresh.js';
-import { loadOrReport, positiveInt, swarmArgv, trackedFiles, useColor } from '../project.js';
+import { loadOrReport, positiveInt, swarmArgv, trackedFilesFrom, useColor } from '../project.js';
 
 export interface RunFlags {
   concurrency?: string;
@@ -76,7 +76,7 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
   const stateDir = join(git.root, '.swarm');
   const store = openStore(join(stateDir, 'state.db'));
   try {
-    const graphResult = buildGraph(spec, { durations: store.learntDurations(), trackedFiles: trackedFiles(git.root) });
+    const graphResult = buildGraph(spec, { durations: store.learntDurations(), trackedFiles: await trackedFilesFrom(git.root) });
     if (!graphResult.ok) {
       process.stderr.write(`${formatDiagnostics(graphResult.error, readSourceFile, { color: useColor(process.stderr) })}\n`);
       return EXIT.badInput;
