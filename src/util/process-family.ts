@@ -114,8 +114,11 @@ export function environHas(pid: number, needle: Buffer): boolean {
   }
 }
 
-/** State and process group of a pid from /proc (Linux), or undefined when it is gone. */
-export function readStat(pid: number): { state: string; ppid: number; pgrp: number } | undefined {
+/**
+ * State, parent, process group and start time (clock ticks since boot) of a pid from
+ * /proc (Linux), or undefined when it is gone.
+ */
+export function readStat(pid: number): { state: string; ppid: number; pgrp: number; startTicks: string } | undefined {
   let text: string;
   try {
     text = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -123,10 +126,12 @@ export function readStat(pid: number): { state: string; ppid: number; pgrp: numb
     return undefined;
   }
   // `pid (comm) state ppid pgrp ...`; comm may itself hold spaces and parentheses.
+  // Counted from the state, the 3rd field of the line: starttime is the 22nd.
   const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
   const [state, ppid, pgrp] = fields;
-  if (state === undefined || ppid === undefined || pgrp === undefined) return undefined;
-  return { state, ppid: Number(ppid), pgrp: Number(pgrp) };
+  const startTicks = fields[22 - 3];
+  if (state === undefined || ppid === undefined || pgrp === undefined || startTicks === undefined) return undefined;
+  return { state, ppid: Number(ppid), pgrp: Number(pgrp), startTicks };
 }
 
 function trySignal(pid: number, signal: NodeJS.Signals): void {

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { readStat } from './process-family.js';
 
 let bootId: string | undefined;
 
@@ -10,24 +11,16 @@ let bootId: string | undefined;
  */
 export function processStart(pid: number): string | undefined {
   if (process.platform !== 'linux' || pid <= 0) return undefined;
-  try {
-    bootId ??= readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may hold spaces and parentheses): state is the
-    // 3rd field of the line, starttime the 22nd.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = fields[22 - 3];
-    return ticks === undefined ? undefined : `${bootId}:${ticks}`;
-  } catch {
-    return undefined;
-  }
+  const stat = readStat(pid);
+  return stat === undefined ? undefined : startOf(stat.startTicks);
 }
 
 /**
  * Whether `pid` is a live process and, when `start` is given and can be checked, the very
  * process that was recorded (not a later one that reused its pid). EPERM means it exists
- * but belongs to someone else, which still counts. A zombie (killed, not yet reaped)
- * runs nothing and holds nothing: it counts as gone.
+ * but belongs to someone else, which still counts. A zombie (killed, not yet reaped) runs
+ * nothing and holds nothing: it counts as gone; in a container whose init never reaps, a
+ * SIGKILLed runner's orphans stay zombies for good and still answer signal 0.
  */
 export function processAlive(pid: number, start?: string): boolean {
   if (pid <= 0) return false;
@@ -36,22 +29,22 @@ export function processAlive(pid: number, start?: string): boolean {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
-  if (isZombie(pid)) return false;
+  if (process.platform !== 'linux') return true;
+  // One read of /proc answers both questions. Unreadable (another user's process under
+  // hidepid, say) means it cannot be told apart: it counts as alive, as signal 0 said.
+  const stat = readStat(pid);
+  if (stat === undefined) return true;
+  if (stat.state === 'Z') return false;
   if (start === undefined) return true;
-  const now = processStart(pid);
+  const now = startOf(stat.startTicks);
   return now === undefined || now === start;
 }
 
-/**
- * In a container whose init never reaps, a SIGKILLed runner's orphans stay zombies for
- * good and still answer signal 0. Linux only.
- */
-function isZombie(pid: number): boolean {
-  if (process.platform !== 'linux') return false;
+function startOf(ticks: string): string | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+    bootId ??= readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
   } catch {
-    return false;
+    return undefined;
   }
+  return `${bootId}:${ticks}`;
 }
