@@ -22,12 +22,11 @@
 import { dirname, join } from 'node:path';
 import type { AgentSpec } from '../config/spec.js';
 import type { AgentInput, AgentResult, AgentRunner } from '../engine/ports.js';
-import { err, ok, type Result } from '../util/result.js';
-import { displayArgv, toResult, type RunnerOptions } from './command.js';
+import type { Result } from '../util/result.js';
+import { runAgentProcess, toResult, type RunnerOptions } from './command.js';
 import { agentEnv } from './env.js';
-import { runProcess } from './process.js';
 import { parseStreamLine, type ClaudeResult } from './stream-json.js';
-import { findExecutable, PreflightPaths } from './which.js';
+import { PreflightPaths } from './which.js';
 
 export interface ClaudeRunnerOptions extends RunnerOptions {
   /** Whether we run as root (decides `IS_SANDBOX` for bypassPermissions). @default process.getuid() === 0 */
@@ -85,16 +84,8 @@ export class ClaudeRunner implements AgentRunner {
   }
 
   async preflight(agent: AgentSpec, cwd: string): Promise<Result<void, string>> {
-    const bin = agent.bin ?? 'claude';
-    const found = findExecutable(bin, cwd, process.env.PATH);
-    if (found.ok) {
-      this.#paths.remember(bin, found.value);
-      return ok(undefined);
-    }
-    return err(
-      agent.bin === undefined
-        ? 'claude not found on PATH; install @anthropic-ai/claude-code or set agent.bin'
-        : `agent.bin: ${found.error}`,
+    return this.#paths.find(agent.bin ?? 'claude', cwd, (why) =>
+      agent.bin === undefined ? 'claude not found on PATH; install @anthropic-ai/claude-code or set agent.bin' : `agent.bin: ${why}`,
     );
   }
 
@@ -106,17 +97,12 @@ export class ClaudeRunner implements AgentRunner {
     let sessionId = input.resumeSession;
     let sessionAnnounced = false;
     let result: ClaudeResult | undefined;
-    const outcome = await runProcess({
+    const outcome = await runAgentProcess(input, {
       file,
       args,
-      cwd: input.worktree,
       env,
-      timeoutMs: input.timeoutMs,
-      signal: input.signal,
-      logFile: input.logFile,
+      graceMs: this.#graceMs,
       stdoutIsJsonl: true,
-      ...(this.#graceMs === undefined ? {} : { graceMs: this.#graceMs }),
-      onSpawn: (pid) => input.onEvent({ reason: 'spawned', pid, argv: displayArgv([file, ...args]) }),
       onStdoutLine: (line) => {
         for (const item of parseStreamLine(line, input.worktree)) {
           if (item.reason === 'result') {

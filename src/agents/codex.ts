@@ -24,12 +24,11 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { AgentSpec } from '../config/spec.js';
 import type { AgentInput, AgentResult, AgentRunner } from '../engine/ports.js';
-import { err, ok, type Result } from '../util/result.js';
+import type { Result } from '../util/result.js';
 import { newCodexOutcome, parseCodexLine } from './codex-json.js';
-import { displayArgv, toResult, type RunnerOptions } from './command.js';
+import { runAgentProcess, toResult, type RunnerOptions } from './command.js';
 import { agentEnv } from './env.js';
-import { runProcess } from './process.js';
-import { findExecutable, PreflightPaths } from './which.js';
+import { PreflightPaths } from './which.js';
 
 const SANDBOX_FLAGS = new Set(['--sandbox', '-s', '--full-auto', '--dangerously-bypass-approvals-and-sandbox', '--yolo']);
 
@@ -63,13 +62,9 @@ export class CodexRunner implements AgentRunner {
   }
 
   async preflight(agent: AgentSpec, cwd: string): Promise<Result<void, string>> {
-    const bin = agent.bin ?? 'codex';
-    const found = findExecutable(bin, cwd, process.env.PATH);
-    if (found.ok) {
-      this.#paths.remember(bin, found.value);
-      return ok(undefined);
-    }
-    return err(agent.bin === undefined ? 'codex not found on PATH; install @openai/codex or set agent.bin' : `agent.bin: ${found.error}`);
+    return this.#paths.find(agent.bin ?? 'codex', cwd, (why) =>
+      agent.bin === undefined ? 'codex not found on PATH; install @openai/codex or set agent.bin' : `agent.bin: ${why}`,
+    );
   }
 
   async run(input: AgentInput): Promise<AgentResult> {
@@ -84,17 +79,12 @@ export class CodexRunner implements AgentRunner {
 
     const seen = newCodexOutcome();
     let sessionAnnounced = false;
-    const outcome = await runProcess({
+    const outcome = await runAgentProcess(input, {
       file,
       args,
-      cwd: input.worktree,
       env,
-      timeoutMs: input.timeoutMs,
-      signal: input.signal,
-      logFile: input.logFile,
+      graceMs: this.#graceMs,
       stdoutIsJsonl: true,
-      ...(this.#graceMs === undefined ? {} : { graceMs: this.#graceMs }),
-      onSpawn: (pid) => input.onEvent({ reason: 'spawned', pid, argv: displayArgv([file, ...args]) }),
       onStdoutLine: (line) => {
         for (const event of parseCodexLine(line, seen, input.worktree)) {
           if (event.reason === 'session') {

@@ -9,7 +9,7 @@ import type { AgentInput, AgentResult, AgentRunner } from '../engine/ports.js';
 import { err, ok, type Result } from '../util/result.js';
 import { agentEnv } from './env.js';
 import { runProcess, type ProcessOutcome } from './process.js';
-import { findExecutable, PreflightPaths } from './which.js';
+import { PreflightPaths } from './which.js';
 
 export interface RunnerOptions {
   /** Between SIGTERM and SIGKILL to the agent's process group. @default 5000 */
@@ -43,10 +43,7 @@ export class CommandRunner implements AgentRunner {
     if (bin === undefined || bin === '') return err('agent.command is required for kind: command (e.g. ["./bin/my-agent", "{prompt_file}"])');
     // A placeholder in the program itself is only known per task.
     if (new RegExp(PLACEHOLDER.source).test(bin)) return ok(undefined);
-    const found = findExecutable(bin, cwd, process.env.PATH);
-    if (!found.ok) return err(`agent command: ${found.error}`);
-    this.#paths.remember(bin, found.value);
-    return ok(undefined);
+    return this.#paths.find(bin, cwd, (why) => `agent command: ${why}`);
   }
 
   async run(input: AgentInput): Promise<AgentResult> {
@@ -71,16 +68,11 @@ export class CommandRunner implements AgentRunner {
     const file = this.#paths.resolve(program!);
 
     let lastLine: string | undefined;
-    const outcome = await runProcess({
+    const outcome = await runAgentProcess(input, {
       file,
       args,
-      cwd: input.worktree,
       env,
-      timeoutMs: input.timeoutMs,
-      signal: input.signal,
-      logFile: input.logFile,
-      ...(this.#graceMs === undefined ? {} : { graceMs: this.#graceMs }),
-      onSpawn: (pid) => input.onEvent({ reason: 'spawned', pid, argv: displayArgv([file, ...args]) }),
+      graceMs: this.#graceMs,
       onStdoutLine: (line) => {
         if (line.trim() === '') return;
         lastLine = line;
@@ -89,6 +81,30 @@ export class CommandRunner implements AgentRunner {
     });
     return toResult(outcome, lastLine);
   }
+}
+
+/**
+ * Runs an agent's process for `input`: in its worktree, with its timeout, stop signal and
+ * log file, reporting `spawned`. What differs between agents (program, argv, environment,
+ * how stdout is read) is theirs to give.
+ */
+export function runAgentProcess(
+  input: AgentInput,
+  opts: { file: string; args: readonly string[]; env: Readonly<Record<string, string>>; graceMs: number | undefined; stdoutIsJsonl?: boolean; onStdoutLine: (line: string) => void },
+): Promise<ProcessOutcome> {
+  return runProcess({
+    file: opts.file,
+    args: opts.args,
+    cwd: input.worktree,
+    env: opts.env,
+    timeoutMs: input.timeoutMs,
+    signal: input.signal,
+    logFile: input.logFile,
+    ...(opts.stdoutIsJsonl === undefined ? {} : { stdoutIsJsonl: opts.stdoutIsJsonl }),
+    ...(opts.graceMs === undefined ? {} : { graceMs: opts.graceMs }),
+    onSpawn: (pid) => input.onEvent({ reason: 'spawned', pid, argv: displayArgv([opts.file, ...opts.args]) }),
+    onStdoutLine: opts.onStdoutLine,
+  });
 }
 
 /** The common mapping of a finished process to an AgentResult; `message` on success is the last line. */

@@ -39,6 +39,14 @@ function isExecutable(file: string): boolean {
 export class PreflightPaths {
   readonly #found = new Map<string, string>();
 
+  /** Preflight of a program: found (and remembered), or `describe` says why not. */
+  find(bin: string, cwd: string, describe: (why: string) => string): Result<void, string> {
+    const found = findExecutable(bin, cwd, process.env.PATH);
+    if (!found.ok) return err(describe(found.error));
+    this.remember(bin, found.value);
+    return ok(undefined);
+  }
+
   remember(bin: string, found: string): void {
     if (bin.includes('/') && !isAbsolute(bin)) this.#found.set(bin, found);
   }
