@@ -10,6 +10,9 @@ export interface SourceLoc {
 }
 
 export type AgentKind = 'claude' | 'codex' | 'command';
+
+/** Agents whose session a retry, or the run after a crash, resumes (claude's `--resume`, codex's `exec resume`); others start over. */
+export const RESUMABLE_KINDS: ReadonlySet<AgentKind> = new Set(['claude', 'codex']);
 export type PermissionMode = 'default' | 'acceptEdits' | 'bypassPermissions' | 'plan' | 'dontAsk';
 
 export interface AgentSpec {

@@ -1,7 +1,7 @@
 import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import PQueue from 'p-queue';
-import type { Spec, TaskSpec } from '../config/spec.js';
+import { RESUMABLE_KINDS, type Spec, type TaskSpec } from '../config/spec.js';
 import { processAlive, processStart } from '../util/process-identity.js';
 import { err, ok, type Result } from '../util/result.js';
 import type { EventListener, SwarmEvent, TaskInfo } from './events.js';
@@ -641,7 +641,7 @@ export class Engine {
     const runner = this.#o.agents.get(task.agent.kind);
     if (!runner) return { ok: false, failure: 'spawn', exitCode: null, signal: null, message: `no runner for agent kind ${task.agent.kind}` };
     // After a crash, the first attempt picks the agent's session up where it was cut off.
-    const sessions = SESSION_KINDS.has(task.agent.kind);
+    const sessions = RESUMABLE_KINDS.has(task.agent.kind);
     const continuing = live.interrupted === true && retry === undefined && sessions && live.sessionId !== undefined;
     live.interrupted = false;
     const resumeSession = (retry || continuing) && sessions ? live.sessionId : undefined;
@@ -1001,9 +1001,6 @@ function failureDetail(f: RetryContext): string {
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
-
-/** Agents whose session swarm can resume (claude's `--resume`, codex's `exec resume`); others start over. */
-const SESSION_KINDS: ReadonlySet<string> = new Set(['claude', 'codex']);
 
 /** A run record without the previous runner's start time (the caller sets its own). */
 function withoutRunner(run: RunRecord): RunRecord {
