@@ -67,7 +67,17 @@ export interface EngineOptions {
    * which knows how agents are spawned.
    */
   readonly reapOrphans?: (runnerPid: number) => Promise<number>;
+  /**
+   * Accept the integration branch where it is now, though swarm did not leave it there
+   * (`--accept-branch`: the user moved it on purpose). Otherwise a moved branch stops the run.
+   */
+  readonly acceptMovedBranch?: boolean;
+  /** Test-only crash points: called at each named point of a merge (see util/crash-point.ts). */
+  readonly crashPoint?: (name: CrashPoint) => void;
 }
+
+/** Where a test can kill the runner in a merge: after each durable step. */
+export type CrashPoint = 'merge:prepared' | 'merge:intent' | 'merge:checked' | 'merge:landed' | 'merge:recorded';
 
 export interface RunSummary {
   readonly outcome: RunOutcome;
@@ -88,6 +98,8 @@ interface Live {
   startSha?: string;
   /** The diff base for the audit; moves to the integration head after a conflict merge. */
   auditBase?: string;
+  /** The task commit the last passing audit saw: exactly what is merged. */
+  audited?: string;
   sessionId?: string;
   summary?: string;
   controller?: AbortController;
@@ -133,6 +145,12 @@ export class Engine {
   #costUsd = 0;
   #startedAt = 0;
   #into = '';
+  /** The integration branch's head as swarm last wrote it: the expected value of every move. */
+  #head = '';
+  /** Set when the integration branch moved under the run: the run stops and this is its error. */
+  #fatal: string | undefined;
+  /** Aborts a running merge.check on a forced stop. */
+  readonly #mergeAbort = new AbortController();
   #timers: NodeJS.Timeout[] = [];
   #inflight = 0;
   /** Worktree removals (or parkings) still going on after their merge. */
@@ -176,6 +194,7 @@ export class Engine {
     this.#emit({ type: 'run', reason: 'stopping', force, run: this.#spec.name, at: this.#now() });
     // Queued jobs see #stopping when their turn comes and return at once (clearing the queue would orphan their promises).
     for (const live of this.#live.values()) live.controller?.abort();
+    if (force) this.#mergeAbort.abort();
     this.#checkDone();
   }
 
@@ -193,7 +212,7 @@ export class Engine {
     let baseSha: string;
     try {
       baseSha = previous?.baseSha ?? (await git.resolve(spec.base));
-      await git.ensureIntegrationBranch(spec.into, baseSha, spec.name);
+      this.#head = await git.ensureIntegrationBranch(spec.into, baseSha, spec.name);
     } catch (error) {
       return err(messageOf(error));
     }
@@ -201,8 +220,13 @@ export class Engine {
     const hashes = new Map(spec.tasks.map((t) => [t.id, taskHash(spec, t)]));
     const prevTasks = new Map<string, TaskRecord>(previous ? store.getTasks(spec.name).map((r) => [r.task, r]) : []);
     const crashed = previous?.status === 'running';
+    const expected = previous?.headSha === undefined ? undefined : this.#reconcileMergeIntent(previous.headSha, prevTasks);
+    if (expected !== undefined && expected !== this.#head) {
+      const moved = await this.#describeForeignMove(expected, this.#head);
+      if (!this.#o.acceptMovedBranch) return err(moved);
+      this.#log('warning', `the integration branch ${spec.into} was moved outside swarm, to ${this.#head.slice(0, 12)}; accepted (--accept-branch)`);
+    }
     if (previous) await this.#recover(previous, crashed, prevTasks);
-    if (crashed) await this.#undoUncheckedMerges(prevTasks);
     const inIntegration = new Set<string>();
     for (const [id, rec] of prevTasks) {
       if (await this.#workIsIn(rec, spec.into)) inIntegration.add(id);
@@ -211,9 +235,7 @@ export class Engine {
     for (const id of plan.changed) this.#log('info', `task ${id} changed since it ran: it runs again, with everything downstream of it`);
     for (const id of plan.lostMerges) this.#log('warning', `task ${id} was merged before but its work is not on ${spec.into}: it runs again`);
     for (const id of plan.recoveredMerges) {
-      const was = prevTasks.get(id)!.state;
-      const unchecked = was === 'merging' && spec.merge.check ? ` (its merge.check \`${spec.merge.check}\` was cut off and is not run again: run it yourself on ${spec.into})` : '';
-      this.#log(crashed && unchecked ? 'warning' : 'info', `task ${id} was merged into ${spec.into} just before the runner stopped: recorded merged, not merged again${unchecked}`);
+      this.#log('info', `task ${id} was merged into ${spec.into} just before the runner stopped: recorded merged, not merged again`);
     }
     for (const id of plan.recoveredMerges) {
       const wt = prevTasks.get(id)!.worktree;
@@ -265,6 +287,7 @@ export class Engine {
       },
       spec.tasks.map((t) => ({ task: t.id, hash: hashes.get(t.id)!, state: this.#live.get(t.id)!.state })),
     );
+    store.setIntegrationHead(spec.name, this.#head);
     this.#emitStarted(baseSha, previous !== undefined);
     if (previous && plan.keepMerged.size > 0) {
       this.#log('info', `resuming: ${plan.keepMerged.size} task(s) already merged stay merged`);
@@ -278,6 +301,11 @@ export class Engine {
     for (const t of this.#timers) clearInterval(t);
     await this.#mergeQueue.onIdle();
     await Promise.all(this.#cleanups);
+    // An agent (or anyone) may have moved the branch after the last merge: say so now, not at the next run.
+    if (this.#fatal === undefined) {
+      const now = await git.integrationHead(spec.into).catch(() => undefined);
+      if (now !== undefined && now !== this.#head) this.#fatal = await this.#describeForeignMove(this.#head, now);
+    }
 
     const selected = [...this.#selected];
     const merged = selected.filter((id) => this.#state(id) === 'merged').length;
@@ -300,7 +328,45 @@ export class Engine {
       costUsd: this.#costUsd,
       durationMs: finishedAt - this.#startedAt,
     });
+    if (this.#fatal !== undefined) return err(this.#fatal);
     return ok({ outcome, merged, total: selected.length, costUsd: this.#costUsd });
+  }
+
+  /**
+   * A merge whose runner died between its write-ahead record and its end: the branch at the
+   * recorded merge means it landed (the branch moves only after merge.check passed), at the
+   * recorded base that it did not. Returns where swarm last left the branch.
+   */
+  #reconcileMergeIntent(head: string, prevTasks: Map<string, TaskRecord>): string {
+    const { store } = this.#o;
+    const spec = this.#spec;
+    for (const [id, rec] of prevTasks) {
+      if (rec.state !== 'merging' || rec.mergeBase === undefined || rec.mergedSha === undefined) continue;
+      if (this.#head === rec.mergedSha) {
+        store.updateTask(spec.name, id, { mergeBase: undefined });
+        prevTasks.set(id, { ...rec, state: 'merged', mergeBase: undefined });
+        this.#log('info', `task ${id}: its merge ${rec.mergedSha.slice(0, 12)} had landed, checked, just before the runner stopped`);
+        return rec.mergedSha;
+      }
+      store.updateTask(spec.name, id, { mergeBase: undefined, mergedSha: undefined });
+      prevTasks.set(id, { ...rec, mergeBase: undefined, mergedSha: undefined });
+      if (this.#head === rec.mergeBase) this.#log('info', `task ${id}: its merge had not landed when the runner stopped; it is merged again`);
+    }
+    return head;
+  }
+
+  /** What to tell the user when the integration branch is not where swarm left it. */
+  async #describeForeignMove(expected: string, actual: string): Promise<string> {
+    const into = this.#spec.into;
+    const foreign = await this.#o.git.commitsBetween(expected, actual).catch(() => []);
+    const listed = foreign.slice(0, 5).map((c) => `${c.sha.slice(0, 12)} ${c.subject}`);
+    const more = foreign.length > 5 ? ` and ${foreign.length - 5} more` : '';
+    return (
+      `the integration branch ${into} was moved outside swarm: it is at ${actual.slice(0, 12)}, swarm left it at ${expected.slice(0, 12)}` +
+      (listed.length > 0 ? ` (commits swarm did not make: ${listed.join('; ')}${more})` : '') +
+      `. Nothing more is merged onto it. If an agent did this, put it back: \`git update-ref refs/heads/${into} ${expected} ${actual}\`; ` +
+      `if you moved it yourself on purpose, run again with --accept-branch`
+    );
   }
 
   // ------------------------------------------------------------------ resuming
@@ -348,30 +414,6 @@ export class Engine {
    * still has queued or merging, only a branch with commits of its own counts: an empty
    * branch is trivially an ancestor.
    */
-  /**
-   * A merge whose merge.check the crash cut off never passed its check, and the branch it
-   * landed on is the one dependents start from. While the integration branch is still at
-   * that merge, it moves back to where it was; the task (its branch untouched) goes
-   * through the merge queue again, check included. If the branch moved on since, the
-   * merge stays, with a warning (see the recovered-merge message).
-   */
-  async #undoUncheckedMerges(prevTasks: Map<string, TaskRecord>): Promise<void> {
-    const spec = this.#spec;
-    const git = this.#o.git;
-    if (!spec.merge.check || !git.moveIntegrationBranch) return;
-    for (const [id, rec] of prevTasks) {
-      if (rec.state !== 'merging' || rec.mergeBase === undefined || rec.mergedSha === undefined) continue;
-      const undone = await git.moveIntegrationBranch(spec.into, rec.mergeBase, rec.mergedSha).catch(() => false);
-      if (!undone) continue;
-      this.#o.store.updateTask(spec.name, id, { mergeBase: undefined, mergedSha: undefined });
-      prevTasks.set(id, { ...rec, mergeBase: undefined, mergedSha: undefined });
-      this.#log(
-        'warning',
-        `task ${id}: the runner stopped while merge.check \`${spec.merge.check}\` ran on its merge; the merge is undone (${spec.into} is back at ${rec.mergeBase.slice(0, 12)}) and the task is merged again, check included`,
-      );
-    }
-  }
-
   async #workIsIn(rec: TaskRecord, into: string): Promise<boolean> {
     const git = this.#o.git;
     try {
@@ -563,7 +605,8 @@ export class Engine {
   async #startAndWork(id: string, task: TaskSpec, live: Live): Promise<void> {
     const { git } = this.#o;
     this.#transition(id, 'starting', { startedAt: this.#now() });
-    const from = await git.integrationHead(this.#into);
+    // Where swarm left the integration branch, not wherever its ref points now.
+    const from = this.#head;
     const wt = await git.createWorktree(this.#spec.name, id, from);
     if (!wt.ok) return this.#fail(id, `could not create the worktree: ${wt.error}`);
     Object.assign(live, { worktree: wt.value.path, branch: wt.value.branch, startSha: wt.value.startSha, auditBase: wt.value.startSha });
@@ -571,6 +614,9 @@ export class Engine {
     if (live.mergeReady) {
       live.mergeReady = false;
       await this.#commitLeftovers(id, task, live);
+      // Audited again: whatever reached the branch while no runner watched it is judged too.
+      const audit = await this.#audit(id, task, live);
+      if (audit) return this.#fail(id, failureDetail(audit));
       this.#transition(id, 'queued', {}, 'passed its check before the runner stopped: merging without running its agent again');
       this.#enqueueMerge(id);
       return;
@@ -722,30 +768,41 @@ export class Engine {
     }
   }
 
+  /**
+   * Pins the task commit (read once, first) and audits exactly that commit: what the merge
+   * takes is what was judged here, whatever is committed on the branch afterwards.
+   */
   async #audit(id: string, task: TaskSpec, live: Live): Promise<RetryContext | undefined> {
+    const sha = await this.#o.git.headOf(live.worktree!);
     const enforcement = this.#o.enforcement;
-    if (!enforcement || this.#spec.lease.enforce === 'off') return undefined;
-    const paths = await this.#o.git.changedPaths(live.worktree!, live.auditBase!);
-    const outside = enforcement.audit(paths, task.files);
-    if (outside.length === 0) return undefined;
-    const blocked = this.#spec.lease.enforce === 'block';
-    for (const path of outside) {
-      this.#emit({ type: 'lease', reason: 'violation', task: id, path, where: 'audit', blocked, run: this.#spec.name, at: this.#now() });
+    if (enforcement && this.#spec.lease.enforce !== 'off') {
+      const paths = await this.#o.git.changedPaths(live.worktree!, live.auditBase!, sha);
+      const outside = enforcement.audit(paths, task.files);
+      if (outside.length > 0) {
+        const blocked = this.#spec.lease.enforce === 'block';
+        for (const path of outside) {
+          this.#emit({ type: 'lease', reason: 'violation', task: id, path, where: 'audit', blocked, run: this.#spec.name, at: this.#now() });
+        }
+        if (blocked) return { kind: 'audit', paths: outside };
+      }
     }
-    return blocked ? { kind: 'audit', paths: outside } : undefined;
+    live.audited = sha;
+    return undefined;
   }
 
-  async #shell(id: string, live: Live, scope: 'setup' | 'task', command: string, timeoutMs: number) {
+  async #shell(id: string, live: Live, scope: 'setup' | 'task' | 'merge', command: string, timeoutMs: number, at?: { cwd: string; signal: AbortSignal }) {
     const base = { type: 'check' as const, task: id, attempt: live.attempt, scope, command, run: this.#spec.name };
     this.#emit({ ...base, reason: 'started', at: this.#now() });
     const logFile = this.#logFile(id, Math.max(1, live.attempt));
+    const cwd = at?.cwd ?? live.worktree!;
     const res = await this.#o.shell.run({
       command,
-      cwd: live.worktree!,
-      env: { ...this.#env, ...this.#tasks.get(id)!.env, SWARM_TASK: id, SWARM_RUN: this.#spec.name, SWARM_WORKTREE: live.worktree! },
+      cwd,
+      // merge.check runs on the integration branch: the task's own env is not its.
+      env: { ...this.#env, ...(scope === 'merge' ? {} : this.#tasks.get(id)!.env), SWARM_TASK: id, SWARM_RUN: this.#spec.name, SWARM_WORKTREE: cwd },
       timeoutMs,
-      signal: live.controller!.signal,
-      onLine: (line) => appendLog(logFile, { t: this.#now(), stream: scope === 'setup' ? 'setup' : 'check', line }),
+      signal: at?.signal ?? live.controller!.signal,
+      onLine: (line) => appendLog(logFile, { t: this.#now(), stream: scope === 'setup' ? 'setup' : scope === 'merge' ? 'merge-check' : 'check', line }),
     });
     const passed = res.exitCode === 0;
     this.#emit({ ...base, reason: passed ? 'passed' : 'failed', exitCode: res.exitCode, tail: res.output.slice(-2000), at: this.#now() });
@@ -760,82 +817,141 @@ export class Engine {
     void this.#mergeQueue.add(() => this.#guard(id, () => this.#merge(id)), { priority: this.#priority.get(id) ?? 0 }).finally(() => this.#checkDone());
   }
 
+  /**
+   * Lands the audited commit: the merge is made beside the branch (write-ahead recorded),
+   * merge.check runs on it, and only then does the branch move, by compare-and-swap from
+   * where swarm left it. A crash at any point leaves either the old head or the checked
+   * merge on the branch, and the record says which (see `#reconcileMergeIntent`).
+   */
   async #merge(id: string): Promise<void> {
     const task = this.#tasks.get(id)!;
     const live = this.#live.get(id)!;
     const spec = this.#spec;
-    if (this.#forced) return this.#cancel(id);
+    const { git, store } = this.#o;
+    if (this.#forced || this.#fatal !== undefined) return this.#cancel(id);
     this.#transition(id, 'merging');
     this.#emit({ type: 'merge', reason: 'started', task: id, run: spec.name, at: this.#now() });
     // A zombie from an older attempt, or a task whose lease was taken over, must never land.
-    if (!live.lease || !this.#o.store.isCurrent(live.lease.id, live.lease.token)) {
+    if (!live.lease || !store.isCurrent(live.lease.id, live.lease.token)) {
       return this.#fail(id, 'its lease was lost (expired or taken over) before the merge; not merged');
     }
-    const outcome = await this.#o.git.merge({
-      run: spec.name,
-      into: spec.into,
-      task: id,
-      branch: live.branch!,
-      strategy: spec.merge.strategy,
-      message: `swarm(${id}): ${task.title}`,
-      check: spec.merge.check,
-      env: { ...this.#env, SWARM_RUN: spec.name, SWARM_TASK: id },
-      // Kept while the check runs: if the runner dies now, the resumed run knows what to undo.
-      onChecking: ({ before, after }) => this.#o.store.updateTask(spec.name, id, { mergeBase: before, mergedSha: after }),
-    });
-    switch (outcome.kind) {
-      case 'merged': {
-        this.#emit({ type: 'merge', reason: 'merged', task: id, commit: outcome.commit, run: spec.name, at: this.#now() });
-        this.#o.store.recordDuration(id, Math.max(1, live.agentMs));
-        this.#transition(id, 'merged', { mergedSha: outcome.commit, mergeBase: undefined, endedAt: this.#now() });
-        this.#releaseLease(id);
-        this.#pump();
-        if (!this.#o.keepWorktrees && live.worktree) {
-          // Not in the merge queue's time: the next merge need not wait for files to be deleted.
-          const git = this.#o.git;
-          const path = live.worktree;
-          const release = (git.releaseWorktree ? git.releaseWorktree(path) : git.removeWorktree(path)).catch((e: unknown) =>
-            this.#log('warning', `task ${id}: worktree kept: ${messageOf(e)}`),
-          );
-          this.#cleanups.add(release);
-          void release.finally(() => this.#cleanups.delete(release));
-        }
-        return;
+    const sha = live.audited;
+    if (sha === undefined) return this.#fail(id, 'it reached the merge queue without a passing audit; not merged');
+    await this.#reportLateCommits(id, live, sha);
+    const strategy = await this.#strategyFor(id, task, live, sha);
+    const expected = this.#head;
+    const prepared = await git.prepareMerge({ run: spec.name, into: spec.into, sha, expected, strategy, message: `swarm(${id}): ${task.title}` });
+    this.#o.crashPoint?.('merge:prepared');
+    if (prepared.kind === 'moved') return this.#foreignMove(id, expected, prepared.actual);
+    if (prepared.kind === 'conflict') return this.#conflict(id, task, live, prepared.files);
+    // Write-ahead: before the branch can move, the record says where it was and where it goes.
+    store.updateTask(spec.name, id, { mergeBase: expected, mergedSha: prepared.commit });
+    this.#o.crashPoint?.('merge:intent');
+    if (spec.merge.check) {
+      const res = await this.#shell(id, live, 'merge', spec.merge.check, task.timeoutMs, { cwd: prepared.cwd, signal: this.#mergeAbort.signal });
+      this.#o.crashPoint?.('merge:checked');
+      if (res.exitCode !== 0) {
+        await git.abandonMerge(spec.name, spec.into);
+        store.updateTask(spec.name, id, { mergeBase: undefined, mergedSha: undefined });
+        if (res.cancelled) return this.#cancel(id);
+        this.#emit({ type: 'merge', reason: 'undone', task: id, detail: res.output.slice(-2000), run: spec.name, at: this.#now() });
+        return this.#fail(id, `merge.check \`${spec.merge.check}\` failed on its merge (exit ${res.exitCode ?? res.signal}); the integration branch did not move`);
       }
-      case 'conflict': {
-        this.#emit({ type: 'merge', reason: 'conflict', task: id, files: outcome.files, run: spec.name, at: this.#now() });
-        if (spec.merge.onConflict === 'fail' || live.conflictRounds >= MAX_CONFLICT_ROUNDS || this.#stopping) {
-          this.#transition(id, 'conflicted', { endedAt: this.#now() }, `merge conflict in ${outcome.files.join(', ')}`);
-          this.#releaseLease(id);
-          this.#pump();
-          return;
-        }
-        live.conflictRounds++;
-        this.#transition(id, 'resolving', {}, `resolving a conflict in ${outcome.files.join(', ')}`);
-        // The resolution is agent work: it takes a slot like any agent, ahead of new tasks.
-        this.#inflight++;
-        void this.#queue
-          .add(() => this.#guard(id, () => this.#resolve(id, task, live)), { priority: Number.MAX_SAFE_INTEGER })
-          .finally(() => {
-            this.#inflight--;
-            this.#checkDone();
-          });
-        return;
-      }
-      case 'check-failed': {
-        if (spec.merge.check) this.#o.store.updateTask(spec.name, id, { mergeBase: undefined, mergedSha: undefined });
-        this.#emit({ type: 'merge', reason: 'undone', task: id, detail: outcome.output.slice(-2000), run: spec.name, at: this.#now() });
-        return this.#fail(id, `merge.check \`${spec.merge.check}\` failed after merging (exit ${outcome.exitCode}); the merge was undone`);
-      }
+    }
+    if (!(await git.landMerge({ run: spec.name, into: spec.into, commit: prepared.commit, expected, task: id }))) {
+      store.updateTask(spec.name, id, { mergeBase: undefined, mergedSha: undefined });
+      return this.#foreignMove(id, expected, await git.integrationHead(spec.into));
+    }
+    this.#o.crashPoint?.('merge:landed');
+    this.#head = prepared.commit;
+    store.setIntegrationHead(spec.name, prepared.commit);
+    this.#o.crashPoint?.('merge:recorded');
+    this.#emit({ type: 'merge', reason: 'merged', task: id, commit: prepared.commit, run: spec.name, at: this.#now() });
+    store.recordDuration(id, Math.max(1, live.agentMs));
+    this.#transition(id, 'merged', { mergedSha: prepared.commit, mergeBase: undefined, endedAt: this.#now() });
+    this.#releaseLease(id);
+    this.#pump();
+    if (!this.#o.keepWorktrees && live.worktree) {
+      // Not in the merge queue's time: the next merge need not wait for files to be deleted.
+      const path = live.worktree;
+      const release = (git.releaseWorktree ? git.releaseWorktree(path) : git.removeWorktree(path)).catch((e: unknown) =>
+        this.#log('warning', `task ${id}: worktree kept: ${messageOf(e)}`),
+      );
+      this.#cleanups.add(release);
+      void release.finally(() => this.#cleanups.delete(release));
     }
   }
 
+  /** Commits that reached the task branch after its audit are not merged: say so, as violations. */
+  async #reportLateCommits(id: string, live: Live, audited: string): Promise<void> {
+    if (!live.branch) return;
+    const tip = await this.#o.git.resolve(`refs/heads/${live.branch}`).catch(() => audited);
+    if (tip === audited) return;
+    const late = await this.#o.git.commitsBetween(audited, tip).catch(() => []);
+    const blocked = true;
+    for (const c of late.length > 0 ? late : [{ sha: tip, subject: '(the branch was moved)' }]) {
+      this.#emit({ type: 'lease', reason: 'violation', task: id, path: `${c.sha.slice(0, 12)} ${c.subject}`, where: 'merge', blocked, run: this.#spec.name, at: this.#now() });
+    }
+    this.#log('warning', `task ${id}: ${live.branch} moved after its audit (now ${tip.slice(0, 12)}); only the audited commit ${audited.slice(0, 12)} is merged`);
+  }
+
+  /**
+   * A branch whose history holds a change the audit refused (made, then reverted on a
+   * retry) lands as one squash commit, so the refused change never enters the integration
+   * history; the diff as a whole passed the audit.
+   */
+  async #strategyFor(id: string, task: TaskSpec, live: Live, sha: string): Promise<Spec['merge']['strategy']> {
+    const strategy = this.#spec.merge.strategy;
+    const enforcement = this.#o.enforcement;
+    if (strategy === 'squash' || !enforcement || this.#spec.lease.enforce !== 'block' || !live.startSha) return strategy;
+    const touched = await this.#o.git.commitPaths(live.startSha, sha);
+    const refused = enforcement.audit(touched, task.files);
+    if (refused.length === 0) return strategy;
+    this.#log('info', `task ${id}: its history holds commits that changed files outside its globs (${refused.slice(0, 5).join(', ')}), later undone; it is merged as one squash commit so they stay out of ${this.#spec.into}`);
+    return 'squash';
+  }
+
+  /** The integration branch is not where swarm left it: nothing more is merged, and the run stops. */
+  #foreignMove(id: string, expected: string, actual: string): void {
+    void this.#describeForeignMove(expected, actual).then((message) => {
+      this.#fatal ??= message;
+      this.#log('warning', message);
+      this.stop(false);
+    });
+    const live = this.#live.get(id)!;
+    this.#transition(id, 'cancelled', { endedAt: this.#now() }, `not merged: the integration branch ${this.#spec.into} was moved outside swarm`);
+    if (live.lease) this.#releaseLease(id);
+  }
+
+  #conflict(id: string, task: TaskSpec, live: Live, files: readonly string[]): void {
+    const spec = this.#spec;
+    this.#emit({ type: 'merge', reason: 'conflict', task: id, files, run: spec.name, at: this.#now() });
+    if (spec.merge.onConflict === 'fail' || live.conflictRounds >= MAX_CONFLICT_ROUNDS || this.#stopping) {
+      this.#transition(id, 'conflicted', { endedAt: this.#now() }, `merge conflict in ${files.join(', ')}`);
+      this.#releaseLease(id);
+      this.#pump();
+      return;
+    }
+    live.conflictRounds++;
+    this.#transition(id, 'resolving', {}, `resolving a conflict in ${files.join(', ')}`);
+    // The resolution is agent work: it takes a slot like any agent, ahead of new tasks.
+    this.#inflight++;
+    void this.#queue
+      .add(() => this.#guard(id, () => this.#resolve(id, task, live)), { priority: Number.MAX_SAFE_INTEGER })
+      .finally(() => {
+        this.#inflight--;
+        this.#checkDone();
+      });
+  }
+
   async #resolve(id: string, task: TaskSpec, live: Live): Promise<void> {
-    const head = await this.#o.git.integrationHead(this.#into);
-    const { conflicted } = await this.#o.git.mergeIntegrationIntoTask(live.worktree!, this.#into);
+    const head = this.#head;
+    const { conflicted } = await this.#o.git.mergeIntegrationIntoTask(live.worktree!, this.#into, head);
     live.auditBase = head;
     if (conflicted.length === 0) {
       await this.#commitLeftovers(id, task, live);
+      const audit = await this.#audit(id, task, live);
+      if (audit) return this.#fail(id, failureDetail(audit));
       this.#transition(id, 'queued');
       this.#enqueueMerge(id);
       return;

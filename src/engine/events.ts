@@ -93,10 +93,13 @@ export type CheckEvent = Base & {
 export type LeaseEvent = Base & { readonly type: 'lease'; readonly task: string } & (
     | { readonly reason: 'acquired' | 'released'; readonly token: number; readonly globs: readonly string[] }
     | /** The task's files are held by someone else. */ { readonly reason: 'waiting'; readonly heldBy: string }
-    | /** A write or commit outside the lease (enforce: warn records, block refuses). */ {
+    | /**
+       * A write or commit outside the lease (enforce: warn records, block refuses); `merge`: a
+       * commit made on the task branch after its audit, which is not merged (`path` names it).
+       */ {
         readonly reason: 'violation';
         readonly path: string;
-        readonly where: 'hook' | 'pre-commit' | 'audit';
+        readonly where: 'hook' | 'pre-commit' | 'audit' | 'merge';
         readonly blocked: boolean;
       }
   );

@@ -71,6 +71,19 @@ export interface RunRecord {
   readonly startedAt: number;
   readonly finishedAt?: number;
   readonly costUsd: number;
+  /**
+   * The integration branch's head as swarm last wrote it (created it, or landed a merge).
+   * Undefined for runs recorded before swarm kept it.
+   */
+  readonly headSha?: string;
+}
+
+/** The process that holds a run (see `RunStore.claimRunner`). */
+export interface RunnerClaim {
+  readonly pid: number;
+  readonly pidStart?: string;
+  readonly host: string;
+  readonly startedAt: number;
 }
 
 export interface TaskRecord {
@@ -85,8 +98,10 @@ export interface TaskRecord {
   readonly startSha?: string;
   readonly mergedSha?: string;
   /**
-   * Set only while merge.check runs on a merge: where the integration branch was before it.
-   * If the runner dies then, the resumed run moves the branch back here and merges again.
+   * Set only while a merge is prepared and checked (write-ahead, before the integration
+   * branch moves): where the branch was, with `mergedSha` the commit about to land. After a
+   * crash, the branch at `mergedSha` means the merge landed (its check had passed); at
+   * `mergeBase`, that it did not.
    */
   readonly mergeBase?: string;
   readonly sessionId?: string;
@@ -116,6 +131,8 @@ export interface RunStore extends LeaseStore {
   /** Creates the run (or takes over an unfinished one) with its tasks in `pending`. */
   saveRun(run: RunRecord, tasks: readonly { task: string; hash: string; state: TaskState }[]): void;
   setRunStatus(name: string, status: RunStatus, patch?: { finishedAt?: number; costUsd?: number }): void;
+  /** Records where swarm left the integration branch: the expected value of its next move. */
+  setIntegrationHead(name: string, sha: string): void;
   getTasks(run: string): TaskRecord[];
   /** Writes the task's new state, the patch and the event row in one transaction. */
   transition(run: string, task: string, to: TaskState, patch: TaskPatch, event: SwarmEvent): void;
@@ -147,6 +164,11 @@ export type MergeOutcome =
   | { readonly kind: 'conflict'; readonly files: readonly string[] }
   | { readonly kind: 'check-failed'; readonly output: string; readonly exitCode: number | null };
 
+export type PreparedMerge =
+  | { readonly kind: 'prepared'; readonly commit: string; readonly cwd: string }
+  | { readonly kind: 'conflict'; readonly files: readonly string[] }
+  | { readonly kind: 'moved'; readonly actual: string };
+
 export interface GitPort {
   /** The repository's main worktree root. */
   readonly root: string;
@@ -158,24 +180,26 @@ export interface GitPort {
   createWorktree(run: string, task: string, from: string): Promise<Result<Worktree, string>>;
   /** Commits whatever is uncommitted; returns the new head, or null when there was nothing. */
   commitAll(worktree: string, message: string, opts?: { env?: Readonly<Record<string, string>>; noVerify?: boolean }): Promise<string | null>;
-  /** Paths changed (both names of renames) between `from` and the worktree's HEAD. */
-  changedPaths(worktree: string, from: string): Promise<string[]>;
-  /** Merges the task branch into `into` in the merge worktree, running `check` after; undoes on check failure. */
-  merge(opts: {
-    run: string;
-    into: string;
-    task: string;
-    branch: string;
-    strategy: MergeStrategy;
-    message: string;
-    check?: string;
-    env?: Record<string, string>;
-    signal?: AbortSignal;
-    /** Called when the merge is made and `check` is about to run on it: the undo point, and the merge. */
-    onChecking?: (merge: { readonly before: string; readonly after: string }) => void;
-  }): Promise<MergeOutcome>;
+  /** Paths changed (both names of renames) between `from` and `to` (default: the worktree's HEAD). */
+  changedPaths(worktree: string, from: string, to?: string): Promise<string[]>;
+  /**
+   * Makes the merge of task commit `sha` onto `expected` in the run's merge worktree (HEAD
+   * detached there); the integration branch does not move. `moved` when the branch is not
+   * at `expected`.
+   */
+  prepareMerge(opts: { run: string; into: string; sha: string; expected: string; strategy: MergeStrategy; message: string }): Promise<PreparedMerge>;
+  /** Compare-and-swap of the integration branch from `expected` to `commit`; false when it was not at `expected`. */
+  landMerge(opts: { run: string; into: string; commit: string; expected: string; task: string }): Promise<boolean>;
+  /** Drops a prepared merge: the merge worktree goes back to the branch's head, clean. */
+  abandonMerge(run: string, into: string): Promise<void>;
+  /** The commit a worktree's HEAD names. */
+  headOf(worktree: string): Promise<string>;
+  /** Paths touched by the non-merge commits in `from..to`, one by one (what a squash would hide). */
+  commitPaths(from: string, to: string): Promise<string[]>;
+  /** Commits in `from..to`, newest first. */
+  commitsBetween(from: string, to: string): Promise<{ sha: string; subject: string }[]>;
   /** Merges the integration head into the task branch; conflict markers are left uncommitted (MERGE_HEAD set) for the agent. Returns conflicted paths. */
-  mergeIntegrationIntoTask(worktree: string, into: string): Promise<{ conflicted: string[] }>;
+  mergeIntegrationIntoTask(worktree: string, into: string, head: string): Promise<{ conflicted: string[] }>;
   /** Whether `branch`'s work is already in `into` (for resume). */
   isMerged(branch: string, into: string): Promise<boolean>;
   /** Whether commit `sha` is in `into`'s history (a recorded merge commit, once its task branch was cleaned). Optional. */
@@ -183,11 +207,6 @@ export interface GitPort {
   removeWorktree(path: string, opts?: { force?: boolean }): Promise<void>;
   /** The task is merged: park its worktree for reuse (a pool), else remove it. Optional: `removeWorktree` when absent. */
   releaseWorktree?(path: string): Promise<void>;
-  /**
-   * Moves the integration branch `into` from `expected` to `to` (compare and swap: false,
-   * and nothing moved, when it is not at `expected`). Optional.
-   */
-  moveIntegrationBranch?(into: string, to: string, expected: string): Promise<boolean>;
   /** Deletes a task branch (never the integration branch or the user's current branch). */
   deleteBranch(branch: string): Promise<void>;
   isDirty(worktree: string): Promise<boolean>;

@@ -65,6 +65,16 @@ export class GitRunner {
     });
   }
 
+  /**
+   * A runner whose every call also has `key=value` set through `GIT_CONFIG_*` (appended to
+   * any the environment already carries, so the user's own still apply).
+   */
+  withConfig(key: string, value: string): GitRunner {
+    const count = Number.parseInt(this.#env.GIT_CONFIG_COUNT ?? '', 10);
+    const n = Number.isInteger(count) && count > 0 ? count : 0;
+    return new GitRunner({ ...this.#env, GIT_CONFIG_COUNT: String(n + 1), [`GIT_CONFIG_KEY_${n}`]: key, [`GIT_CONFIG_VALUE_${n}`]: value });
+  }
+
   /** The environment every call starts from; the merge check runs in it too. */
   get env(): Readonly<Record<string, string>> {
     return this.#env;

@@ -1,7 +1,8 @@
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, rmdir } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import type { GitPort, MergeOutcome, Worktree } from '../engine/ports.js';
+import type { MergeStrategy } from '../config/spec.js';
+import type { GitPort, MergeOutcome, PreparedMerge, Worktree } from '../engine/ports.js';
 import { err, ok, type Result } from '../util/result.js';
 import { runCheck } from './check.js';
 import { GitError } from './errors.js';
@@ -69,8 +70,11 @@ export class Git implements GitPort {
   #excluded: Promise<void> | undefined;
   /** Merge worktrees this process already checked (`run` -> `into`); checked again only if gone. */
   readonly #mergeWorktrees = new Map<string, string>();
-  /** Merge worktrees our own last merge left clean on their branch: nothing to settle. */
-  readonly #settled = new Set<string>();
+  /**
+   * For everything in the merge worktree: the user's hooks (post-merge, post-checkout,
+   * reference-transaction, ...) are not run there. The merge is swarm's; merge.check is its gate.
+   */
+  readonly #mergeRunner: GitRunner;
   /** Identity arguments, by the environment that decides them: the config cannot change mid-run. */
   readonly #identities = new Map<string, Promise<string[]>>();
   readonly #poolSize: number;
@@ -82,6 +86,7 @@ export class Git implements GitPort {
     this.#commonDir = commonDir;
     this.#worktreesRoot = worktreesRoot;
     this.#runner = runner;
+    this.#mergeRunner = runner.withConfig('core.hooksPath', '/dev/null');
     this.#poolSize = poolSize;
   }
 
@@ -421,8 +426,8 @@ export class Git implements GitPort {
    * Measured from the merge base (`from...HEAD`), so passing the integration branch after
    * it was merged into the task gives only the task's own work.
    */
-  async changedPaths(worktree: string, from: string): Promise<string[]> {
-    const out = await this.#runner.ok(['diff', '--name-status', '-M', '-z', `${from}...HEAD`, '--'], { cwd: worktree });
+  async changedPaths(worktree: string, from: string, to = 'HEAD'): Promise<string[]> {
+    const out = await this.#runner.ok(['diff', '--name-status', '-M', '-z', `${from}...${to}`, '--'], { cwd: worktree });
     const fields = splitNul(out);
     const paths: string[] = [];
     for (let i = 0; i < fields.length; ) {
@@ -435,62 +440,140 @@ export class Git implements GitPort {
 
   // ------------------------------------------------------------------------ merging
 
-  async merge(opts: Parameters<GitPort['merge']>[0]): Promise<MergeOutcome> {
+  /**
+   * Makes the commit that lands task commit `sha` (the one the audit saw, never the live
+   * branch) on `expected`, in the run's merge worktree with its HEAD detached: the
+   * integration branch itself does not move (`landMerge` moves it, after merge.check). The
+   * worktree is settled first, whatever was left there. `moved` when the branch is not at
+   * `expected`: someone other than swarm moved it.
+   */
+  async prepareMerge(opts: {
+    run: string;
+    into: string;
+    sha: string;
+    expected: string;
+    strategy: MergeStrategy;
+    message: string;
+  }): Promise<PreparedMerge> {
     this.#checkName('run', opts.run);
     return this.#merges.run(async () => {
-      const mergePath = this.mergeWorktreePath(opts.run);
-      const check = opts.check !== undefined && opts.check.trim() !== '' ? opts.check : undefined;
-      const withCheck = check !== undefined;
-      // Checked once per run: git itself refuses to check `into` out anywhere else while the
-      // merge worktree holds it, so only the worktree's disappearance needs looking for.
-      const known = this.#mergeWorktrees.get(opts.run) === opts.into && existsSync(join(mergePath, '.git'));
-      if (!known) await this.integrationHead(opts.into);
-      const cwd = known
-        ? mergePath
-        : await this.#admin.run(async () => {
-            this.#settled.delete(mergePath);
-            const holder = (await this.#worktrees()).find((e) => e.branch === opts.into && !e.prunable && !samePath(e.path, mergePath));
-            if (holder !== undefined) throw this.#checkedOutError(opts.into, holder);
-            return this.#ensureMergeWorktree(opts.run, opts.into);
-          });
-      this.#mergeWorktrees.set(opts.run, opts.into);
-      this.#integrationBranches.add(opts.into);
-      // Our own last merge left it clean on `into`, and `into` moves only here.
-      if (!this.#settled.delete(cwd)) await settleMergeWorktree(this.#runner, cwd, opts.into);
-      // Only an undo needs to know where `into` was.
-      const before = withCheck ? await this.#runner.ok(['rev-parse', 'HEAD'], { cwd }) : undefined;
-      // The full ref, not a sha looked up first: one git call less, and it cannot be ambiguous.
-      const taskSha = `refs/heads/${opts.branch}`;
-      const source =
-        opts.strategy !== 'merge' ? (this.#looseBranch(opts.branch) ?? (await this.#runner.ok(['rev-parse', '--verify', `${taskSha}^{commit}`], { cwd }))) : undefined;
-      const outcome = await applyStrategy(this.#runner, {
+      const cwd = await this.#mergeWorktree(opts.run, opts.into);
+      const actual = await this.integrationHead(opts.into);
+      if (actual !== opts.expected) return { kind: 'moved', actual };
+      const runner = this.#mergeRunner;
+      await settleMergeWorktree(runner, cwd, opts.expected);
+      const outcome = await applyStrategy(runner, {
         cwd,
-        into: opts.into,
-        taskSha,
+        onto: opts.expected,
+        taskSha: opts.sha,
         strategy: opts.strategy,
         message: opts.message,
         identity: await this.#identity(cwd),
-        ...(source === undefined ? {} : { source }),
+        ...(opts.strategy === 'merge' ? {} : { source: opts.sha }),
       });
-      if (outcome.kind === 'conflict') return outcome;
-      // The merge worktree is on `into`: its head is the branch's, read from the ref file when it can be.
-      const after = this.#looseBranch(opts.into) ?? (await this.#runner.ok(['rev-parse', 'HEAD'], { cwd }));
-      if (check !== undefined && before !== undefined) {
-        opts.onChecking?.({ before, after });
-        const env = { ...this.#runner.env, ...(opts.env ?? {}) };
-        const result = await runCheck(check, { cwd, env, ...(opts.signal ? { signal: opts.signal } : {}) });
-        if (!result.ok) {
-          // Undo: the branch is checked out here, so this moves the integration branch back.
-          await this.#runner.ok(['reset', '-q', '--hard', before], { cwd });
-          await this.#runner.ok(['clean', '-q', '-fd'], { cwd });
-          const output = result.cancelled ? `${result.output}\n(check stopped: the run is stopping)` : result.output;
-          return { kind: 'check-failed', output, exitCode: result.exitCode };
-        }
+      if (outcome.kind === 'conflict') {
+        // Back at the branch's head, and on the branch again, as between merges.
+        await runner.run(['symbolic-ref', 'HEAD', `refs/heads/${opts.into}`], { cwd });
+        return outcome;
       }
-      // A check may leave files behind (build output): then the next merge settles first.
-      if (!withCheck) this.#settled.add(cwd);
-      return { kind: 'merged', commit: after };
+      return { kind: 'prepared', commit: await runner.ok(['rev-parse', 'HEAD'], { cwd }), cwd };
     });
+  }
+
+  /**
+   * Moves the integration branch from `expected` to `commit` in one compare-and-swap
+   * (`update-ref` with the old value): false, and nothing moved, when it is not at
+   * `expected`. The merge worktree is then back on the branch, so git refuses to check it
+   * out anywhere else between merges.
+   */
+  async landMerge(opts: { run: string; into: string; commit: string; expected: string; task: string }): Promise<boolean> {
+    return this.#merges.run(async () => {
+      const cwd = this.mergeWorktreePath(opts.run);
+      const out = await this.#mergeRunner.run(['update-ref', '-m', `swarm: merge ${opts.task}`, `refs/heads/${opts.into}`, opts.commit, opts.expected], { cwd: this.root });
+      if (out.exitCode !== 0) return false;
+      // HEAD is detached at `commit`, which the branch now names: attaching changes no file.
+      await this.#mergeRunner.run(['symbolic-ref', 'HEAD', `refs/heads/${opts.into}`], { cwd });
+      return true;
+    });
+  }
+
+  /** Gives up a prepared merge: the merge worktree goes back to the branch's head, clean. */
+  async abandonMerge(run: string, into: string): Promise<void> {
+    await this.#merges.run(async () => {
+      const cwd = this.mergeWorktreePath(run);
+      if (!existsSync(cwd)) return;
+      await settleMergeWorktree(this.#mergeRunner, cwd, await this.integrationHead(into));
+      await this.#mergeRunner.run(['symbolic-ref', 'HEAD', `refs/heads/${into}`], { cwd });
+    });
+  }
+
+  /**
+   * Prepare, check, land in one call, for callers that need no events of the check (tests,
+   * scripts). The engine runs the three steps itself.
+   */
+  async merge(opts: {
+    run: string;
+    into: string;
+    branch: string;
+    strategy: MergeStrategy;
+    message: string;
+    task: string;
+    check?: string;
+    env?: Readonly<Record<string, string>>;
+    signal?: AbortSignal;
+  }): Promise<MergeOutcome | { kind: 'moved'; actual: string }> {
+    const expected = await this.integrationHead(opts.into);
+    const sha = await this.resolve(`refs/heads/${opts.branch}`);
+    const prepared = await this.prepareMerge({ ...opts, sha, expected });
+    if (prepared.kind !== 'prepared') return prepared;
+    if (opts.check !== undefined) {
+      const env = { ...this.#runner.env, ...(opts.env ?? {}) };
+      const result = await runCheck(opts.check, { cwd: prepared.cwd, env, ...(opts.signal ? { signal: opts.signal } : {}) });
+      if (!result.ok) {
+        await this.abandonMerge(opts.run, opts.into);
+        const output = result.cancelled ? `${result.output}\n(check stopped: the run is stopping)` : result.output;
+        return { kind: 'check-failed', output, exitCode: result.exitCode };
+      }
+    }
+    const landed = await this.landMerge({ ...opts, commit: prepared.commit, expected });
+    return landed ? { kind: 'merged', commit: prepared.commit } : { kind: 'moved', actual: await this.integrationHead(opts.into) };
+  }
+
+  /** The merge worktree's path, made (or checked) once per run by this process. */
+  async #mergeWorktree(run: string, into: string): Promise<string> {
+    const mergePath = this.mergeWorktreePath(run);
+    // Checked once per run: only the worktree's disappearance needs looking for afterwards.
+    if (this.#mergeWorktrees.get(run) === into && existsSync(join(mergePath, '.git'))) return mergePath;
+    await this.integrationHead(into);
+    const cwd = await this.#admin.run(async () => {
+      const holder = (await this.#worktrees()).find((e) => e.branch === into && !e.prunable && !samePath(e.path, mergePath));
+      if (holder !== undefined) throw this.#checkedOutError(into, holder);
+      return this.#ensureMergeWorktree(run, into);
+    });
+    this.#mergeWorktrees.set(run, into);
+    this.#integrationBranches.add(into);
+    return cwd;
+  }
+
+  /** The task commit a worktree's HEAD names right now (what the audit is about to see). */
+  async headOf(worktree: string): Promise<string> {
+    return this.#worktreeHead(worktree) ?? this.#runner.ok(['rev-parse', 'HEAD'], { cwd: worktree });
+  }
+
+  /**
+   * Paths touched by each non-merge commit in `from..to`, together: what a squash would hide
+   * but the history would keep (a file changed, then changed back). Merge commits (the
+   * integration branch merged into the task) are other tasks' work and are left out.
+   */
+  async commitPaths(from: string, to: string): Promise<string[]> {
+    const out = await this.#runner.ok(['log', '--no-merges', '--format=', '--name-only', '-z', '--no-renames', `${from}..${to}`, '--'], { cwd: this.root });
+    return sortedUnique(splitNul(out).map((p) => p.replace(/^\n+/, '')).filter((p) => p !== ''));
+  }
+
+  /** Commits in `from..to`, newest first, with their subjects: what came after an audit. */
+  async commitsBetween(from: string, to: string): Promise<{ sha: string; subject: string }[]> {
+    const out = await this.#runner.ok(['log', '--format=%H %s', `${from}..${to}`, '--'], { cwd: this.root });
+    return out === '' ? [] : out.split('\n').map((l) => ({ sha: l.slice(0, l.indexOf(' ') < 0 ? l.length : l.indexOf(' ')), subject: l.slice(l.indexOf(' ') + 1) }));
   }
 
   /**
@@ -498,8 +581,7 @@ export class Git implements GitPort {
    * markers stay uncommitted (MERGE_HEAD set) for the agent to resolve; `commitAll`
    * concludes the merge afterwards. Without conflict the merge is committed at once.
    */
-  async mergeIntegrationIntoTask(worktree: string, into: string): Promise<{ conflicted: string[] }> {
-    const head = await this.integrationHead(into);
+  async mergeIntegrationIntoTask(worktree: string, into: string, head: string): Promise<{ conflicted: string[] }> {
     if (await hasMergeHead(this.#runner, worktree)) {
       // A retry finds the merge it started: same integration head, keep the agent's progress.
       const pending = await this.#runner.ok(['rev-parse', 'MERGE_HEAD'], { cwd: worktree });
@@ -606,16 +688,6 @@ export class Git implements GitPort {
    * the integration branch, any branch that is not a task's, and a branch checked out in
    * any worktree, the user's current branch included. A missing branch is not an error.
    */
-  async moveIntegrationBranch(into: string, to: string, expected: string): Promise<boolean> {
-    if (parseTaskBranch(into) !== undefined) throw new GitError('protected', `${into} is a task branch, not an integration branch`);
-    return this.#merges.run(async () => {
-      // update-ref with the old value is atomic: it moves nothing unless the branch is at `expected`.
-      const out = await this.#atRoot(['update-ref', '-m', 'swarm: undo a merge whose merge.check was cut off', `refs/heads/${into}`, to, expected]);
-      // The merge worktree (which has `into` checked out) is settled before the next merge.
-      return out.exitCode === 0;
-    });
-  }
-
   async deleteBranch(branch: string, opts: { into?: string } = {}): Promise<void> {
     if (parseTaskBranch(branch) === undefined) {
       throw new GitError('protected', `${branch} is not a swarm task branch (${TASK_BRANCH_PREFIX}<run>/<task>); swarm leaves it alone`);

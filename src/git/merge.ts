@@ -31,22 +31,19 @@ export async function hasMergeHead(runner: GitRunner, cwd: string): Promise<bool
 }
 
 /**
- * Brings the merge worktree back to the integration branch's head with nothing in
- * progress and nothing uncommitted, whatever a crash left there. Ignored files (a
- * `node_modules` the check needs) stay.
+ * Brings the merge worktree to `at`, detached, with nothing in progress, nothing staged and
+ * nothing untracked, whatever a crash, a check or an agent left there. Runs before every
+ * merge: a file someone staged there must not ride along into the next one. Ignored files
+ * (a `node_modules` the check needs) stay.
  */
-export async function settleMergeWorktree(runner: GitRunner, cwd: string, into: string): Promise<void> {
+export async function settleMergeWorktree(runner: GitRunner, cwd: string, at: string): Promise<void> {
   const paths = (await runner.ok(['rev-parse', '--git-path', 'rebase-merge', '--git-path', 'rebase-apply', '--git-path', 'MERGE_HEAD'], { cwd }))
     .split('\n')
     .map((p) => (isAbsolute(p) ? p : join(cwd, p)));
   const [rebaseMerge = '', rebaseApply = '', mergeHead = ''] = paths;
   if (existsSync(rebaseMerge) || existsSync(rebaseApply)) await runner.run(['rebase', '--abort'], { cwd });
   if (existsSync(mergeHead)) await runner.run(['merge', '--abort'], { cwd });
-  const head = await runner.run(['symbolic-ref', '-q', 'HEAD'], { cwd });
-  if (head.stdout.trim() !== `refs/heads/${into}`) await runner.ok(['checkout', '-q', '-f', into, '--'], { cwd });
-  const status = await runner.ok(['status', '--porcelain', '-z', '--untracked-files=normal'], { cwd });
-  if (status === '' && !existsSync(mergeHead)) return;
-  await runner.ok(['reset', '-q', '--hard'], { cwd });
+  await runner.ok(['checkout', '-q', '-f', '--detach', at, '--'], { cwd });
   await runner.ok(['clean', '-q', '-fd'], { cwd });
 }
 
@@ -54,15 +51,16 @@ export async function settleMergeWorktree(runner: GitRunner, cwd: string, into: 
 export const SOURCE_TRAILER = 'Swarm-Source';
 
 /**
- * Lands `taskSha` on the integration branch checked out at `cwd`. On a conflict everything
- * is aborted and the worktree is back where it was. The task branch is never rewritten: a
+ * Makes the commit that lands `taskSha` on `onto` (the integration head), at `cwd`, whose
+ * HEAD is detached at `onto`; the caller moves the branch. On a conflict everything is
+ * aborted and the worktree is back at `onto`. The task branch is never rewritten: a
  * rebase works on a detached copy of its commits.
  */
 export async function applyStrategy(
   runner: GitRunner,
   opts: {
     cwd: string;
-    into: string;
+    onto: string;
     taskSha: string;
     strategy: MergeStrategy;
     message: string;
@@ -71,7 +69,7 @@ export async function applyStrategy(
     source?: string;
   },
 ): Promise<StrategyOutcome> {
-  const { cwd, into, taskSha, message } = opts;
+  const { cwd, onto, taskSha, message } = opts;
   const identity = opts.identity ?? (await identityArgs(runner, cwd));
   switch (opts.strategy) {
     case 'merge': {
@@ -79,13 +77,13 @@ export async function applyStrategy(
       const args = [...identity, ...SAFE_CONFIG, 'merge', '-q', '--no-ff', '--no-verify', '-m', message, taskSha];
       const out = await runner.run(args, { cwd });
       if (out.exitCode === 0) return { kind: 'merged' };
-      return failedMerge(runner, cwd, into, args, out);
+      return failedMerge(runner, cwd, onto, args, out);
     }
     case 'squash': {
       // merge.ff=true: a user's `merge.ff = false` would otherwise make git refuse --squash.
       const args = [...SAFE_CONFIG, '-c', 'merge.ff=true', 'merge', '-q', '--squash', '--no-verify', taskSha];
       const out = await runner.run(args, { cwd });
-      if (out.exitCode !== 0) return failedMerge(runner, cwd, into, args, out);
+      if (out.exitCode !== 0) return failedMerge(runner, cwd, onto, args, out);
       const staged = await runner.run(['diff', '--cached', '--quiet'], { cwd });
       // Nothing staged: the work is already on the integration branch.
       if (staged.exitCode === 0) return { kind: 'merged' };
@@ -96,7 +94,7 @@ export async function applyStrategy(
       return { kind: 'merged' };
     }
     case 'rebase':
-      return rebaseOnto(runner, { cwd, into, taskSha, message, identity, ...(opts.source === undefined ? {} : { source: opts.source }) });
+      return rebaseOnto(runner, { cwd, onto, taskSha, message, identity, ...(opts.source === undefined ? {} : { source: opts.source }) });
     default:
       return unreachable(opts.strategy);
   }
@@ -106,33 +104,30 @@ export async function applyStrategy(
  * A merge, squash or rebase that git refused: a conflict (the worktree is put back at the
  * integration head first), or, with nothing unmerged, a real error.
  */
-async function failedMerge(runner: GitRunner, cwd: string, into: string, args: readonly string[], out: GitOutput): Promise<StrategyOutcome> {
+async function failedMerge(runner: GitRunner, cwd: string, onto: string, args: readonly string[], out: GitOutput): Promise<StrategyOutcome> {
   const files = await unmergedPaths(runner, cwd);
-  await settleMergeWorktree(runner, cwd, into);
+  await settleMergeWorktree(runner, cwd, onto);
   if (files.length > 0) return { kind: 'conflict', files };
   throw commandFailed(args, out);
 }
 
 async function rebaseOnto(
   runner: GitRunner,
-  opts: { cwd: string; into: string; taskSha: string; message: string; identity: string[]; source?: string },
+  opts: { cwd: string; onto: string; taskSha: string; message: string; identity: string[]; source?: string },
 ): Promise<StrategyOutcome> {
-  const { cwd, into, identity } = opts;
+  const { cwd, onto, identity } = opts;
   const tip = await flattenIntegrationMerge(runner, opts);
   await runner.ok(['checkout', '-q', '--detach', tip], { cwd });
-  const args = [...identity, ...SAFE_CONFIG, 'rebase', '-q', '--no-verify', into];
+  const args = [...identity, ...SAFE_CONFIG, 'rebase', '-q', '--no-verify', onto];
   const out = await runner.run(args, { cwd });
-  if (out.exitCode !== 0) return failedMerge(runner, cwd, into, args, out);
-  let rebased = await runner.ok(['rev-parse', 'HEAD'], { cwd });
+  if (out.exitCode !== 0) return failedMerge(runner, cwd, onto, args, out);
+  const rebased = await runner.ok(['rev-parse', 'HEAD'], { cwd });
   // The last replayed commit names the task commit it came from, as a squash commit does.
   // Only a commit the rebase made: with nothing replayed, HEAD is the integration head.
-  if (opts.source !== undefined && (await runner.run(['merge-base', '--is-ancestor', rebased, into], { cwd })).exitCode !== 0) {
-    const amended = await runner.run([...identity, 'commit', '--amend', '-q', '--no-verify', '--no-edit', '--trailer', `${SOURCE_TRAILER}: ${opts.source}`], { cwd });
+  if (opts.source !== undefined && (await runner.run(['merge-base', '--is-ancestor', rebased, onto], { cwd })).exitCode !== 0) {
     // git before 2.32 has no --trailer: then the merge is recognised by its content alone.
-    if (amended.exitCode === 0) rebased = await runner.ok(['rev-parse', 'HEAD'], { cwd });
+    await runner.run([...identity, 'commit', '--amend', '-q', '--no-verify', '--no-edit', '--trailer', `${SOURCE_TRAILER}: ${opts.source}`], { cwd });
   }
-  await runner.ok(['checkout', '-q', into, '--'], { cwd });
-  await runner.ok(['merge', '-q', '--ff-only', rebased], { cwd });
   return { kind: 'merged' };
 }
 
@@ -146,15 +141,15 @@ async function rebaseOnto(
  */
 async function flattenIntegrationMerge(
   runner: GitRunner,
-  opts: { cwd: string; into: string; taskSha: string; message: string; identity: string[] },
+  opts: { cwd: string; onto: string; taskSha: string; message: string; identity: string[] },
 ): Promise<string> {
-  const { cwd, into, taskSha } = opts;
-  const last = await runner.ok(['rev-list', '--first-parent', '--merges', '-n1', `${into}..${taskSha}`], { cwd });
+  const { cwd, onto, taskSha } = opts;
+  const last = await runner.ok(['rev-list', '--first-parent', '--merges', '-n1', `${onto}..${taskSha}`], { cwd });
   if (last === '') return taskSha;
   const parents = (await runner.ok(['rev-list', '--parents', '-n1', last], { cwd })).split(' ');
   const integrationParent = parents[2];
   if (integrationParent === undefined) return taskSha;
-  const onInto = await runner.run(['merge-base', '--is-ancestor', integrationParent, into], { cwd });
+  const onInto = await runner.run(['merge-base', '--is-ancestor', integrationParent, onto], { cwd });
   if (onInto.exitCode !== 0) return taskSha;
   const flat = await runner.ok([...opts.identity, 'commit-tree', `${last}^{tree}`, '-p', integrationParent, '-m', opts.message], { cwd });
   if (last === taskSha) return flat;
@@ -162,7 +157,7 @@ async function flattenIntegrationMerge(
   const args = [...opts.identity, ...SAFE_CONFIG, 'rebase', '-q', '--no-verify', '--onto', flat, last];
   const out = await runner.run(args, { cwd });
   if (out.exitCode !== 0) {
-    await settleMergeWorktree(runner, cwd, into);
+    await settleMergeWorktree(runner, cwd, onto);
     throw commandFailed(args, out);
   }
   return runner.ok(['rev-parse', 'HEAD'], { cwd });

@@ -109,6 +109,20 @@ const MIGRATIONS: readonly string[] = [
   -- Where the integration branch was while a merge's check runs: the undo point after a crash.
   ALTER TABLE tasks ADD COLUMN merge_base TEXT;
   `,
+  /* 4 */ `
+  -- One runner per run: the row is claimed in one BEGIN IMMEDIATE before any git work, and
+  -- taken over only when its process is gone.
+  CREATE TABLE runners (
+    run        TEXT PRIMARY KEY,
+    pid        INTEGER NOT NULL,
+    pid_start  TEXT,
+    host       TEXT NOT NULL,
+    started_at INTEGER NOT NULL
+  );
+  -- The integration branch's head as swarm last wrote it: every move is a compare-and-swap
+  -- from here, and a branch found elsewhere was moved by someone else.
+  ALTER TABLE runs ADD COLUMN head_sha TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -3,6 +3,7 @@ import type {
   AcquireResult,
   Lease,
   LeaseRequest,
+  RunnerClaim,
   RunRecord,
   RunStatus,
   RunStore,
@@ -141,13 +142,14 @@ export class SqliteStore implements RunStore {
     writeTx(this.#db, () => {
       this.#db
         .prepare(
-          `INSERT INTO runs (name, file, into_branch, base_sha, status, pid, pid_start, host, started_at, finished_at, cost_usd)
-           VALUES (@name, @file, @into, @baseSha, @status, @pid, @pidStart, @host, @startedAt, @finishedAt, @costUsd)
+          `INSERT INTO runs (name, file, into_branch, base_sha, status, pid, pid_start, host, started_at, finished_at, cost_usd, head_sha)
+           VALUES (@name, @file, @into, @baseSha, @status, @pid, @pidStart, @host, @startedAt, @finishedAt, @costUsd, @headSha)
            ON CONFLICT (name) DO UPDATE SET file = excluded.file, into_branch = excluded.into_branch,
              base_sha = excluded.base_sha, status = excluded.status, pid = excluded.pid, pid_start = excluded.pid_start, host = excluded.host,
-             started_at = excluded.started_at, finished_at = excluded.finished_at, cost_usd = excluded.cost_usd`,
+             started_at = excluded.started_at, finished_at = excluded.finished_at, cost_usd = excluded.cost_usd,
+             head_sha = coalesce(excluded.head_sha, runs.head_sha)`,
         )
-        .run({ ...run, pidStart: run.pidStart ?? null, finishedAt: run.finishedAt ?? null });
+        .run({ ...run, pidStart: run.pidStart ?? null, finishedAt: run.finishedAt ?? null, headSha: run.headSha ?? null });
       const upsert = this.#db.prepare(
         `INSERT INTO tasks (run, task, state, hash) VALUES (?, ?, ?, ?)
          ON CONFLICT (run, task) DO UPDATE SET state = excluded.state, hash = excluded.hash`,
@@ -185,6 +187,51 @@ export class SqliteStore implements RunStore {
       const changed = this.#db.prepare(`UPDATE runs SET ${sets.join(', ')} WHERE name = @name`).run({ name, status, ...patch }).changes;
       if (changed === 0) throw new Error(`no run named ${name} in ${this.path}`);
     });
+  }
+
+  setIntegrationHead(name: string, sha: string): void {
+    writeTx(this.#db, () => {
+      if (this.#db.prepare('UPDATE runs SET head_sha = ? WHERE name = ?').run(sha, name).changes === 0) {
+        throw new Error(`no run named ${name} in ${this.path}`);
+      }
+    });
+  }
+
+  // -------------------------------------------------------------------------- runners
+
+  /**
+   * Makes this process the run's one runner, in one BEGIN IMMEDIATE: two runners started
+   * together cannot both see the run free. A row whose process is gone (crashed, or a
+   * reused pid: `alive` is judged by pid and start time) is taken over. Returns the live
+   * holder instead when there is one.
+   */
+  claimRunner(run: string, me: RunnerClaim, alive: (holder: RunnerClaim) => boolean): { ok: true } | { ok: false; holder: RunnerClaim } {
+    return writeTx(this.#db, () => {
+      const row = this.#db.prepare<[string], RunnerRow>('SELECT * FROM runners WHERE run = ?').get(run);
+      if (row !== undefined) {
+        const holder = toRunner(row);
+        const mine = holder.pid === me.pid && holder.host === me.host && (holder.pidStart ?? me.pidStart) === me.pidStart;
+        if (!mine && alive(holder)) return { ok: false, holder };
+      }
+      this.#db
+        .prepare(
+          `INSERT INTO runners (run, pid, pid_start, host, started_at) VALUES (@run, @pid, @pidStart, @host, @startedAt)
+           ON CONFLICT (run) DO UPDATE SET pid = excluded.pid, pid_start = excluded.pid_start, host = excluded.host, started_at = excluded.started_at`,
+        )
+        .run({ run, pid: me.pid, pidStart: me.pidStart ?? null, host: me.host, startedAt: me.startedAt });
+      return { ok: true };
+    });
+  }
+
+  /** The process recorded as the run's runner, alive or not. */
+  runnerOf(run: string): RunnerClaim | undefined {
+    const row = this.#db.prepare<[string], RunnerRow>('SELECT * FROM runners WHERE run = ?').get(run);
+    return row && toRunner(row);
+  }
+
+  /** Gives the run up, if this process (pid on host) still holds it. */
+  releaseRunner(run: string, pid: number, host: string): void {
+    writeTx(this.#db, () => this.#db.prepare('DELETE FROM runners WHERE run = ? AND pid = ? AND host = ?').run(run, pid, host));
   }
 
   // -------------------------------------------------------------------------- tasks
@@ -347,6 +394,19 @@ interface RunRow {
   started_at: number;
   finished_at: number | null;
   cost_usd: number;
+  head_sha: string | null;
+}
+
+interface RunnerRow {
+  run: string;
+  pid: number;
+  pid_start: string | null;
+  host: string;
+  started_at: number;
+}
+
+function toRunner(row: RunnerRow): RunnerClaim {
+  return { pid: row.pid, ...(row.pid_start !== null ? { pidStart: row.pid_start } : {}), host: row.host, startedAt: row.started_at };
 }
 
 function toRun(row: RunRow): RunRecord {
@@ -362,6 +422,7 @@ function toRun(row: RunRow): RunRecord {
     startedAt: row.started_at,
     ...(row.finished_at !== null ? { finishedAt: row.finished_at } : {}),
     costUsd: row.cost_usd,
+    ...(row.head_sha !== null ? { headSha: row.head_sha } : {}),
   };
 }
 

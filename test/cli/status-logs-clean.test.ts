@@ -138,8 +138,8 @@ describe('swarm status, logs and clean through the built CLI', () => {
     expect(live.run).toMatchObject({ status: 'running', runner: { alive: true } });
     expect(live.tasks[0]).toMatchObject({ id: 'slow', state: 'running', attempts: 1 });
     const clean = await swarm(['clean'], { cwd: repo.dir });
-    expect(clean.exitCode).toBe(1);
-    expect(String(clean.stderr)).toContain('the run cli is running (pid ');
+    expect(clean.exitCode).toBe(2);
+    expect(String(clean.stderr)).toContain('the run "cli" is being worked on by another swarm process (pid ');
     expect(existsSync(agent.hello.worktree)).toBe(true);
     agent.exit(0);
     const followed = await follow;

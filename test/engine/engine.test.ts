@@ -198,14 +198,18 @@ describe('engine', () => {
 
   it('merge.check failing fails the task and says the merge was undone', async () => {
     const spec = makeSpec([makeTask('a'), makeTask('b', { dependsOn: ['a'] })], { merge: { strategy: 'merge', onConflict: 'fail', check: 'make' } });
-    const { runner, engine, git, states, events } = setup(spec);
-    git.mergeCheckFails.add('a');
+    const { runner, engine, git, shell, states, events } = setup(spec);
+    // The merge check runs through the shell port, with the task's name in SWARM_TASK.
+    shell.results.set('a', [1]);
     const done = engine.run();
     (await runner.next()).finish();
     expect(await done).toMatchObject({ ok: true, value: { outcome: 'failed' } });
     expect(states('a').at(-1)).toBe('failed');
     expect(states('b')).toEqual(['blocked']);
     expect(events.some((e) => e.type === 'merge' && e.reason === 'undone')).toBe(true);
+    expect(events.some((e) => e.type === 'check' && e.scope === 'merge' && e.reason === 'failed')).toBe(true);
+    // The branch never moved: nothing of a is on it.
+    expect(git.merges).toEqual([]);
   });
 
   it('stop() cancels running agents and ends resumable', async () => {

@@ -11,6 +11,7 @@ import type {
   Lease,
   LeaseRequest,
   MergeOutcome,
+  PreparedMerge,
   RunRecord,
   RunStatus,
   RunStore,
@@ -126,6 +127,9 @@ export class MemoryStore implements RunStore {
   setRunStatus(name: string, status: RunStatus, patch: { finishedAt?: number; costUsd?: number } = {}): void {
     this.runs.set(name, { ...this.runs.get(name)!, status, ...patch });
   }
+  setIntegrationHead(name: string, sha: string): void {
+    this.runs.set(name, { ...this.runs.get(name)!, headSha: sha });
+  }
   getTasks(run: string): TaskRecord[] {
     return [...this.tasks.values()].filter((t) => t.run === run);
   }
@@ -161,14 +165,13 @@ export class FakeGit implements GitPort {
   branches = new Map<string, Set<string>>();
   /** Files each task's agent "writes" when its run finishes ok (set by the test's agent). */
   conflictOnce = new Set<string>();
-  mergeCheckFails = new Set<string>();
   merges: string[] = [];
   async resolve() {
     return 'base0000';
   }
   async ensureIntegrationBranch(into: string) {
     if (!this.branches.has(into)) this.branches.set(into, new Set());
-    return into;
+    return this.integrationHead(into);
   }
   async integrationHead(into: string) {
     return `${into}@${this.merges.length}`;
@@ -186,18 +189,41 @@ export class FakeGit implements GitPort {
     const task = worktree.split('/').pop()!;
     return [...(this.branches.get(`swarm/test/${task}`) ?? [])].filter((f) => f.startsWith(`src/${task}/`) || f.startsWith('outside/'));
   }
-  async merge(o: { into: string; task: string; branch: string }): Promise<MergeOutcome> {
-    if (this.conflictOnce.has(o.task)) {
-      this.conflictOnce.delete(o.task);
+  /** The task commit a worktree holds: its task's name stands for it. */
+  async headOf(worktree: string) {
+    return `tip:${worktree.split('/').pop()!}`;
+  }
+  async prepareMerge(o: { run: string; into: string; sha: string; expected: string }): Promise<PreparedMerge> {
+    const task = o.sha.replace(/^tip:/, '');
+    const actual = await this.integrationHead(o.into);
+    if (actual !== o.expected) return { kind: 'moved', actual };
+    if (this.conflictOnce.has(task)) {
+      this.conflictOnce.delete(task);
       return { kind: 'conflict', files: ['shared.txt'] };
     }
-    if (this.mergeCheckFails.has(o.task)) return { kind: 'check-failed', output: 'merge check broke', exitCode: 1 };
-    const target = this.branches.get(o.into)!;
-    for (const f of this.branches.get(o.branch) ?? []) target.add(f);
-    this.merges.push(o.task);
-    return { kind: 'merged', commit: `merge-${o.task}` };
+    this.#prepared = { task, branch: `swarm/${o.run}/${task}` };
+    return { kind: 'prepared', commit: `${o.into}@${this.merges.length + 1}`, cwd: '/wt/_merge' };
   }
-  async mergeIntegrationIntoTask(worktree: string, into: string) {
+  async landMerge(o: { into: string; expected: string }) {
+    const p = this.#prepared;
+    if (p === undefined || (await this.integrationHead(o.into)) !== o.expected) return false;
+    const target = this.branches.get(o.into)!;
+    for (const f of this.branches.get(p.branch) ?? []) target.add(f);
+    this.merges.push(p.task);
+    this.#prepared = undefined;
+    return true;
+  }
+  async abandonMerge() {
+    this.#prepared = undefined;
+  }
+  #prepared: { task: string; branch: string } | undefined;
+  async commitPaths() {
+    return [];
+  }
+  async commitsBetween() {
+    return [];
+  }
+  async mergeIntegrationIntoTask(worktree: string, into: string, _head: string) {
     const task = worktree.split('/').pop()!;
     for (const f of this.branches.get(into)!) this.branches.get(`swarm/test/${task}`)!.add(f);
     return { conflicted: ['shared.txt'] };

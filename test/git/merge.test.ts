@@ -136,7 +136,7 @@ describe('conflicts', () => {
     const bWork = commitFile(b.path, 'shared.txt', 'one\nTWO from b\nthree\n');
     await mergeTask(g, 'a', 'merge');
 
-    expect(await g.mergeIntegrationIntoTask(b.path, INTO)).toEqual({ conflicted: ['shared.txt'] });
+    expect(await g.mergeIntegrationIntoTask(b.path, INTO, await g.integrationHead(INTO))).toEqual({ conflicted: ['shared.txt'] });
     const text = readFileSync(join(b.path, 'shared.txt'), 'utf8');
     expect(text).toMatch(/^<<<<<<< /m);
     expect(text).toContain('TWO from a');
@@ -146,7 +146,7 @@ describe('conflicts', () => {
     expect(await g.isDirty(b.path)).toBe(true);
     // Asked again (a retry), it keeps the merge in progress rather than starting over.
     writeIn(b.path, 'notes.txt', 'agent progress\n');
-    expect(await g.mergeIntegrationIntoTask(b.path, INTO)).toEqual({ conflicted: ['shared.txt'] });
+    expect(await g.mergeIntegrationIntoTask(b.path, INTO, await g.integrationHead(INTO))).toEqual({ conflicted: ['shared.txt'] });
     expect(readFileSync(join(b.path, 'notes.txt'), 'utf8')).toBe('agent progress\n');
 
     // Committing with the markers still there is refused.
@@ -167,7 +167,7 @@ describe('conflicts', () => {
     commitFile(a.path, 'a.txt', 'a\n');
     const bWork = commitFile(b.path, 'b.txt', 'b\n');
     await mergeTask(g, 'a', 'merge');
-    expect(await g.mergeIntegrationIntoTask(b.path, INTO)).toEqual({ conflicted: [] });
+    expect(await g.mergeIntegrationIntoTask(b.path, INTO, await g.integrationHead(INTO))).toEqual({ conflicted: [] });
     expect(git(b.path, 'rev-parse', 'HEAD^1')).toBe(bWork);
     expect(existsSync(join(b.path, 'a.txt'))).toBe(true);
     expect(await g.isDirty(b.path)).toBe(false);
@@ -179,7 +179,7 @@ describe('conflicts', () => {
       commitFile(a.path, 'shared.txt', 'one\nTWO from a\nthree\n', 'a1');
       commitFile(b.path, 'shared.txt', 'one\nTWO from b\nthree\n', 'b1');
       await mergeTask(g, 'a', strategy);
-      expect((await g.mergeIntegrationIntoTask(b.path, INTO)).conflicted).toEqual(['shared.txt']);
+      expect((await g.mergeIntegrationIntoTask(b.path, INTO, await g.integrationHead(INTO))).conflicted).toEqual(['shared.txt']);
       writeIn(b.path, 'shared.txt', 'one\nTWO from a and b\nthree\n');
       await g.commitAll(b.path, 'resolve');
       commitFile(b.path, 'b-after.txt', 'after\n', 'b2');

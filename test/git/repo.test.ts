@@ -172,7 +172,7 @@ describe("the user's checkout", () => {
     const msg = { run: 'r1', into: 'swarm/r1', strategy: 'merge' as const, message: 'm' };
     expect((await g.merge({ ...msg, task: 'a', branch: a.value.branch, check: 'true' })).kind).toBe('merged');
     expect((await g.merge({ ...msg, task: 'b', branch: b.value.branch })).kind).toBe('conflict');
-    await g.mergeIntegrationIntoTask(b.value.path, 'swarm/r1');
+    await g.mergeIntegrationIntoTask(b.value.path, 'swarm/r1', await g.integrationHead('swarm/r1'));
     writeIn(b.value.path, 'src/app.ts', 'a and b\n');
     await g.commitAll(b.value.path, 'resolved');
     expect((await g.merge({ ...msg, task: 'b', branch: b.value.branch, strategy: 'rebase', check: 'false' })).kind).toBe('check-failed');

@@ -89,14 +89,16 @@ describe('a runner killed with SIGKILL at many points, run again each time', () 
     c2.exit(0);
     const mergeCheckA = await conns.next('merge', 'a');
     const checkC = await conns.next('check', 'c');
+    // The merge is made beside the branch: while its check runs, the branch has not moved.
+    expect(repo.git('rev-parse', 'swarm/crash')).toBe(base);
     await run2.kill();
-    expect(repo.git('log', '--format=%s', '-1', 'swarm/crash')).toContain('swarm(a)');
+    expect(repo.git('rev-parse', 'swarm/crash')).toBe(base);
     mergeCheckA.exit(1);
     checkC.exit(1);
     expect(run2.events.some((e) => e.type === 'log' && e.message.includes('interrupted'))).toBe(true);
 
-    // Run 3: a's merge.check was cut off, so its merge never passed: the integration branch
-    // moves back and a is merged again, check included (no agent runs for it); only then
+    // Run 3: a's merge.check was cut off, so its merge never landed: a is merged again,
+    // check included (no agent runs for it); only then
     // does b start. c's check was cut off too, so c runs again. Killed while b's
     // merge.check runs and c waits in the merge queue behind it (checked, queued).
     const run3 = startRun(repo, rig);
@@ -115,7 +117,7 @@ describe('a runner killed with SIGKILL at many points, run again each time', () 
     await run3.waitFor((e) => e.type === 'task' && e.task === 'c' && e.to === 'queued');
     await run3.kill();
     mergeCheckB.exit(1);
-    expect(run3.events.some((e) => e.type === 'log' && e.reason === 'warning' && e.message.startsWith('task a: the runner stopped while merge.check'))).toBe(true);
+    expect(run3.events.some((e) => e.type === 'log' && e.message.startsWith('task a: its merge had not landed when the runner stopped'))).toBe(true);
     expect(conns.count('merge', 'a')).toBe(2);
     expect(conns.count('agent', 'a')).toBe(2);
 
@@ -165,7 +167,7 @@ describe('a runner killed with SIGKILL at many points, run again each time', () 
 });
 
 describe('a runner killed while merge.check runs', () => {
-  it('undoes that merge on resume; when the check then fails, the work is not on the integration branch', async () => {
+  it('never lands that merge; on resume it is checked again, and when the check fails the work is not on the integration branch', async () => {
     writeSpec(repo, [
       'version: 1',
       'name: recheck',
@@ -193,15 +195,17 @@ describe('a runner killed while merge.check runs', () => {
     await a1.write('a/a.txt', 'a\n');
     a1.exit(0);
     const check1 = await conns.next('merge', 'a');
-    // The merge is made and on the integration branch while its check runs.
-    expect(repo.git('log', '--format=%s', '-1', 'swarm/recheck')).toContain('swarm(a)');
+    // The merge is made beside the integration branch, which moves only once the check passed.
+    expect(repo.git('rev-parse', 'swarm/recheck')).toBe(base);
     await run1.kill();
+    expect(repo.git('rev-parse', 'swarm/recheck')).toBe(base);
     check1.exit(0);
 
     const run2 = startRun(repo, rig);
     const check2 = await conns.next('merge', 'a');
-    // Moved back before the check runs again, and the merge made again on top of the base.
-    expect(repo.git('rev-parse', 'swarm/recheck^1')).toBe(base);
+    // Made again on top of the base, and checked again: the branch is still at the base.
+    expect(repo.git('rev-parse', 'swarm/recheck')).toBe(base);
+    expect(git(join(repo.dir, '.swarm', 'worktrees', 'recheck', '_merge'), 'rev-parse', 'HEAD^1')).toBe(base);
     check2.exit(1);
     const result = await run2.proc;
     expect(result.exitCode).not.toBe(0);

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { HOST } from '../../store/index.js';
 import type { Git } from '../../git/index.js';
 import { GitError } from '../../git/index.js';
 import { EXIT } from '../exit.js';
-import { openGit, openState, pickRun, runnerAlive, worktreesDirOf } from '../run-state.js';
+import { openGit, openState, pickRun, worktreesDirOf } from '../run-state.js';
+import { claimRun } from '../runner-lock.js';
 
 export function register(program: Command): void {
   program
@@ -41,15 +41,19 @@ async function cleanCommand(name: string | undefined, force: boolean): Promise<n
     if (!picked.ok && name === undefined) return fail(picked.error);
     const run = picked.ok ? picked.value : undefined;
     const runName = run?.name ?? name!;
-    if (run && runnerAlive(run, HOST)) {
-      return fail(`the run ${runName} is running (pid ${run.pid} on ${run.host}); stop it first (q or Ctrl-C in its terminal)`, EXIT.failed);
+    // Held while cleaning: a `swarm run` of this run started meanwhile must not find half its worktrees gone.
+    const claim = store ? claimRun(store, runName, 'cleaning it') : undefined;
+    if (claim && !claim.ok) return fail(claim.error);
+    try {
+      const tasks = run && store ? store.getTasks(run.name) : [];
+      const git = await openGit(root, worktreesDirOf(root, run, tasks));
+      if (!git.ok) return fail(git.error);
+      const report = await cleanRun(git.value, runName, { force, into: run?.into });
+      process.stdout.write(formatCleanReport(runName, report, run?.into));
+      return report.refused.length > 0 ? EXIT.failed : EXIT.ok;
+    } finally {
+      if (claim?.ok) claim.value();
     }
-    const tasks = run && store ? store.getTasks(run.name) : [];
-    const git = await openGit(root, worktreesDirOf(root, run, tasks));
-    if (!git.ok) return fail(git.error);
-    const report = await cleanRun(git.value, runName, { force, into: run?.into });
-    process.stdout.write(formatCleanReport(runName, report, run?.into));
-    return report.refused.length > 0 ? EXIT.failed : EXIT.ok;
   } finally {
     store?.close();
   }

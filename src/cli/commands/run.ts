@@ -14,9 +14,11 @@ import { createJsonReporter } from '../../report/json.js';
 import { createPlainReporter } from '../../report/plain.js';
 import type { Reporter, RunControls } from '../../report/reporter.js';
 import { openStore } from '../../store/index.js';
+import { crashPointFromEnv } from '../../util/crash-point.js';
 import { shell } from '../../util/shell.js';
 import { EXIT } from '../exit.js';
 import { freshStart } from '../fresh.js';
+import { claimRun } from '../runner-lock.js';
 import { loadOrReport, positiveInt, swarmArgv, trackedFilesFrom, useColor } from '../project.js';
 
 export interface RunFlags {
@@ -25,6 +27,7 @@ export interface RunFlags {
   fresh?: boolean;
   ui?: string;
   keepWorktrees?: boolean;
+  acceptBranch?: boolean;
 }
 
 export function register(program: Command): void {
@@ -36,6 +39,7 @@ export function register(program: Command): void {
     .option('--only <ids>', 'run only these tasks (comma-separated), with their dependencies')
     .option('--fresh', 'discard the saved run and start over')
     .option('--ui <kind>', 'tui | plain | json (default: tui on a terminal, plain otherwise and when CI is set)')
+    .option('--accept-branch', 'accept the integration branch where it is now, though swarm did not move it there (you moved it on purpose)')
     .option('--keep-worktrees', 'keep each merged task\'s worktree as it is (default: handed to the next task, or removed once merged)')
     .addHelpText(
       'after',
@@ -75,6 +79,13 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
   await git.ensureExcluded();
   const stateDir = join(git.root, '.swarm');
   const store = openStore(join(stateDir, 'state.db'));
+  // One runner per run, claimed before any work on the run's branches: a second `swarm run`
+  // of the same run started at the same instant is refused here, not half-way through a merge.
+  const claim = claimRun(store, spec.name, flags.fresh ? 'starting it afresh' : 'running it too');
+  if (!claim.ok) {
+    store.close();
+    return fail(claim.error);
+  }
   try {
     const graphResult = buildGraph(spec, { durations: store.learntDurations(), trackedFiles: await trackedFilesFrom(git.root) });
     if (!graphResult.ok) {
@@ -127,6 +138,8 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
       priority: process.env.SWARM_PRIORITY === 'fifo' ? 'fifo' : 'critical-path',
       host: hostname(),
       // Only processes working inside this run's worktrees: a reused pid must not reach another run's agents.
+      acceptMovedBranch: flags.acceptBranch === true,
+      crashPoint: crashPointFromEnv(),
       reapOrphans: (pid) => reapOrphans(pid, { within: realPath(dirname(git.worktreePath(spec.name, '_'))) }),
     });
 
@@ -171,6 +184,7 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
       process.off('SIGTERM', onSignal);
     }
   } finally {
+    claim.value();
     store.close();
   }
 }
