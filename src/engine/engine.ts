@@ -837,7 +837,6 @@ export class Engine {
     }
     const sha = live.audited;
     if (sha === undefined) return this.#fail(id, 'it reached the merge queue without a passing audit; not merged');
-    await this.#reportLateCommits(id, live, sha);
     const strategy = await this.#strategyFor(id, task, live, sha);
     const expected = this.#head;
     const prepared = await git.prepareMerge({ run: spec.name, into: spec.into, sha, expected, strategy, message: `swarm(${id}): ${task.title}` });
@@ -866,6 +865,8 @@ export class Engine {
     this.#head = prepared.commit;
     store.setIntegrationHead(spec.name, prepared.commit);
     this.#o.crashPoint?.('merge:recorded');
+    // After the merge: whatever reached the branch up to now, during merge.check too, is told.
+    await this.#reportLateCommits(id, live, sha);
     this.#emit({ type: 'merge', reason: 'merged', task: id, commit: prepared.commit, run: spec.name, at: this.#now() });
     store.recordDuration(id, Math.max(1, live.agentMs));
     this.#transition(id, 'merged', { mergedSha: prepared.commit, mergeBase: undefined, endedAt: this.#now() });
@@ -888,9 +889,8 @@ export class Engine {
     const tip = await this.#o.git.resolve(`refs/heads/${live.branch}`).catch(() => audited);
     if (tip === audited) return;
     const late = await this.#o.git.commitsBetween(audited, tip).catch(() => []);
-    const blocked = true;
     for (const c of late.length > 0 ? late : [{ sha: tip, subject: '(the branch was moved)' }]) {
-      this.#emit({ type: 'lease', reason: 'violation', task: id, path: `${c.sha.slice(0, 12)} ${c.subject}`, where: 'merge', blocked, run: this.#spec.name, at: this.#now() });
+      this.#emit({ type: 'lease', reason: 'violation', task: id, path: `${c.sha.slice(0, 12)} ${c.subject}`, where: 'merge', blocked: true, run: this.#spec.name, at: this.#now() });
     }
     this.#log('warning', `task ${id}: ${live.branch} moved after its audit (now ${tip.slice(0, 12)}); only the audited commit ${audited.slice(0, 12)} is merged`);
   }

@@ -847,7 +847,8 @@ export class Git implements GitPort {
       throw new GitError('protected', `${path} exists and is not a worktree of this repository; move it away`);
     }
     await mkdir(dirname(path), { recursive: true });
-    const out = await this.#atRoot(['worktree', 'add', '-q', path, into]);
+    // Hooks off, as for everything else the merge worktree does (post-checkout, reference-transaction).
+    const out = await this.#mergeRunner.run(['worktree', 'add', '-q', path, into], { cwd: this.root });
     if (out.exitCode !== 0) {
       await this.#atRoot(['worktree', 'remove', '--force', path]);
       throw commandFailed(['worktree', 'add', path, into], out);
