@@ -123,3 +123,9 @@ export type LimitEvent = Base & {
 export type LogEvent = Base & { readonly type: 'log'; readonly reason: 'info' | 'warning'; readonly message: string };
 
 export type EventListener = (event: SwarmEvent) => void;
+
+/** How reporters word a lease violation, the same everywhere. */
+export function violationText(e: { readonly path: string; readonly where: 'hook' | 'pre-commit' | 'audit' | 'merge'; readonly blocked: boolean }): string {
+  if (e.where === 'merge') return `refused: commit ${e.path} reached the task branch after its audit; it is not merged`;
+  return `${e.blocked ? 'refused' : 'warning'}: ${e.path} is outside the task's files (${e.where})`;
+}

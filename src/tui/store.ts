@@ -1,4 +1,4 @@
-import type { AgentEvent, CheckEvent, LeaseEvent, MergeEvent, RunEvent, SwarmEvent, TaskEvent, TaskInfo } from '../engine/events.js';
+import { violationText, type AgentEvent, type CheckEvent, type LeaseEvent, type MergeEvent, type RunEvent, type SwarmEvent, type TaskEvent, type TaskInfo } from '../engine/events.js';
 import type { TaskState } from '../engine/task-state.js';
 import { ACTIVE_STATES, TERMINAL_STATES } from '../engine/task-state.js';
 import { unreachable } from '../util/result.js';
@@ -408,9 +408,7 @@ export class TuiStore {
         return;
       }
       case 'violation':
-        task.log.push(
-          `lease ${event.blocked ? 'refused' : 'warning'}: ${sanitize(event.path)} is outside the task's files (${event.where})`,
-        );
+        task.log.push(`lease ${violationText({ ...event, path: sanitize(event.path) })}`);
         return;
       default:
         return unreachable(event);
