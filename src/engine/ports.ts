@@ -142,6 +142,14 @@ export interface Worktree {
   readonly startSha: string;
 }
 
+/** One commit a task branch holds of its own. */
+export interface BranchCommit {
+  readonly sha: string;
+  readonly subject: string;
+  /** The paths it added, changed or deleted, sorted. */
+  readonly files: readonly string[];
+}
+
 export type MergeOutcome =
   | { readonly kind: 'merged'; readonly commit: string }
   | { readonly kind: 'conflict'; readonly files: readonly string[] }
@@ -188,6 +196,10 @@ export interface GitPort {
    * and nothing moved, when it is not at `expected`). Optional.
    */
   moveIntegrationBranch?(into: string, to: string, expected: string): Promise<boolean>;
+  /** Commits on `tip` that `from` lacks (no merges), oldest first, with their files. Optional. */
+  branchCommits?(from: string, tip: string): Promise<BranchCommit[]>;
+  /** Renames a task branch (not checked out anywhere) to `to`. Optional. */
+  renameBranch?(branch: string, to: string): Promise<void>;
   /** Deletes a task branch (never the integration branch or the user's current branch). */
   deleteBranch(branch: string): Promise<void>;
   isDirty(worktree: string): Promise<boolean>;
@@ -228,8 +240,12 @@ export type AgentOutput =
 
 export interface AgentResult {
   readonly ok: boolean;
-  /** Why it failed: `exit` (non-zero), `is-error` (claude's result said so), `timeout`, `cancelled`, `spawn`. */
-  readonly failure?: 'exit' | 'is-error' | 'timeout' | 'cancelled' | 'spawn';
+  /**
+   * Why it failed: `exit` (non-zero), `is-error` (claude's result said so), `timeout`,
+   * `cancelled`, `spawn`, or `session-missing`: the session given to resume does not exist
+   * (another HOME or config dir, `~/.claude/projects` deleted); nothing ran.
+   */
+  readonly failure?: 'exit' | 'is-error' | 'timeout' | 'cancelled' | 'spawn' | 'session-missing';
   readonly exitCode: number | null;
   readonly signal: string | null;
   readonly sessionId?: string;

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, rmdir } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import type { GitPort, MergeOutcome, Worktree } from '../engine/ports.js';
+import type { BranchCommit, GitPort, MergeOutcome, Worktree } from '../engine/ports.js';
 import { err, ok, type Result } from '../util/result.js';
 import { runCheck } from './check.js';
 import { GitError } from './errors.js';
@@ -781,6 +781,40 @@ export class Git implements GitPort {
       throw commandFailed(['worktree', 'add', path, into], out);
     }
     return path;
+  }
+
+  /**
+   * The commits on `tip` that `from` does not have, oldest first, each with its subject and
+   * the files it touched (merge commits left out: they carry the integration's work, not
+   * the task's). What an agent starting on an existing branch is told it holds.
+   */
+  async branchCommits(from: string, tip: string): Promise<BranchCommit[]> {
+    const out = await this.#atRoot(['log', '--reverse', '--no-merges', '--no-renames', '--format=%x1e%H%x1f%s', '--name-only', '-z', `${from}..${tip}`, '--']);
+    if (out.exitCode !== 0) throw commandFailed(['log', `${from}..${tip}`], out);
+    return out.stdout
+      .split('\x1e')
+      .filter((record) => record !== '')
+      .map((record) => {
+        const [head = '', ...rest] = record.split('\0');
+        const [sha = '', subject = ''] = head.split('\x1f');
+        return { sha, subject, files: sortedUnique(rest.map((f) => f.replace(/^\n/, '')).filter((f) => f !== '')) };
+      });
+  }
+
+  /**
+   * Renames a task branch to `to` (which must not exist), keeping its commits and reflog:
+   * a task whose definition changed starts over on a fresh branch without losing the old one.
+   * Refuses a branch checked out in a worktree (remove that first).
+   */
+  async renameBranch(branch: string, to: string): Promise<void> {
+    if (parseTaskBranch(branch) === undefined) throw new GitError('protected', `${branch} is not a swarm task branch; swarm leaves it alone`);
+    await this.#checkBranchName(to);
+    await this.#admin.run(async () => {
+      const holder = (await this.#worktrees()).find((e) => e.branch === branch && !e.prunable);
+      if (holder !== undefined) throw new GitError('protected', `${branch} is checked out in ${holder.path}; remove that worktree first`);
+      const out = await this.#atRoot(['branch', '-m', branch, to]);
+      if (out.exitCode !== 0) throw commandFailed(['branch', '-m', branch, to], out);
+    });
   }
 }
 
