@@ -140,6 +140,25 @@ setTimeout(() => {}, 60_000);
     }
   });
 
+  it('from its check: the renewal stops the check, and the task fails saying the lease was lost', async () => {
+    setup(
+      'incheck',
+      `import { mkdirSync, writeFileSync } from 'node:fs';
+mkdirSync('lib/t', { recursive: true });
+writeFileSync('lib/t/work.txt', 'work\\n');
+`,
+      ['lease:', '  ttl: 3s', `check: ${JSON.stringify(`sqlite3 -cmd '.timeout 5000' '${dbPath()}' "DELETE FROM leases WHERE run = 'incheck'"; sleep 60`)}`],
+    );
+    const res = await swarm(['run', 'swarm.yaml', '--ui', 'json'], { cwd: repo.dir });
+    expect(res.exitCode, String(res.stderr)).toBe(1);
+    const evs = String(res.stdout).split('\n').filter(Boolean).map((l) => JSON.parse(l) as SwarmEvent);
+    const states = evs.flatMap((e) => (e.type === 'task' && e.task === 't' ? [e.to] : []));
+    expect(states).toEqual(['ready', 'starting', 'running', 'checking', 'failed']);
+    const end = evs.filter((e) => e.type === 'task' && e.task === 't').at(-1);
+    expect(end?.type === 'task' ? end.detail : '').toContain('was lost while it worked');
+    expect(repo.git('ls-tree', '-r', '--name-only', 'swarm/incheck')).not.toContain('lib/t/work.txt');
+  });
+
   it('and exits at once: the task fails before its check runs, not at the merge', async () => {
     const marker = join(scripts, 'check-ran');
     setup(
