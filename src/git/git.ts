@@ -785,11 +785,12 @@ export class Git implements GitPort {
 
   /**
    * The commits on `tip` that `from` does not have, oldest first, each with its subject and
-   * the files it touched (merge commits left out: they carry the integration's work, not
-   * the task's). What an agent starting on an existing branch is told it holds.
+   * the files it touched. First parents only, merges left out: a conflict resolution merges
+   * the integration branch into the task's, and those commits are other tasks' work. What
+   * an agent starting on an existing branch is told it holds.
    */
   async branchCommits(from: string, tip: string): Promise<BranchCommit[]> {
-    const out = await this.#atRoot(['log', '--reverse', '--no-merges', '--no-renames', '--format=%x1e%H%x1f%s', '--name-only', '-z', `${from}..${tip}`, '--']);
+    const out = await this.#atRoot(['log', '--reverse', '--first-parent', '--no-merges', '--no-renames', '--format=%x1e%H%x1f%s', '--name-only', '-z', `${from}..${tip}`, '--']);
     if (out.exitCode !== 0) throw commandFailed(['log', `${from}..${tip}`], out);
     return out.stdout
       .split('\x1e')
