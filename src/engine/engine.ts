@@ -1078,7 +1078,9 @@ function describeAgentFailure(r: AgentResult): string {
         ? 'reported an error'
         : r.failure === 'spawn'
           ? 'could not start'
-          : r.signal
+          : r.failure === 'session-missing'
+            ? 'could not resume its session'
+            : r.signal
             ? `was killed by ${r.signal}`
             : `exited with code ${r.exitCode}`;
   // The runner's message often says the same ("killed by SIGKILL"): don't say it twice.
