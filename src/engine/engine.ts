@@ -699,7 +699,7 @@ export class Engine {
         : buildPrompt(spec, task, this.#depResults(task), retry, held);
     for (;;) {
       const result = await this.#invokeAgent(runner, id, task, live, prompt, resumeSession);
-      if (result.failure !== 'session-missing' || resumeSession === undefined || live.controller!.signal.aborted) return result;
+      if (result.failure !== 'session-missing' || resumeSession === undefined || live.controller!.signal.aborted || this.#stopping) return result;
       // The session is gone (another HOME, its files deleted): nothing ran, so the same
       // attempt starts a new session with the whole task, once, without spending a retry.
       this.#log(

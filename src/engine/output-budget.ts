@@ -65,10 +65,6 @@ export class OutputBudget {
     t.rows = this.#limits.rows;
     return elided;
   }
-
-  forget(key: string): void {
-    this.#tallies.delete(key);
-  }
 }
 
 /** The one row that stands for the lines the store left out. */
