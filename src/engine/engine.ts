@@ -7,8 +7,8 @@ import { err, ok, type Result } from '../util/result.js';
 import type { EventListener, SwarmEvent, TaskInfo } from './events.js';
 import type {
   AgentOutput,
-  BranchCommit,
   AgentResult,
+  BranchCommit,
   Clock,
   Enforcement,
   GitPort,
@@ -21,7 +21,7 @@ import type {
   TaskRecord,
 } from './ports.js';
 import type { AgentRunner } from './ports.js';
-import { OutputBudget, elidedText } from './output-budget.js';
+import { elidedText, OutputBudget } from './output-budget.js';
 import { buildFollowUp, buildPrompt, withHeldCommits, type DependencyResult, type RetryContext } from './prompt.js';
 import { RateLimiter } from './rate-limit.js';
 import { INTERRUPTED_STATES, interruptedFollowUp, MERGE_READY_STATES, planResume, taskHash } from './resume.js';
