@@ -78,6 +78,30 @@ describe('engine: sessions and branches', () => {
     expect((await done).ok).toBe(true);
   });
 
+  it('a failed task whose prompt changed starts on a fresh branch; the old one is renamed, with a git branch line in the log', async () => {
+    const spec = makeSpec([claudeTask('a', 0)]);
+    const { runner, engine, store, git } = setup(spec);
+    const done = engine.run();
+    (await runner.next()).finish({ ok: false, failure: 'exit', exitCode: 1 });
+    expect(await done).toMatchObject({ ok: true, value: { outcome: 'failed' } });
+    git.branches.get('swarm/test/a')!.add('src/a/old.ts');
+    git.commits.set('swarm/test/a', [{ sha: 'old1111111', subject: 'old work', files: ['src/a/old.ts'] }]);
+
+    const changed = makeSpec([{ ...spec.tasks[0]!, prompt: 'do a, differently' }]);
+    const events: SwarmEvent[] = [];
+    const again = new Engine({ spec: changed, graph: graphOf(changed), store, git, shell: new FakeShell(), agents: new Map([['claude', runner]]), clock, concurrency: 2, logsDir: mkdtempSync(join(tmpdir(), 'swarm-logs-')), env: {} });
+    again.on((e) => events.push(e));
+    const done2 = again.run();
+    const call = await runner.next();
+    expect(call.sees.has('src/a/old.ts')).toBe(false);
+    expect(call.input.prompt).not.toContain('already holds work');
+    call.finish();
+    expect(await done2).toMatchObject({ ok: true, value: { outcome: 'success' } });
+    expect(git.branches.get('swarm-replaced/test/a-base0000')).toEqual(new Set(['src/a/old.ts']));
+    const logs = events.flatMap((e) => (e.type === 'log' ? [e.message] : []));
+    expect(logs.filter((m) => m.includes('git branch swarm-replaced/test/a-base0000 base0000'))).toHaveLength(1);
+  });
+
   it('a lease deleted while the agent works fails the task as lease lost, not stopped by the user, and it does not merge', async () => {
     const spec = makeSpec([makeTask('a')]);
     const { runner, engine, store, git, events } = setup({ ...spec, tasks: spec.tasks.map((t) => ({ ...t, agent: agent({ kind: 'claude' }) })) });
