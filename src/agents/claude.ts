@@ -28,6 +28,13 @@ import { agentEnv } from './env.js';
 import { parseStreamLine, type ClaudeResult } from './stream-json.js';
 import { PreflightPaths } from './which.js';
 
+/**
+ * What claude 2.1.110 says, in its result's `errors` (is_error, 0 turns, exit 1, no API
+ * call made), when `--resume` names a session it cannot find in its config dir (another
+ * HOME or CLAUDE_CODE_CONFIG_DIR, `~/.claude/projects` deleted), or an id that is no UUID.
+ */
+const SESSION_MISSING = /No conversation found with session ID|--resume requires a valid session ID/;
+
 export interface ClaudeRunnerOptions extends RunnerOptions {
   /** Whether we run as root (decides `IS_SANDBOX` for bypassPermissions). @default process.getuid() === 0 */
   readonly isRoot?: boolean;
@@ -130,6 +137,11 @@ export class ClaudeRunner implements AgentRunner {
     if (result === undefined) {
       const why = base.ok ? 'claude ended without a result' : base.message;
       return { ...base, ok: false, failure: 'exit', ...extras, ...(why === undefined ? {} : { message: why }) };
+    }
+    if (result.isError && input.resumeSession !== undefined && result.turns === 0 && SESSION_MISSING.test(result.message ?? '')) {
+      // The session id claude reports here is a new, empty one: not worth keeping.
+      const { sessionId: _new, ...rest } = extras;
+      return { exitCode: outcome.exitCode, signal: outcome.signal, ok: false, failure: 'session-missing', ...rest, message: result.message ?? 'session not found' };
     }
     if (result.isError) {
       return {

@@ -32,6 +32,13 @@ import { PreflightPaths } from './which.js';
 
 const SANDBOX_FLAGS = new Set(['--sandbox', '-s', '--full-auto', '--dangerously-bypass-approvals-and-sandbox', '--yolo']);
 
+/**
+ * What codex-cli 0.169.0 prints on stderr (exit 1, nothing on stdout, no API call) when
+ * `exec resume` names a thread it has no rollout for (another CODEX_HOME, sessions
+ * deleted). An id that is no UUID is taken as a thread name and starts a new thread.
+ */
+const SESSION_MISSING = /no rollout found for thread id/i;
+
 export function codexArgs(input: Pick<AgentInput, 'agent' | 'prompt' | 'resumeSession'>): string[] {
   const a = input.agent;
   const args = ['exec', '--json', '--color', 'never'];
@@ -78,6 +85,7 @@ export class CodexRunner implements AgentRunner {
     }
 
     const seen = newCodexOutcome();
+    let sessionMissing: string | undefined;
     let sessionAnnounced = false;
     const outcome = await runAgentProcess(input, {
       file,
@@ -85,6 +93,9 @@ export class CodexRunner implements AgentRunner {
       env,
       graceMs: this.#graceMs,
       stdoutIsJsonl: true,
+      onStderrLine: (line) => {
+        if (input.resumeSession !== undefined && SESSION_MISSING.test(line)) sessionMissing ??= line.replace(/^Error:\s*/, '');
+      },
       onStdoutLine: (line) => {
         for (const event of parseCodexLine(line, seen, input.worktree)) {
           if (event.reason === 'session') {
@@ -96,6 +107,9 @@ export class CodexRunner implements AgentRunner {
       },
     });
 
+    if (sessionMissing !== undefined && outcome.exitCode !== 0 && seen.threadId === undefined && !outcome.cancelled && !outcome.timedOut) {
+      return { exitCode: outcome.exitCode, signal: outcome.signal, ok: false, failure: 'session-missing', message: sessionMissing };
+    }
     const sessionId = seen.threadId ?? input.resumeSession;
     const extras = {
       ...(sessionId === undefined ? {} : { sessionId }),

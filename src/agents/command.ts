@@ -90,7 +90,15 @@ export class CommandRunner implements AgentRunner {
  */
 export function runAgentProcess(
   input: AgentInput,
-  opts: { file: string; args: readonly string[]; env: Readonly<Record<string, string>>; graceMs: number | undefined; stdoutIsJsonl?: boolean; onStdoutLine: (line: string) => void },
+  opts: {
+    file: string;
+    args: readonly string[];
+    env: Readonly<Record<string, string>>;
+    graceMs: number | undefined;
+    stdoutIsJsonl?: boolean;
+    onStdoutLine: (line: string) => void;
+    onStderrLine?: (line: string) => void;
+  },
 ): Promise<ProcessOutcome> {
   return runProcess({
     file: opts.file,
@@ -104,6 +112,7 @@ export function runAgentProcess(
     ...(opts.graceMs === undefined ? {} : { graceMs: opts.graceMs }),
     onSpawn: (pid) => input.onEvent({ reason: 'spawned', pid, argv: displayArgv([opts.file, ...opts.args]) }),
     onStdoutLine: opts.onStdoutLine,
+    ...(opts.onStderrLine === undefined ? {} : { onStderrLine: opts.onStderrLine }),
   });
 }
 

@@ -36,6 +36,7 @@ export interface ProcessOptions {
    */
   readonly stdoutIsJsonl?: boolean;
   readonly onStdoutLine?: (line: string) => void;
+  readonly onStderrLine?: (line: string) => void;
   readonly onSpawn?: (pid: number) => void;
 }
 
@@ -111,6 +112,7 @@ export async function runProcess(opts: ProcessOptions): Promise<ProcessOutcome> 
     const rl = createInterface({ input: sub.stderr, crlfDelay: Infinity });
     rl.on('line', (line) => {
       writeLog(log, 'stderr', line);
+      opts.onStderrLine?.(line);
       stderrTail.push(line);
       if (stderrTail.length > STDERR_TAIL_LINES) stderrTail.shift();
     });

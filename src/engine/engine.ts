@@ -8,6 +8,7 @@ import type { EventListener, SwarmEvent, TaskInfo } from './events.js';
 import type {
   AgentOutput,
   AgentResult,
+  BranchCommit,
   Clock,
   Enforcement,
   GitPort,
@@ -20,7 +21,8 @@ import type {
   TaskRecord,
 } from './ports.js';
 import type { AgentRunner } from './ports.js';
-import { buildFollowUp, buildPrompt, type DependencyResult, type RetryContext } from './prompt.js';
+import { elidedText, OutputBudget } from './output-budget.js';
+import { buildFollowUp, buildPrompt, withHeldCommits, type DependencyResult, type RetryContext } from './prompt.js';
 import { RateLimiter } from './rate-limit.js';
 import { INTERRUPTED_STATES, interruptedFollowUp, MERGE_READY_STATES, planResume, taskHash } from './resume.js';
 import { ACTIVE_STATES, canTransition, FAILED_STATES, TERMINAL_STATES, type TaskState } from './task-state.js';
@@ -113,6 +115,8 @@ interface Live {
   mergeReady?: boolean;
   /** Its agent was cut off by a crash: the next attempt resumes the claude session, if any. */
   interrupted?: boolean;
+  /** Its lease row was deleted, expired or taken over while it worked: it must not merge. */
+  leaseLost?: boolean;
 }
 
 const MAX_CONFLICT_ROUNDS = 2;
@@ -139,6 +143,7 @@ export class Engine {
   readonly #pid: number;
   readonly #pidStart: string | undefined;
   readonly #host: string;
+  readonly #output = new OutputBudget();
   #stopping = false;
   #forced = false;
   #budgetHit = false;
@@ -253,6 +258,7 @@ export class Engine {
       const rec = prevTasks.get(id);
       if (rec?.state === 'merged' && rec.branch && inIntegration.has(id)) await git.deleteBranch(rec.branch).catch(() => undefined);
     }
+    await this.#setAsideChanged([...plan.changed, ...plan.downstreamOfChange], prevTasks);
 
     for (const t of spec.tasks) {
       const rec = prevTasks.get(t.id);
@@ -414,6 +420,39 @@ export class Engine {
    * still has queued or merging, only a branch with commits of its own counts: an empty
    * branch is trivially an ancestor.
    */
+  /**
+   * Any other task that runs again because its definition (or one upstream) changed starts
+   * over on a fresh branch from the integration head, like a merged one: its old branch
+   * holds work done for the old definition, which its agent would otherwise find in its
+   * worktree and build on, or do a second time. That branch is renamed, never deleted
+   * while it holds commits of its own, and the log says where it went.
+   */
+  async #setAsideChanged(ids: readonly string[], prevTasks: ReadonlyMap<string, TaskRecord>): Promise<void> {
+    const git = this.#o.git;
+    if (!git.renameBranch) return;
+    for (const id of [...ids].sort()) {
+      const rec = prevTasks.get(id);
+      const tip = rec?.branch ? await git.resolve(`refs/heads/${rec.branch}`).catch(() => undefined) : undefined;
+      if (!rec?.branch || tip === undefined) continue;
+      try {
+        if (rec.worktree && existsSync(rec.worktree)) await git.removeWorktree(rec.worktree);
+        const own = (await git.branchCommits?.(this.#head, `refs/heads/${rec.branch}`)) ?? [];
+        if (own.length === 0) {
+          await git.deleteBranch(rec.branch);
+          continue;
+        }
+        const kept = `swarm-replaced/${this.#spec.name}/${id}-${tip.slice(0, 12)}`;
+        await git.renameBranch(rec.branch, kept);
+        this.#log(
+          'warning',
+          `task ${id} runs again on a fresh branch from ${this.#into}; the ${own.length} commit${own.length === 1 ? '' : 's'} of its old branch ${rec.branch} stay on branch ${kept} (as if by \`git branch ${kept} ${tip}\`)`,
+        );
+      } catch (error) {
+        this.#log('warning', `task ${id}: its old branch ${rec.branch} could not be set aside (${messageOf(error)}); it runs again on that branch`);
+      }
+    }
+  }
+
   async #workIsIn(rec: TaskRecord, into: string): Promise<boolean> {
     const git = this.#o.git;
     try {
@@ -593,7 +632,10 @@ export class Engine {
     });
     const renew = setInterval(() => {
       const l = live.lease;
-      if (l && !this.#o.store.renew(l.id, l.token, spec.lease.ttlMs)) live.controller?.abort();
+      if (l && !this.#o.store.renew(l.id, l.token, spec.lease.ttlMs)) {
+        live.leaseLost = true;
+        live.controller?.abort();
+      }
     }, Math.max(1000, spec.lease.ttlMs / 3));
     try {
       await this.#startAndWork(id, task, live);
@@ -643,9 +685,13 @@ export class Engine {
       this.#transition(id, 'running', { attempts: live.attempt });
       this.#o.store.startAttempt(this.#spec.name, id, live.attempt, { startedAt: attemptStart, logFile: this.#logFile(id, live.attempt) });
       const result = await this.#runAgent(id, task, live, retry);
-      if (live.controller.signal.aborted || this.#stopping) {
+      // Looked at as soon as the agent is gone, not at the next renewal: an agent that deleted
+      // its own lease row must not go on to the check and the merge while another holder has its files.
+      if (live.lease && !this.#o.store.isCurrent(live.lease.id, live.lease.token)) live.leaseLost = true;
+      if (live.controller.signal.aborted || this.#stopping || live.leaseLost) {
         await this.#commitLeftovers(id, task, live);
-        this.#o.store.finishAttempt(this.#spec.name, id, live.attempt, { endedAt: this.#now(), outcome: 'cancelled', sessionId: live.sessionId });
+        const outcome = live.leaseLost ? 'lease-lost' : 'cancelled';
+        this.#o.store.finishAttempt(this.#spec.name, id, live.attempt, { endedAt: this.#now(), outcome, sessionId: live.sessionId });
         return this.#cancel(id);
       }
       await this.#commitLeftovers(id, task, live);
@@ -690,18 +736,46 @@ export class Engine {
     const sessions = RESUMABLE_KINDS.has(task.agent.kind);
     const continuing = live.interrupted === true && retry === undefined && sessions && live.sessionId !== undefined;
     live.interrupted = false;
-    const resumeSession = (retry || continuing) && sessions ? live.sessionId : undefined;
-    const prompt = continuing
-      ? interruptedFollowUp()
+    let resumeSession = (retry || continuing) && sessions ? live.sessionId : undefined;
+    const held = await this.#heldCommits(live);
+    let prompt = continuing
+      ? withHeldCommits(interruptedFollowUp(), held)
       : resumeSession && retry
-        ? buildFollowUp(retry)
-        : buildPrompt(spec, task, this.#depResults(task), retry);
+        ? buildFollowUp(retry, held)
+        : buildPrompt(spec, task, this.#depResults(task), retry, held);
+    for (;;) {
+      const result = await this.#invokeAgent(runner, id, task, live, prompt, resumeSession);
+      if (result.failure !== 'session-missing' || resumeSession === undefined || live.controller!.signal.aborted || this.#stopping) return result;
+      // The session is gone (another HOME, its files deleted): nothing ran, so the same
+      // attempt starts a new session with the whole task, once, without spending a retry.
+      this.#log(
+        'warning',
+        `task ${id}: its agent's session ${resumeSession} could not be resumed (${result.message ?? 'not found'}); attempt ${live.attempt} starts a new session with the full prompt (no retry spent)`,
+      );
+      live.sessionId = undefined;
+      this.#o.store.updateTask(spec.name, id, { sessionId: undefined });
+      resumeSession = undefined;
+      prompt = buildPrompt(spec, task, this.#depResults(task), retry, held);
+    }
+  }
+
+  /** What the task's branch already holds of its own, for the prompt; nothing when git cannot say. */
+  async #heldCommits(live: Live): Promise<BranchCommit[]> {
+    if (!this.#o.git.branchCommits || !live.startSha || !live.branch) return [];
+    return this.#o.git.branchCommits(live.startSha, `refs/heads/${live.branch}`).catch(() => []);
+  }
+
+  /** One run of the agent process: its events, its cost, its `exited` event. */
+  async #invokeAgent(runner: AgentRunner, id: string, task: TaskSpec, live: Live, prompt: string, resumeSession: string | undefined): Promise<AgentResult> {
+    const spec = this.#spec;
     mkdirSync(this.#o.logsDir, { recursive: true });
     const promptFile = join(this.#o.logsDir, `${id}.${live.attempt}.prompt.md`);
     writeFileSync(promptFile, prompt);
     const enforcement = this.#o.enforcement?.forTask({ run: spec.name, task, worktree: live.worktree!, lease: live.lease! });
     live.agentStartedAt = this.#now();
     const base = { type: 'agent' as const, task: id, attempt: live.attempt, run: spec.name };
+    const logFile = this.#logFile(id, live.attempt);
+    const budgetKey = `${id}.${live.attempt}`;
     const result = await runner.run({
       run: spec.name,
       task,
@@ -714,12 +788,19 @@ export class Engine {
       env: { ...this.#env, ...task.env, ...enforcement?.env },
       settingsJson: enforcement?.settingsJson,
       timeoutMs: task.timeoutMs,
-      logFile: this.#logFile(id, live.attempt),
+      logFile,
       signal: live.controller!.signal,
       onEvent: (out: AgentOutput) => {
         if (out.reason === 'session') {
           live.sessionId = out.sessionId;
           this.#o.store.updateTask(spec.name, id, { sessionId: out.sessionId });
+        }
+        if (out.reason === 'output') {
+          // Every line reaches the reporters; state.db keeps a bounded record (see output-budget.ts).
+          const event: SwarmEvent = { ...base, reason: 'output', text: this.#output.clip(out.text), at: this.#now() };
+          if (this.#output.admit(budgetKey, event.text)) this.#emit(event);
+          else this.#tell(event);
+          return;
         }
         this.#emit({ ...base, ...out, at: this.#now() } as SwarmEvent);
         // After the api-retry event, so the stream shows the cause before the lowered limit.
@@ -729,6 +810,8 @@ export class Engine {
         }
       },
     });
+    const elided = this.#output.takeElided(budgetKey);
+    if (elided) this.#emit({ ...base, reason: 'output', text: elidedText(elided, logFile), at: this.#now() });
     live.agentMs += this.#now() - live.agentStartedAt;
     if (result.sessionId) live.sessionId = result.sessionId;
     if (result.message && result.ok) live.summary = result.message;
@@ -904,7 +987,7 @@ export class Engine {
     const strategy = this.#spec.merge.strategy;
     const enforcement = this.#o.enforcement;
     if (strategy === 'squash' || !enforcement || this.#spec.lease.enforce !== 'block' || !live.startSha) return strategy;
-    const touched = await this.#o.git.commitPaths(live.startSha, sha);
+    const touched = await this.#o.git.commitPaths(sha, [live.startSha, this.#head]);
     const refused = enforcement.audit(touched, task.files);
     if (refused.length === 0) return strategy;
     this.#log('info', `task ${id}: its history holds commits that changed files outside its globs (${refused.slice(0, 5).join(', ')}), later undone; it is merged as one squash commit so they stay out of ${this.#spec.into}`);
@@ -1010,8 +1093,21 @@ export class Engine {
 
   #cancel(id: string): void {
     const live = this.#live.get(id)!;
+    if (live.leaseLost && !TERMINAL_STATES.has(live.state)) return this.#failLeaseLost(id, live);
     if (!TERMINAL_STATES.has(live.state)) this.#transition(id, 'cancelled', { endedAt: this.#now() }, 'stopped by the user');
     this.#releaseLease(id);
+  }
+
+  /**
+   * The task's lease is gone (its row deleted, expired, or taken over): another holder may
+   * have its files now, so its work does not merge. A failure, not retried in this run (a
+   * retry would work on files someone else may hold); `swarm run` again retries it.
+   */
+  #failLeaseLost(id: string, live: Live): void {
+    const globs = live.lease?.globs.join(', ') ?? '';
+    const detail = `its lease on ${globs} was lost while it worked (the lease row was deleted, expired or taken over by another holder); its work stays on ${live.branch ?? 'its branch'} and is not merged`;
+    this.#log('warning', `task ${id}: ${detail}`);
+    this.#fail(id, detail);
   }
 
   #releaseLease(id: string): void {
@@ -1050,6 +1146,11 @@ export class Engine {
 
   #emit(event: SwarmEvent): void {
     if (event.type !== 'task') this.#o.store.appendEvent(event);
+    this.#tell(event);
+  }
+
+  /** To the reporters only, not to state.db. */
+  #tell(event: SwarmEvent): void {
     for (const l of this.#listeners) l(event);
   }
 
@@ -1093,7 +1194,9 @@ function describeAgentFailure(r: AgentResult): string {
         ? 'reported an error'
         : r.failure === 'spawn'
           ? 'could not start'
-          : r.signal
+          : r.failure === 'session-missing'
+            ? 'could not resume its session'
+            : r.signal
             ? `was killed by ${r.signal}`
             : `exited with code ${r.exitCode}`;
   // The runner's message often says the same ("killed by SIGKILL"): don't say it twice.

@@ -115,7 +115,7 @@ export interface TaskRecord {
 
 export interface AttemptEnd {
   readonly endedAt: number;
-  /** `ok`, `exit`, `is-error`, `timeout`, `cancelled`, `spawn`, `check-failed`, `audit`. */
+  /** `ok`, `exit`, `is-error`, `timeout`, `cancelled`, `spawn`, `session-missing`, `lease-lost`, `check-failed`, `audit`. */
   readonly outcome: string;
   readonly exitCode?: number;
   readonly costUsd?: number;
@@ -159,6 +159,14 @@ export interface Worktree {
   readonly startSha: string;
 }
 
+/** One commit a task branch holds of its own. */
+export interface BranchCommit {
+  readonly sha: string;
+  readonly subject: string;
+  /** The paths it added, changed or deleted, sorted. */
+  readonly files: readonly string[];
+}
+
 export type MergeOutcome =
   | { readonly kind: 'merged'; readonly commit: string }
   | { readonly kind: 'conflict'; readonly files: readonly string[] }
@@ -194,8 +202,8 @@ export interface GitPort {
   abandonMerge(run: string, into: string): Promise<void>;
   /** The commit a worktree's HEAD names. */
   headOf(worktree: string): Promise<string>;
-  /** Paths touched by the non-merge commits in `from..to`, one by one (what a squash would hide). */
-  commitPaths(from: string, to: string): Promise<string[]>;
+  /** Paths touched by the non-merge commits reachable from `tip` and none of `not`, one by one (what a squash would hide). */
+  commitPaths(tip: string, not: readonly string[]): Promise<string[]>;
   /** Commits in `from..to`, newest first. */
   commitsBetween(from: string, to: string): Promise<{ sha: string; subject: string }[]>;
   /** Merges the integration head into the task branch; conflict markers are left uncommitted (MERGE_HEAD set) for the agent. Returns conflicted paths. */
@@ -207,6 +215,10 @@ export interface GitPort {
   removeWorktree(path: string, opts?: { force?: boolean }): Promise<void>;
   /** The task is merged: park its worktree for reuse (a pool), else remove it. Optional: `removeWorktree` when absent. */
   releaseWorktree?(path: string): Promise<void>;
+  /** Commits on `tip` that `from` lacks (no merges), oldest first, with their files. Optional. */
+  branchCommits?(from: string, tip: string): Promise<BranchCommit[]>;
+  /** Renames a task branch (not checked out anywhere) to `to`. Optional. */
+  renameBranch?(branch: string, to: string): Promise<void>;
   /** Deletes a task branch (never the integration branch or the user's current branch). */
   deleteBranch(branch: string): Promise<void>;
   isDirty(worktree: string): Promise<boolean>;
@@ -247,8 +259,12 @@ export type AgentOutput =
 
 export interface AgentResult {
   readonly ok: boolean;
-  /** Why it failed: `exit` (non-zero), `is-error` (claude's result said so), `timeout`, `cancelled`, `spawn`. */
-  readonly failure?: 'exit' | 'is-error' | 'timeout' | 'cancelled' | 'spawn';
+  /**
+   * Why it failed: `exit` (non-zero), `is-error` (claude's result said so), `timeout`,
+   * `cancelled`, `spawn`, or `session-missing`: the session given to resume does not exist
+   * (another HOME or config dir, `~/.claude/projects` deleted); nothing ran.
+   */
+  readonly failure?: 'exit' | 'is-error' | 'timeout' | 'cancelled' | 'spawn' | 'session-missing';
   readonly exitCode: number | null;
   readonly signal: string | null;
   readonly sessionId?: string;

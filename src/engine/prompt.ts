@@ -1,4 +1,5 @@
 import type { Spec, TaskSpec } from '../config/spec.js';
+import type { BranchCommit } from './ports.js';
 
 export interface DependencyResult {
   readonly id: string;
@@ -24,7 +25,13 @@ export function clipTail(text: string, max = TAIL_CHARS): string {
 }
 
 /** The preamble every agent gets: who it is, what it owns, what it builds on. */
-export function buildPrompt(spec: Spec, task: TaskSpec, deps: readonly DependencyResult[], retry?: RetryContext): string {
+export function buildPrompt(
+  spec: Spec,
+  task: TaskSpec,
+  deps: readonly DependencyResult[],
+  retry?: RetryContext,
+  held: readonly BranchCommit[] = [],
+): string {
   const lines: string[] = [
     `You are the agent for task "${task.id}" (${task.title}) of the swarm run "${spec.name}".`,
     'Other agents are working on other parts of this repository at the same time, each in its own git worktree.',
@@ -41,6 +48,7 @@ export function buildPrompt(spec: Spec, task: TaskSpec, deps: readonly Dependenc
       if (d.summary) lines.push(`    result: ${d.summary.replace(/\s+/g, ' ').slice(0, 400)}`);
     }
   }
+  if (held.length > 0) lines.push('', ...heldLines(held));
   lines.push('', '## Your task', '', task.prompt.trimEnd());
   if (retry) lines.push('', ...retryLines(retry));
   return `${lines.join('\n')}\n`;
@@ -83,6 +91,33 @@ function retryLines(retry: RetryContext): string[] {
 }
 
 /** The retry prompt for a resumed claude session: the session already has the task. */
-export function buildFollowUp(retry: RetryContext): string {
-  return `${retryLines(retry).join('\n')}\n`;
+export function buildFollowUp(retry: RetryContext, held: readonly BranchCommit[] = []): string {
+  return withHeldCommits(`${retryLines(retry).join('\n')}\n`, held);
+}
+
+const HELD_COMMITS = 30;
+const HELD_FILES = 12;
+
+/**
+ * What the task's branch already holds: an agent that starts on it (a retry, a resumed or
+ * re-run task) must build on that work, not do it a second time.
+ */
+function heldLines(held: readonly BranchCommit[]): string[] {
+  const shown = held.slice(-HELD_COMMITS);
+  const lines = [
+    '## Your branch already holds work',
+    '',
+    `Your worktree's branch already has ${held.length} commit${held.length === 1 ? '' : 's'} of this task (oldest first). Build on them; do not redo what they did:`,
+  ];
+  if (shown.length < held.length) lines.push(`  (${held.length - shown.length} older commit(s) not listed)`);
+  for (const c of shown) {
+    const files = c.files.length <= HELD_FILES ? c.files.join(', ') : `${c.files.slice(0, HELD_FILES).join(', ')} and ${c.files.length - HELD_FILES} more`;
+    lines.push(`  - ${c.sha.slice(0, 10)} ${c.subject.replace(/\s+/g, ' ').slice(0, 200)} (files: ${files || 'none'})`);
+  }
+  return lines;
+}
+
+/** A follow-up (resumed session) with the list of what the branch holds appended, when it holds anything. */
+export function withHeldCommits(prompt: string, held: readonly BranchCommit[]): string {
+  return held.length === 0 ? prompt : `${prompt.trimEnd()}\n\n${heldLines(held).join('\n')}\n`;
 }

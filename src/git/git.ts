@@ -2,7 +2,7 @@ import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, rmdir } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { MergeStrategy } from '../config/spec.js';
-import type { GitPort, MergeOutcome, PreparedMerge, Worktree } from '../engine/ports.js';
+import type { BranchCommit, GitPort, MergeOutcome, PreparedMerge, Worktree } from '../engine/ports.js';
 import { err, ok, type Result } from '../util/result.js';
 import { runCheck } from './check.js';
 import { GitError } from './errors.js';
@@ -561,12 +561,13 @@ export class Git implements GitPort {
   }
 
   /**
-   * Paths touched by each non-merge commit in `from..to`, together: what a squash would hide
-   * but the history would keep (a file changed, then changed back). Merge commits (the
-   * integration branch merged into the task) are other tasks' work and are left out.
+   * Paths touched, one commit at a time, by the non-merge commits reachable from `tip` but
+   * from none of `not`: what a squash would hide but the history would keep (a file changed,
+   * then changed back). Pass the integration head in `not`, so other tasks' commits brought
+   * in by a conflict resolution are not counted.
    */
-  async commitPaths(from: string, to: string): Promise<string[]> {
-    const out = await this.#runner.ok(['log', '--no-merges', '--format=', '--name-only', '-z', '--no-renames', `${from}..${to}`, '--'], { cwd: this.root });
+  async commitPaths(tip: string, not: readonly string[]): Promise<string[]> {
+    const out = await this.#runner.ok(['log', '--no-merges', '--format=', '--name-only', '-z', '--no-renames', tip, ...not.map((n) => `^${n}`), '--'], { cwd: this.root });
     return sortedUnique(splitNul(out).map((p) => p.replace(/^\n+/, '')).filter((p) => p !== ''));
   }
 
@@ -854,6 +855,41 @@ export class Git implements GitPort {
       throw commandFailed(['worktree', 'add', path, into], out);
     }
     return path;
+  }
+
+  /**
+   * The commits on `tip` that `from` does not have, oldest first, each with its subject and
+   * the files it touched. First parents only, merges left out: a conflict resolution merges
+   * the integration branch into the task's, and those commits are other tasks' work. What
+   * an agent starting on an existing branch is told it holds.
+   */
+  async branchCommits(from: string, tip: string): Promise<BranchCommit[]> {
+    const out = await this.#atRoot(['log', '--reverse', '--first-parent', '--no-merges', '--no-renames', '--format=%x1e%H%x1f%s', '--name-only', '-z', `${from}..${tip}`, '--']);
+    if (out.exitCode !== 0) throw commandFailed(['log', `${from}..${tip}`], out);
+    return out.stdout
+      .split('\x1e')
+      .filter((record) => record !== '')
+      .map((record) => {
+        const [head = '', ...rest] = record.split('\0');
+        const [sha = '', subject = ''] = head.split('\x1f');
+        return { sha, subject, files: sortedUnique(rest.map((f) => f.replace(/^\n/, '')).filter((f) => f !== '')) };
+      });
+  }
+
+  /**
+   * Renames a task branch to `to` (which must not exist), keeping its commits and reflog:
+   * a task whose definition changed starts over on a fresh branch without losing the old one.
+   * Refuses a branch checked out in a worktree (remove that first).
+   */
+  async renameBranch(branch: string, to: string): Promise<void> {
+    if (parseTaskBranch(branch) === undefined) throw new GitError('protected', `${branch} is not a swarm task branch; swarm leaves it alone`);
+    await this.#checkBranchName(to);
+    await this.#admin.run(async () => {
+      const holder = (await this.#worktrees()).find((e) => e.branch === branch && !e.prunable);
+      if (holder !== undefined) throw new GitError('protected', `${branch} is checked out in ${holder.path}; remove that worktree first`);
+      const out = await this.#atRoot(['branch', '-m', branch, to]);
+      if (out.exitCode !== 0) throw commandFailed(['branch', '-m', branch, to], out);
+    });
   }
 }
 

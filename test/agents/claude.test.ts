@@ -177,6 +177,18 @@ describe('ClaudeRunner with the real claude', { timeout: 180_000 }, () => {
     expect(seen).toContain('What was the secret word?');
   });
 
+  it('a session it cannot find to resume is session-missing, with claude\'s words, no session id and no API call', async () => {
+    server.setScript([reply('never sent')]);
+    const missing = '00000000-0000-4000-8000-000000000000';
+    const { input } = claudeInput({ prompt: 'go on', resumeSession: missing });
+    const result = await runner.run(input);
+    expect(result).toMatchObject({ ok: false, failure: 'session-missing', exitCode: 1 });
+    expect(result.message).toContain(`No conversation found with session ID: ${missing}`);
+    // claude names a new, empty session in its result; keeping it would resume nothing next time.
+    expect(result.sessionId).toBeUndefined();
+    expect(server.mainRequests()).toHaveLength(0);
+  });
+
   it('kills the whole claude process group on abort, the Bash tool child too', async () => {
     const node = process.execPath;
     // The Bash tool reports its pid to the server, then sleeps in the foreground.

@@ -129,6 +129,17 @@ describe('CodexRunner with the real codex', { timeout: 120_000 }, () => {
     expect(readdirSync(own, { recursive: true }).some((f) => String(f).includes(result.sessionId!))).toBe(true);
   });
 
+  it('a session it cannot find to resume is session-missing, with codex\'s words, and no API call', async () => {
+    // codex 0.169.0 exits 1 with "thread/resume failed: no rollout found for thread id <id>" on stderr.
+    const missing = '00000000-0000-4000-8000-000000000000';
+    const { input } = await codexInput([{ kind: 'message', text: 'never sent' }], { resumeSession: missing });
+    const result = await runner.run(input);
+    expect(result).toMatchObject({ ok: false, failure: 'session-missing', exitCode: 1 });
+    expect(result.message).toContain(`no rollout found for thread id ${missing}`);
+    expect(result.sessionId).toBeUndefined();
+    expect(server!.requests).toHaveLength(0);
+  });
+
   it('an API error fails the attempt with the API\'s own message', async () => {
     const { input } = await codexInput([{ kind: 'error', status: 400, message: 'this model is not available to you' }]);
     const result = await runner.run(input);

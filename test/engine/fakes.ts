@@ -6,6 +6,7 @@ import type {
   AgentInput,
   AgentResult,
   AgentRunner,
+  BranchCommit,
   GitPort,
   GraphView,
   Lease,
@@ -234,6 +235,19 @@ export class FakeGit implements GitPort {
   async removeWorktree() {}
   async deleteBranch(branch: string) {
     this.branches.delete(branch);
+  }
+  /** Commits a test put on a branch (by branch name), listed as the branch's own. */
+  commits = new Map<string, BranchCommit[]>();
+  async branchCommits(_from: string, tip: string) {
+    return [...(this.commits.get(tip.replace(/^refs\/heads\//, '')) ?? [])];
+  }
+  async renameBranch(branch: string, to: string) {
+    const files = this.branches.get(branch);
+    if (files === undefined) throw new Error(`no branch ${branch}`);
+    this.branches.set(to, files);
+    this.branches.delete(branch);
+    this.commits.set(to, this.commits.get(branch) ?? []);
+    this.commits.delete(branch);
   }
   async isDirty() {
     return false;
