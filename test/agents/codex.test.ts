@@ -7,7 +7,7 @@
  * provider and would try api.openai.com), and the key in the variable that provider
  * names. With that it calls nothing but the stand-in.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -23,7 +23,10 @@ let server: ResponsesServer | undefined;
 const runner = new CodexRunner({ graceMs: 2000 });
 
 beforeAll(() => {
-  home = mkdtempSync(join(tmpdir(), 'swarm-codex-home-'));
+  // Not under /tmp: with a system bubblewrap, codex runs its commands through bwrap with a
+  // private /tmp, where the helper it links under CODEX_HOME/tmp/arg0 cannot be found.
+  mkdirSync(join(homedir(), '.cache'), { recursive: true });
+  home = mkdtempSync(join(homedir(), '.cache', 'swarm-codex-home-'));
 });
 afterAll(() => rmSync(home, { recursive: true, force: true }));
 beforeEach(() => {

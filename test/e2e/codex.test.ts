@@ -3,8 +3,8 @@
  * binary against the scripted Responses API: the work lands, in order, and a dependent's
  * codex works on top of its dependency's merged files.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/index.js';
@@ -14,7 +14,10 @@ import { CODEX_BIN, codexEnv, codexProviderArgs, ResponsesServer } from '../help
 
 let home: string;
 beforeAll(() => {
-  home = mkdtempSync(join(tmpdir(), 'swarm-codex-e2e-'));
+  // Not under /tmp: with a system bubblewrap, codex runs its commands through bwrap with a
+  // private /tmp, where the helper it links under CODEX_HOME/tmp/arg0 cannot be found.
+  mkdirSync(join(homedir(), '.cache'), { recursive: true });
+  home = mkdtempSync(join(homedir(), '.cache', 'swarm-codex-e2e-'));
 });
 afterAll(() => rmSync(home, { recursive: true, force: true }));
 
