@@ -824,6 +824,7 @@ export class Engine {
       ...base,
       reason: 'exited',
       ok: result.ok,
+      ...(result.failure === 'cancelled' ? { stopped: true } : {}),
       exitCode: result.exitCode,
       signal: result.signal,
       costUsd: result.costUsd,
@@ -882,7 +883,8 @@ export class Engine {
       command,
       cwd,
       // merge.check runs on the integration branch: the task's own env is not its.
-      env: { ...this.#env, ...(scope === 'merge' ? {} : this.#tasks.get(id)!.env), SWARM_TASK: id, SWARM_RUN: this.#spec.name, SWARM_WORKTREE: cwd },
+      // No colour unless the user asked for it: the output goes into prompts and events.
+      env: { NO_COLOR: '1', FORCE_COLOR: '0', ...this.#env, ...(scope === 'merge' ? {} : this.#tasks.get(id)!.env), SWARM_TASK: id, SWARM_RUN: this.#spec.name, SWARM_WORKTREE: cwd },
       timeoutMs,
       signal: at?.signal ?? live.controller!.signal,
       onLine: (line) => appendLog(logFile, { t: this.#now(), stream: scope === 'setup' ? 'setup' : scope === 'merge' ? 'merge-check' : 'check', line }),

@@ -73,6 +73,8 @@ export type AgentEvent = Base & { readonly type: 'agent'; readonly task: string;
     | /** The agent finished. */ {
         readonly reason: 'exited';
         readonly ok: boolean;
+        /** swarm stopped it (the run is stopping, or its lease was lost): not a failure of the agent's. */
+        readonly stopped?: true;
         readonly exitCode: number | null;
         readonly signal: string | null;
         readonly costUsd?: number;

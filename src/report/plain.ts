@@ -62,7 +62,7 @@ export function createPlainReporter(opts: PlainOptions): Reporter {
               line(e.at, e.task, `  rate limited (${e.error}); the agent retries in ${formatDuration(e.delayMs)}`);
               return;
             case 'exited':
-              line(e.at, e.task, `  agent ${e.ok ? 'done' : 'failed'}${e.turns ? `, ${e.turns} turns` : ''}${e.costUsd ? `, $${e.costUsd.toFixed(2)}` : ''}`);
+              line(e.at, e.task, `  agent ${e.ok ? 'done' : e.stopped ? 'stopped' : 'failed'}${e.turns ? `, ${e.turns} turns` : ''}${e.costUsd ? `, $${e.costUsd.toFixed(2)}` : ''}`);
               return;
             case 'output':
               if (opts.verbose) line(e.at, e.task, `  > ${e.text}`);

@@ -355,12 +355,14 @@ export class TuiStore {
           task.costUsd += event.costUsd;
           this.#costUsd += event.costUsd;
         }
-        task.action = event.ok ? 'agent finished' : 'agent failed';
+        task.action = event.ok ? 'agent finished' : event.stopped ? 'agent stopped' : 'agent failed';
         const how = event.ok
           ? 'agent finished'
-          : `agent failed (${event.signal === null ? `exit ${event.exitCode ?? '?'}` : event.signal})`;
-        const line = event.message === undefined ? how : `${how}: ${sanitize(event.message)}`;
-        if (!event.ok) task.lastFailure = line;
+          : event.stopped
+            ? 'agent stopped'
+            : `agent failed (${event.signal === null ? `exit ${event.exitCode ?? '?'}` : event.signal})`;
+        const line = event.message === undefined || event.stopped ? how : `${how}: ${sanitize(event.message)}`;
+        if (!event.ok && !event.stopped) task.lastFailure = line;
         task.log.push(line);
         return;
       }

@@ -1,5 +1,6 @@
 import { execa } from 'execa';
 import type { ShellPort, ShellResult } from '../engine/ports.js';
+import { stripAnsi } from './ansi.js';
 import { newTag, TAG_VAR, terminateFamily } from './process-family.js';
 
 const KEEP_BYTES = 16 * 1024;
@@ -64,7 +65,8 @@ export const shell: ShellPort = {
       signal: result.signal ?? null,
       timedOut,
       cancelled,
-      output: tail,
+      // Colour codes would go into a retry prompt and the events as noise; the log keeps them.
+      output: stripAnsi(tail),
     };
     return out;
   },
