@@ -1,13 +1,13 @@
 import { z } from 'zod';
+import { ID_PATTERN, ID_RULE } from './ref-name.js';
 import { parseDuration } from '../util/duration.js';
 
-/** Task ids and run names: lower-case, safe in branch names and paths. */
-export const ID_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+export { ID_PATTERN } from './ref-name.js';
 
-const id = (what: string) =>
-  z.string().regex(ID_PATTERN, {
-    message: `expected a ${what}: lower-case letters, digits, '.', '_' or '-', starting with a letter or digit, at most 64 characters`,
-  });
+/** The most agents at once, in the file (`concurrency`) and on the command line (`--concurrency`). */
+export const MAX_CONCURRENCY = 256;
+
+const id = (what: string) => z.string().regex(ID_PATTERN, { message: `expected a ${what}: ${ID_RULE}` });
 
 /** `90s`, `10m`, `1h30m`, or a number of seconds. */
 const duration = z
@@ -65,7 +65,7 @@ export const SpecSchema = z
     name: id('run name').optional(),
     base: z.string().min(1).optional(),
     into: z.string().min(1).optional(),
-    concurrency: z.number().int().min(1).max(256).optional(),
+    concurrency: z.number().int().min(1).max(MAX_CONCURRENCY).optional(),
     worktrees: z.string().min(1).optional(),
     setup: z.string().optional(),
     check: z.string().optional(),

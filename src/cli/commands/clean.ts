@@ -3,6 +3,7 @@ import { HOST } from '../../store/index.js';
 import type { Git } from '../../git/index.js';
 import { GitError } from '../../git/index.js';
 import { EXIT } from '../exit.js';
+import { dropStaleExcludes, trackedFilesFrom } from '../project.js';
 import { openGit, openState, pickRun, runnerAlive, worktreesDirOf } from '../run-state.js';
 
 export function register(program: Command): void {
@@ -36,6 +37,7 @@ async function cleanCommand(name: string | undefined, force: boolean): Promise<n
   if (!state.ok) return fail(state.error);
   const { store, root } = state.value;
   try {
+    await dropStaleExcludes(root, await trackedFilesFrom(root));
     const picked = pickRun(store, name);
     // A run the database forgot (--fresh, a deleted state.db) may still have worktrees: clean by name.
     if (!picked.ok && name === undefined) return fail(picked.error);
