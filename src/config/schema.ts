@@ -44,7 +44,11 @@ export const TaskSchema = z.strictObject({
   id: id('task id'),
   title: z.string().min(1).optional(),
   prompt: z.string().min(1).optional(),
-  prompt_file: z.string().min(1).optional(),
+  prompt_file: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({ description: 'The prompt, from a file relative to the swarm file: a regular file of at most 1 MiB (not a pipe or a device).' }),
   files: z.array(z.string().min(1)).min(1, { message: 'expected at least one glob: the files this task owns' }),
   depends_on: z.array(z.string()).optional(),
   setup: z.string().optional(),
@@ -64,9 +68,17 @@ export const SpecSchema = z
     version: z.literal(1, { message: 'expected version: 1' }),
     name: id('run name').optional(),
     base: z.string().min(1).optional(),
-    into: z.string().min(1).optional(),
+    into: z
+      .string()
+      .min(1)
+      .optional()
+      .meta({ description: 'The integration branch: a valid branch name, not HEAD-like (FETCH_HEAD...), not under swarm-task/. @default swarm/<name>' }),
     concurrency: z.number().int().min(1).max(MAX_CONCURRENCY).optional(),
-    worktrees: z.string().min(1).optional(),
+    worktrees: z
+      .string()
+      .min(1)
+      .optional()
+      .meta({ description: 'Where task worktrees live, relative to the repository root: inside it, not under .git/, holding no tracked file. @default .swarm/worktrees' }),
     setup: z.string().optional(),
     check: z.string().optional(),
     retries: z.number().int().min(0).max(20).optional(),
@@ -75,7 +87,7 @@ export const SpecSchema = z
     agent: AgentSchema.optional(),
     lease: z
       .strictObject({
-        ttl: duration.optional(),
+        ttl: duration.optional().meta({ description: 'A lease not renewed within this is expired; at least 5s. @default 10m' }),
         enforce: z.enum(['block', 'warn', 'off']).optional(),
       })
       .optional(),

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { brokenReason, noteOpened, StateDbError } from './broken.js';
 import { migrate } from './migrations.js';
@@ -17,6 +17,8 @@ export function openDb(path: string): Db {
   let db: Db | undefined;
   noteOpened(path);
   try {
+    // SQLite says only "unable to open database file" for a folder; say what it is.
+    if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) throw new StateDbError(path, 'it is a folder, not a database file');
     mkdirSync(dirname(path), { recursive: true });
     db = retryBusy(() => new Database(path, { timeout: BUSY_TIMEOUT_MS }));
     // The busy timeout must be in place before anything that needs a lock, journal_mode included.
@@ -31,6 +33,7 @@ export function openDb(path: string): Db {
     return db;
   } catch (error) {
     if (db?.open) db.close();
+    if (error instanceof StateDbError) throw error;
     const reason = brokenReason(error);
     if (reason === undefined) throw error;
     throw new StateDbError(path, reason, error);
