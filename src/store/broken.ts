@@ -69,7 +69,7 @@ export function brokenStateDbMessage(path: string, reason: string): string {
     'Nothing in git is lost: your branches, the integration branches and every task commit are intact.',
     'Move it aside, and the next swarm command starts a fresh record:',
     ...moves,
-    'The fresh record forgets the history swarm status, logs and report show; merged work stays on the integration branch, and the next swarm run skips the tasks merged there.',
+    'The fresh record forgets the history swarm status, logs and report show; merged work stays on the integration branch, and the next swarm run merges onto it.',
   ].join('\n');
 }
 
