@@ -242,4 +242,16 @@ describe('a /src/ line an older swarm left in .git/info/exclude', () => {
     expect(readFileSync(exclude, 'utf8')).toBe(`${user}# swarm: run state and task worktrees\n/.swarm/\n`);
     expect(repo.git('status', '--porcelain', '--untracked-files=all')).toBe('?? src/new.ts');
   });
+
+  it('swarm run takes it out too, before its own lines go in', async () => {
+    const exclude = join(repo.dir, '.git', 'info', 'exclude');
+    writeFileSync(exclude, '# swarm: run state and task worktrees\n/.swarm/\n/src/\n');
+    repo.write('src/new.ts', 'new\n');
+    writeFileSync(join(repo.dir, 'swarm.yaml'), yaml(['name: t', 'agent: { kind: command, command: ["true"] }']));
+    const r = await swarm(['run', 'swarm.yaml', '--ui', 'plain'], { cwd: repo.dir });
+    expect(err(r)).toContain(`swarm: removed /src/ from ${exclude}`);
+    expect(r.exitCode).toBe(0);
+    expect(readFileSync(exclude, 'utf8')).toBe('# swarm: run state and task worktrees\n/.swarm/\n');
+    expect(repo.git('status', '--porcelain', '--untracked-files=all', '--', 'src')).toBe('?? src/new.ts');
+  });
 });
