@@ -24,10 +24,10 @@ export function idProblem(what: 'task id' | 'run name', id: string): string | un
 const TASK_BRANCH_ROOT = 'swarm-task';
 
 /**
- * Names git resolves before any branch (`git rev-parse FETCH_HEAD` reads .git/FETCH_HEAD):
+ * Names git resolves before any branch (`git rev-parse FETCH_HEAD` reads .git/FETCH_HEAD, and `@` is HEAD):
  * a branch named so would be shadowed, and swarm would merge into something else.
  */
-const SPECIAL = /^(?:HEAD|[A-Z][A-Z0-9_]*_HEAD|AUTO_MERGE)$/;
+const SPECIAL = /^(?:@|HEAD|[A-Z][A-Z0-9_]*_HEAD|AUTO_MERGE)$/;
 
 /**
  * Why `name` cannot be the integration branch, or undefined. The rules of
@@ -48,7 +48,6 @@ export function branchNameProblem(name: string): string | undefined {
 /** The first rule of git-check-ref-format(1) that `name` breaks, said for a person. */
 export function refRuleBroken(name: string): string | undefined {
   if (name === '') return 'it is empty';
-  if (name === '@') return 'a lone "@" means HEAD to git';
   if (name.startsWith('-')) return 'it starts with "-" (git would read it as an option)';
   if (name.startsWith('/') || name.endsWith('/') || name.includes('//')) return 'it has an empty part (a leading, trailing or doubled "/")';
   if (name.includes('..')) return 'it contains ".."';
