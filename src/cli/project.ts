@@ -2,6 +2,7 @@ import { realpathSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { execFile } from 'node:child_process';
 import { loadSpecFile } from '../config/load.js';
+export { MAX_CONCURRENCY } from '../config/schema.js';
 import { formatDiagnostics, readSourceFile } from '../config/print.js';
 import type { Spec } from '../config/spec.js';
 
@@ -41,10 +42,31 @@ export function trackedFilesFrom(dir: string): Promise<string[]> {
   });
 }
 
-/** Parses a positive integer flag or says what was wrong with it. */
-export function positiveInt(flag: string, value: string | undefined): number | string | undefined {
+/**
+ * Parses a positive integer flag or says what was wrong with it. `max` is the limit the
+ * same setting has in swarm.yaml, so a flag cannot pass what the file refuses.
+ */
+export function positiveInt(flag: string, value: string | undefined, max = Number.MAX_SAFE_INTEGER): number | string | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) return `${flag}: expected a positive integer, got "${value}"`;
+  if (!/^\s*\d+\s*$/.test(value) || !Number.isInteger(n) || n < 1) return `${flag}: expected a positive integer, got "${value}"`;
+  if (n > max) return `${flag}: expected at most ${max}, got ${n}`;
   return n;
+}
+
+/**
+ * Takes out of `.git/info/exclude` the lines an older swarm wrote for a worktrees folder
+ * that holds tracked files (they hide the user's new files there). Says what it removed.
+ */
+export async function dropStaleExcludes(root: string, tracked: readonly string[]): Promise<void> {
+  const { dropTrackedFolderExcludes } = await import('../git/exclude.js');
+  const file = await new Promise<string | undefined>((done) => {
+    execFile('git', ['rev-parse', '--git-path', 'info/exclude'], { cwd: root, encoding: 'utf8' }, (error, stdout) =>
+      done(error === null && stdout.trim() !== '' ? resolve(root, stdout.trim()) : undefined),
+    );
+  });
+  if (file === undefined) return;
+  for (const line of await dropTrackedFolderExcludes(file, tracked)) {
+    process.stderr.write(`swarm: removed ${line} from ${file}: an older swarm put its worktrees there, and the line hid your new files in a folder git tracks\n`);
+  }
 }

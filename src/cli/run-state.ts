@@ -8,7 +8,7 @@ import { dirname, join, relative } from 'node:path';
 import { loadSpecFile } from '../config/load.js';
 import type { RunRecord, TaskRecord } from '../engine/ports.js';
 import { Git } from '../git/index.js';
-import { findMainRoot, NotARepositoryError, openStore, pidAlive, type SqliteStore } from '../store/index.js';
+import { findMainRoot, NotARepositoryError, openStateDb, pidAlive, type SqliteStore } from '../store/index.js';
 import { err, ok, type Result } from '../util/result.js';
 
 export interface State {
@@ -18,7 +18,7 @@ export interface State {
   readonly store: SqliteStore | undefined;
 }
 
-/** The repository's state, without creating anything. */
+/** The repository's state, without creating anything; an unusable state.db is an error (exit 2). */
 export async function openState(cwd: string): Promise<Result<State, string>> {
   let root: string;
   try {
@@ -29,7 +29,9 @@ export async function openState(cwd: string): Promise<Result<State, string>> {
   }
   const stateDir = join(root, '.swarm');
   const db = join(stateDir, 'state.db');
-  return ok({ root, stateDir, store: existsSync(db) ? openStore(db) : undefined });
+  if (!existsSync(db)) return ok({ root, stateDir, store: undefined });
+  const store = openStateDb(db);
+  return store.ok ? ok({ root, stateDir, store: store.value }) : err(store.error);
 }
 
 /** NAME, or the only run, or the most recent one (by start time). */

@@ -1,20 +1,27 @@
-import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, posix, resolve } from 'node:path';
 import type { Diagnostic } from './diagnostic.js';
 import { describePath, describeValue, isRecord } from './describe.js';
 import { suggestion } from './did-you-mean.js';
 import { globProblem } from './glob-check.js';
 import type { Locator } from './locate.js';
+import { branchNameProblem } from './ref-name.js';
 import type { SourceLoc } from './spec.js';
 import { parseDuration } from '../util/duration.js';
 
 export interface CheckOptions {
-  /** Reads a prompt file; throws like fs.readFileSync. */
+  /** Reads a prompt file; throws like fs.readFileSync (default: {@link readRegularFile}). */
   readonly readFile?: (path: string) => string;
 }
 
 /** Prompts beyond this are almost certainly the wrong file. */
 export const MAX_PROMPT_BYTES = 1024 * 1024;
+
+/**
+ * The runner renews a lease every third of its TTL (at least every second): below this the
+ * renewals would crowd the database, and one slow renewal would expire a live lease.
+ */
+export const MIN_LEASE_TTL_MS = 5000;
 
 export interface PromptFile {
   readonly path: string;
@@ -42,9 +49,20 @@ export function checkSpec(raw: unknown, file: string, at: Locator, options: Chec
   if (!isRecord(raw)) return { diagnostics: out, prompts };
 
   checkPositiveDuration(raw.timeout, ['timeout'], raw, at, error);
-  if (isRecord(raw.lease)) checkPositiveDuration(raw.lease.ttl, ['lease', 'ttl'], raw, at, error);
-  if (typeof raw.into === 'string' && !isBranchName(raw.into)) {
-    error(`into: ${JSON.stringify(raw.into)} is not a valid branch name`, at.at(['into']));
+  if (isRecord(raw.lease)) {
+    checkPositiveDuration(raw.lease.ttl, ['lease', 'ttl'], raw, at, error);
+    const ttl = parseDuration(raw.lease.ttl);
+    if (ttl !== undefined && ttl > 0 && ttl < MIN_LEASE_TTL_MS) {
+      error(`lease.ttl: expected at least 5s (the runner renews its leases every third of the ttl), got ${describeValue(raw.lease.ttl)}`, at.at(['lease', 'ttl']));
+    }
+  }
+  if (typeof raw.into === 'string' && raw.into !== '') {
+    const problem = branchNameProblem(raw.into);
+    if (problem !== undefined) error(`into: ${JSON.stringify(raw.into)} ${problem}`, at.at(['into']));
+  }
+  if (typeof raw.worktrees === 'string' && raw.worktrees !== '') {
+    const problem = worktreesProblem(raw.worktrees);
+    if (problem !== undefined) error(`worktrees: ${JSON.stringify(raw.worktrees)} ${problem}`, at.at(['worktrees']));
   }
 
   const tasks = Array.isArray(raw.tasks) ? raw.tasks : [];
@@ -66,7 +84,7 @@ export function checkSpec(raw: unknown, file: string, at: Locator, options: Chec
 
   const topAgent = isRecord(raw.agent) ? raw.agent : {};
   const baseDir = dirname(resolve(file));
-  const readFile = options.readFile ?? ((p: string) => readFileSync(p, 'utf8'));
+  const readFile = options.readFile ?? readRegularFile;
   const commandless = new Set<string>();
   const globProblems = new Map<string, string | undefined>();
 
@@ -182,17 +200,44 @@ function readPromptFile(path: string, readFile: (path: string) => string): { tex
     if (code === 'ENOENT') return `does not exist (looked for ${path})`;
     if (code === 'EISDIR') return `is a folder, not a file (${path})`;
     if (code === 'EACCES' || code === 'EPERM') return `cannot be read: permission denied (${path})`;
+    if (code === NOT_REGULAR || code === 'EFBIG') return `${(error as Error).message} (${path})`;
     return `cannot be read: ${error instanceof Error ? error.message : String(error)}`;
   }
-  if (Buffer.byteLength(text) > MAX_PROMPT_BYTES) return `is larger than ${MAX_PROMPT_BYTES / 1024 / 1024} MiB`;
+  if (Buffer.byteLength(text) > MAX_PROMPT_BYTES) return `is larger than ${MAX_PROMPT_BYTES / 1024 / 1024} MiB (${path})`;
   if (text.trim() === '') return 'is empty';
   return { text };
 }
 
-/** The rules of `git check-ref-format` that a hand-written branch name can break. */
-export function isBranchName(name: string): boolean {
-  if (name === '' || name === '@' || name.startsWith('-') || name.startsWith('/') || name.endsWith('/')) return false;
-  if (name.endsWith('.') || name.endsWith('.lock') || name.includes('..') || name.includes('@{') || name.includes('//')) return false;
-  if (/[\x00-\x20\x7f~^:?*[\\]/.test(name)) return false;
-  return name.split('/').every((part) => part !== '' && !part.startsWith('.') && !part.endsWith('.lock'));
+const NOT_REGULAR = 'SWARM_NOT_REGULAR';
+
+/**
+ * Reads a prompt file only when it is a regular file of at most MAX_PROMPT_BYTES, judged
+ * by `stat` before it is opened: opening a FIFO blocks until a writer comes, and reading
+ * /dev/zero never ends. Throws like fs.readFileSync (the code says why).
+ */
+export function readRegularFile(path: string): string {
+  const stat = statSync(path);
+  if (stat.isDirectory()) throw Object.assign(new Error('is a folder'), { code: 'EISDIR' });
+  if (!stat.isFile()) {
+    const kind = stat.isFIFO() ? 'a named pipe (FIFO)' : stat.isSocket() ? 'a socket' : stat.isCharacterDevice() || stat.isBlockDevice() ? 'a device' : 'not a file';
+    throw Object.assign(new Error(`is ${kind}, not a regular file`), { code: NOT_REGULAR });
+  }
+  if (stat.size > MAX_PROMPT_BYTES) {
+    throw Object.assign(new Error(`is larger than ${MAX_PROMPT_BYTES / 1024 / 1024} MiB (${stat.size} bytes)`), { code: 'EFBIG' });
+  }
+  return readFileSync(path, 'utf8');
+}
+
+/**
+ * Why `worktrees:` cannot hold task worktrees, judged from the text alone (relative to the
+ * repository root). Whether it holds tracked files needs the repository: see
+ * `worktreesHoldTracked` in ./repo-checks.ts.
+ */
+export function worktreesProblem(value: string): string | undefined {
+  if (isAbsolute(value) || /^[A-Za-z]:[\\/]/.test(value)) return 'is an absolute path; write a folder relative to the repository root';
+  const norm = posix.normalize(value.replaceAll('\\', '/')).replace(/\/+$/, '');
+  if (norm === '..' || norm.startsWith('../')) return 'is outside the repository; task worktrees must live inside it (relative to its root)';
+  if (norm === '.' || norm === '') return 'is the repository root; choose a folder of its own, such as .swarm/worktrees';
+  if (norm.split('/').includes('.git')) return 'is inside .git/; Claude Code refuses to edit files there, choose another folder';
+  return undefined;
 }

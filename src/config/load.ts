@@ -7,7 +7,8 @@ import { Locator, parseYaml, type ParsedYaml } from './locate.js';
 import { readPlainYaml } from './plain-yaml.js';
 import { yamlLib } from './yaml-lib.js';
 import { sortDiagnostics } from './sort-diagnostics.js';
-import { ID_PATTERN, SpecSchema } from './schema.js';
+import { ID_PATTERN, ID_RULE } from './ref-name.js';
+import { SpecSchema } from './schema.js';
 import type { SourceLoc, Spec } from './spec.js';
 import { issueMessages, issuesToDiagnostics } from './zod-issues.js';
 import { err, ok, type Result } from '../util/result.js';
@@ -106,7 +107,7 @@ function validate(raw: unknown, file: string, at: Locator, options: LoadOptions)
   if (!written && name !== undefined && !ID_PATTERN.test(name)) {
     diagnostics.push({
       severity: 'error',
-      message: `the run name defaults to the file's stem, ${JSON.stringify(name)}, which is not a valid name: set "name:" (lower-case letters, digits, '.', '_' or '-', starting with a letter or digit, at most 64 characters)`,
+      message: `the run name defaults to the file's stem, ${JSON.stringify(name)}, which is not a valid name: set "name:" (${ID_RULE})`,
       loc: at.start(),
     });
   }

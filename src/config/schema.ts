@@ -1,13 +1,13 @@
 import { z } from 'zod';
+import { ID_PATTERN, ID_RULE } from './ref-name.js';
 import { parseDuration } from '../util/duration.js';
 
-/** Task ids and run names: lower-case, safe in branch names and paths. */
-export const ID_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+export { ID_PATTERN } from './ref-name.js';
 
-const id = (what: string) =>
-  z.string().regex(ID_PATTERN, {
-    message: `expected a ${what}: lower-case letters, digits, '.', '_' or '-', starting with a letter or digit, at most 64 characters`,
-  });
+/** The most agents at once, in the file (`concurrency`) and on the command line (`--concurrency`). */
+export const MAX_CONCURRENCY = 256;
+
+const id = (what: string) => z.string().regex(ID_PATTERN, { message: `expected a ${what}: ${ID_RULE}` });
 
 /** `90s`, `10m`, `1h30m`, or a number of seconds. */
 const duration = z
@@ -44,7 +44,11 @@ export const TaskSchema = z.strictObject({
   id: id('task id'),
   title: z.string().min(1).optional(),
   prompt: z.string().min(1).optional(),
-  prompt_file: z.string().min(1).optional(),
+  prompt_file: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({ description: 'The prompt, from a file relative to the swarm file: a regular file of at most 1 MiB (not a pipe or a device).' }),
   files: z.array(z.string().min(1)).min(1, { message: 'expected at least one glob: the files this task owns' }),
   depends_on: z.array(z.string()).optional(),
   setup: z.string().optional(),
@@ -64,9 +68,17 @@ export const SpecSchema = z
     version: z.literal(1, { message: 'expected version: 1' }),
     name: id('run name').optional(),
     base: z.string().min(1).optional(),
-    into: z.string().min(1).optional(),
-    concurrency: z.number().int().min(1).max(256).optional(),
-    worktrees: z.string().min(1).optional(),
+    into: z
+      .string()
+      .min(1)
+      .optional()
+      .meta({ description: 'The integration branch: a valid branch name, not HEAD-like (FETCH_HEAD...), not under swarm-task/. @default swarm/<name>' }),
+    concurrency: z.number().int().min(1).max(MAX_CONCURRENCY).optional(),
+    worktrees: z
+      .string()
+      .min(1)
+      .optional()
+      .meta({ description: 'Where task worktrees live, relative to the repository root: inside it, not under .git/, holding no tracked file. @default .swarm/worktrees' }),
     setup: z.string().optional(),
     check: z.string().optional(),
     retries: z.number().int().min(0).max(20).optional(),
@@ -75,7 +87,7 @@ export const SpecSchema = z
     agent: AgentSchema.optional(),
     lease: z
       .strictObject({
-        ttl: duration.optional(),
+        ttl: duration.optional().meta({ description: 'A lease not renewed within this is expired; at least 5s. @default 10m' }),
         enforce: z.enum(['block', 'warn', 'off']).optional(),
       })
       .optional(),

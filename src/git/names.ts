@@ -1,10 +1,13 @@
-/** Run names and task ids, as swarm.yaml allows them. */
-const NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+import { ID_PATTERN, ID_RULE } from '../config/ref-name.js';
 
-/** Returns a message when `value` cannot name a run or a task, else undefined. */
+/**
+ * Returns a message when `value` cannot name a run or a task, else undefined. The same rule
+ * as swarm.yaml's (git's ref rules included), so a name made anywhere else — a template's
+ * generated id — is refused before git sees it.
+ */
 export function badName(what: 'run' | 'task', value: string): string | undefined {
-  if (NAME.test(value)) return undefined;
-  return `invalid ${what} name ${JSON.stringify(value)}: expected [a-z0-9][a-z0-9._-]{0,63}`;
+  if (ID_PATTERN.test(value)) return undefined;
+  return `invalid ${what} name ${JSON.stringify(value)}: expected ${ID_RULE}`;
 }
 
 /**

@@ -12,6 +12,22 @@ export const HOOK_EVENTS = ['pre-tool-use', 'pre-commit'] as const;
 
 /** Runs one hook with this process's stdin, stdout and environment; returns the exit code. */
 export async function runHook(event: string, args: readonly string[]): Promise<number> {
+  try {
+    return await dispatch(event, args);
+  } catch (error) {
+    // A guard that breaks must not wave the change through: refuse, with one line, not a stack.
+    const { reportUncaught } = await import('../cli/internal-error.js');
+    await reportUncaught(error, `swarm hook ${event}`);
+    if (event === 'pre-tool-use') {
+      const reason = `swarm's edit guard failed, so the edit was refused: ${error instanceof Error ? error.message : String(error)}`;
+      process.stdout.write(`${JSON.stringify({ hookSpecificOutput: { hookEventName: 'PreToolUse', permissionDecision: 'deny', permissionDecisionReason: reason } })}\n`);
+      return 0;
+    }
+    return 1;
+  }
+}
+
+async function dispatch(event: string, args: readonly string[]): Promise<number> {
   switch (event) {
     case 'pre-tool-use': {
       const { preToolUse } = await import('./pre-tool-use.js');

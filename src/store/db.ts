@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { brokenReason, noteOpened, StateDbError } from './broken.js';
 import { migrate } from './migrations.js';
 
 export type Db = Database.Database;
@@ -13,17 +14,30 @@ export const BUSY_TIMEOUT_MS = 5000;
  * a busy timeout so writers queue instead of failing, foreign keys on, then migrations.
  */
 export function openDb(path: string): Db {
-  mkdirSync(dirname(path), { recursive: true });
-  const db = retryBusy(() => new Database(path, { timeout: BUSY_TIMEOUT_MS }));
-  // The busy timeout must be in place before anything that needs a lock, journal_mode included.
-  db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-  retryBusy(() => db.pragma('journal_mode = WAL'));
-  // NORMAL is durable across crashes of the process in WAL mode; only a power loss can drop
-  // the last commits, and every holder of a lease dies with the power too.
-  db.pragma('synchronous = NORMAL');
-  db.pragma('foreign_keys = ON');
-  retryBusy(() => migrate(db));
-  return db;
+  let db: Db | undefined;
+  noteOpened(path);
+  try {
+    // SQLite says only "unable to open database file" for a folder; say what it is.
+    if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) throw new StateDbError(path, 'it is a folder, not a database file');
+    mkdirSync(dirname(path), { recursive: true });
+    db = retryBusy(() => new Database(path, { timeout: BUSY_TIMEOUT_MS }));
+    // The busy timeout must be in place before anything that needs a lock, journal_mode included.
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    // The first read of the file: garbage, a cut-short file or a folder fail here.
+    retryBusy(() => db!.pragma('journal_mode = WAL'));
+    // NORMAL is durable across crashes of the process in WAL mode; only a power loss can drop
+    // the last commits, and every holder of a lease dies with the power too.
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    retryBusy(() => migrate(db!));
+    return db;
+  } catch (error) {
+    if (db?.open) db.close();
+    if (error instanceof StateDbError) throw error;
+    const reason = brokenReason(error);
+    if (reason === undefined) throw error;
+    throw new StateDbError(path, reason, error);
+  }
 }
 
 /**

@@ -1,4 +1,5 @@
-export { openStore, SqliteStore } from './sqlite-store.js';
+export { openStateDb, openStore, SqliteStore } from './sqlite-store.js';
+export { brokenReason, brokenStateDbMessage, StateDbError } from './broken.js';
 export type { AttemptPatch, AttemptRecord, EventQuery, StoredEvent, StoreOptions } from './sqlite-store.js';
 export { findMainRoot, findStateDb, NotARepositoryError } from './find-state-db.js';
 export { LeaseKeeper } from './lease-keeper.js';

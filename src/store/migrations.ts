@@ -1,3 +1,4 @@
+import { NewerSchemaError } from './broken.js';
 import type { Db } from './db.js';
 
 /**
@@ -134,7 +135,7 @@ export function migrate(db: Db): void {
     // Read again under the write lock: another process may have migrated meanwhile.
     const current = version(db);
     if (current > SCHEMA_VERSION) {
-      throw new Error(`state.db has schema version ${current}, newer than this swarm understands (${SCHEMA_VERSION}); upgrade swarm`);
+      throw new NewerSchemaError(current, SCHEMA_VERSION);
     }
     for (let v = current; v < SCHEMA_VERSION; v++) {
       db.exec(MIGRATIONS[v]!);

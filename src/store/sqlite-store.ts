@@ -11,6 +11,8 @@ import type {
   TaskRecord,
 } from '../engine/ports.js';
 import type { TaskState } from '../engine/task-state.js';
+import { err, ok, type Result } from '../util/result.js';
+import { StateDbError } from './broken.js';
 import { openDb, writeTx, type Db } from './db.js';
 import { Leases } from './leases.js';
 
@@ -514,4 +516,17 @@ function defined<T extends Record<string, unknown>>(values: T): { [K in keyof T]
 /** Opens `.swarm/state.db` (or any path), creating and migrating it as needed. */
 export function openStore(dbPath: string, options: StoreOptions = {}): SqliteStore {
   return new SqliteStore(dbPath, options);
+}
+
+/**
+ * Like openStore, for the commands: a database that cannot be used (not a database, cut
+ * short, a folder, from a newer swarm) is a value carrying the message to print.
+ */
+export function openStateDb(dbPath: string, options: StoreOptions = {}): Result<SqliteStore, string> {
+  try {
+    return ok(new SqliteStore(dbPath, options));
+  } catch (error) {
+    if (error instanceof StateDbError) return err(error.message);
+    throw error;
+  }
 }

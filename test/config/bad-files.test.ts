@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +9,10 @@ import { brief, lines, OK_TASK } from './helpers.js';
 // Prompt files live next to the yaml; a temp folder holds the ones these cases need.
 const dir = mkdtempSync(join(tmpdir(), 'swarm-config-'));
 writeFileSync(join(dir, 'empty.md'), '  \n');
+writeFileSync(join(dir, 'big.md'), 'x'.repeat(1024 * 1024 + 1));
 mkdirSync(join(dir, 'prompts'));
+// A FIFO: a reader that opened it would wait for a writer that never comes.
+execFileSync('mkfifo', [join(dir, 'pipe.md')]);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const F = join(dir, 'swarm.yaml');
 
@@ -21,7 +25,7 @@ interface Case {
   readonly expected: readonly string[];
 }
 
-const ID_RULE = "lower-case letters, digits, '.', '_' or '-', starting with a letter or digit, at most 64 characters";
+const ID_RULE = `lower-case letters, digits, '.', '_' or '-', starting with a letter or digit, at most 64 characters, with no ".." and not ending in "." or ".lock" (git refuses those in branch names)`;
 
 const cases: Case[] = [
   {
@@ -281,7 +285,93 @@ const cases: Case[] = [
   {
     name: 'into is not a branch name',
     text: lines(...HEAD, 'into: "swarm/my run"', 'tasks:', ...OK_TASK),
-    expected: ['F:3:7 into: "swarm/my run" is not a valid branch name'],
+    expected: ['F:3:7 into: "swarm/my run" is not a valid branch name: it contains a space'],
+  },
+  // Names that become git refs: what the id pattern's characters let through, git refuses.
+  {
+    name: 'task id with ".." (git refuses it in swarm-task/<run>/<task>)',
+    text: lines(...HEAD, 'tasks:', '  - id: a..b', '    prompt: x', '    files: [a]'),
+    expected: [`F:4:9 task "a..b" id: expected a task id: ${ID_RULE}`],
+  },
+  {
+    name: 'task id ending in .lock',
+    text: lines(...HEAD, 'tasks:', '  - id: x.lock', '    prompt: x', '    files: [a]'),
+    expected: [`F:4:9 task "x.lock" id: expected a task id: ${ID_RULE}`],
+  },
+  {
+    name: 'task id ending in "."',
+    text: lines(...HEAD, 'tasks:', '  - id: a.', '    prompt: x', '    files: [a]'),
+    expected: [`F:4:9 task "a." id: expected a task id: ${ID_RULE}`],
+  },
+  {
+    name: 'run name ending in .lock',
+    text: lines('version: 1', 'name: x.lock', 'tasks:', ...OK_TASK),
+    expected: [`F:2:7 name: expected a run name: ${ID_RULE}`],
+  },
+  {
+    name: 'into: HEAD',
+    text: lines(...HEAD, 'into: HEAD', 'tasks:', ...OK_TASK),
+    expected: ['F:3:7 into: "HEAD" is a name git resolves before any branch (like HEAD or FETCH_HEAD); choose another name'],
+  },
+  {
+    name: 'into: FETCH_HEAD',
+    text: lines(...HEAD, 'into: FETCH_HEAD', 'tasks:', ...OK_TASK),
+    expected: ['F:3:7 into: "FETCH_HEAD" is a name git resolves before any branch (like HEAD or FETCH_HEAD); choose another name'],
+  },
+  {
+    name: 'into: under swarm-task/',
+    text: lines(...HEAD, 'into: swarm-task/x', 'tasks:', ...OK_TASK),
+    expected: ['F:3:7 into: "swarm-task/x" is inside swarm-task/, where swarm keeps task branches; choose another name'],
+  },
+  {
+    name: 'into: a part ending in .lock',
+    text: lines(...HEAD, 'into: feature/x.lock/y', 'tasks:', ...OK_TASK),
+    expected: ['F:3:7 into: "feature/x.lock/y" is not a valid branch name: its part "x.lock" ends with ".lock"'],
+  },
+  {
+    name: 'into: a full ref',
+    text: lines(...HEAD, 'into: refs/heads/main', 'tasks:', ...OK_TASK),
+    expected: ['F:3:7 into: "refs/heads/main" is a full ref; write the branch name alone ("main")'],
+  },
+  {
+    name: 'worktrees inside .git',
+    text: lines(...HEAD, 'worktrees: .git/wt', 'tasks:', ...OK_TASK),
+    expected: ['F:3:12 worktrees: ".git/wt" is inside .git/; Claude Code refuses to edit files there, choose another folder'],
+  },
+  {
+    name: 'worktrees outside the repository',
+    text: lines(...HEAD, 'worktrees: wt/../../elsewhere', 'tasks:', ...OK_TASK),
+    expected: ['F:3:12 worktrees: "wt/../../elsewhere" is outside the repository; task worktrees must live inside it (relative to its root)'],
+  },
+  {
+    name: 'worktrees as an absolute path',
+    text: lines(...HEAD, 'worktrees: /tmp/wt', 'tasks:', ...OK_TASK),
+    expected: ['F:3:12 worktrees: "/tmp/wt" is an absolute path; write a folder relative to the repository root'],
+  },
+  {
+    name: 'worktrees: the repository root',
+    text: lines(...HEAD, 'worktrees: ./', 'tasks:', ...OK_TASK),
+    expected: ['F:3:12 worktrees: "./" is the repository root; choose a folder of its own, such as .swarm/worktrees'],
+  },
+  {
+    name: 'lease.ttl below the minimum',
+    text: lines(...HEAD, 'lease:', '  ttl: 1ms', 'tasks:', ...OK_TASK),
+    expected: ['F:4:8 lease.ttl: expected at least 5s (the runner renews its leases every third of the ttl), got "1ms"'],
+  },
+  {
+    name: 'prompt_file is a FIFO (never opened: opening one blocks)',
+    text: lines(...HEAD, 'tasks:', '  - id: a', '    prompt_file: pipe.md', '    files: [a]'),
+    expected: [`F:5:18 task "a" prompt_file: "pipe.md" is a named pipe (FIFO), not a regular file (${join(dir, 'pipe.md')})`],
+  },
+  {
+    name: 'prompt_file is /dev/zero (never read: it never ends)',
+    text: lines(...HEAD, 'tasks:', '  - id: a', '    prompt_file: /dev/zero', '    files: [a]'),
+    expected: ['F:5:18 task "a" prompt_file: "/dev/zero" is a device, not a regular file (/dev/zero)'],
+  },
+  {
+    name: 'prompt_file over 1 MiB',
+    text: lines(...HEAD, 'tasks:', '  - id: a', '    prompt_file: big.md', '    files: [a]'),
+    expected: [`F:5:18 task "a" prompt_file: "big.md" is larger than 1 MiB (${1024 * 1024 + 1} bytes) (${join(dir, 'big.md')})`],
   },
   {
     name: 'several problems are all reported, in order',

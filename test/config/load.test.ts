@@ -132,7 +132,7 @@ describe('defaults', () => {
         'base: main',
         'into: feature/x',
         'concurrency: 9',
-        'worktrees: ../wt',
+        'worktrees: build/wt',
         'budget_usd: 12.5',
         'lease: { ttl: 1h30m, enforce: warn }',
         'merge: { strategy: rebase, check: make, on_conflict: fail }',
@@ -145,7 +145,7 @@ describe('defaults', () => {
       base: 'main',
       into: 'feature/x',
       concurrency: 9,
-      worktrees: '../wt',
+      worktrees: 'build/wt',
       budgetUsd: 12.5,
       lease: { ttlMs: 5_400_000, enforce: 'warn' },
       merge: { strategy: 'rebase', check: 'make', onConflict: 'fail' },
@@ -154,7 +154,7 @@ describe('defaults', () => {
 
   test('the default name must itself be valid, else the user is told to set name:', () => {
     expect(problems(lines('version: 1', 'tasks:', ...OK_TASK), join(dir, 'My Plan.yaml'))).toEqual([
-      `${join(dir, 'My Plan.yaml')}:1:1 the run name defaults to the file's stem, "My Plan", which is not a valid name: set "name:" (lower-case letters, digits, '.', '_' or '-', starting with a letter or digit, at most 64 characters)`,
+      `${join(dir, 'My Plan.yaml')}:1:1 the run name defaults to the file's stem, "My Plan", which is not a valid name: set "name:" (lower-case letters, digits, '.', '_' or '-', starting with a letter or digit, at most 64 characters, with no ".." and not ending in "." or ".lock" (git refuses those in branch names))`,
     ]);
     expect(load(lines('version: 1', 'name: my-plan', 'tasks:', ...OK_TASK), join(dir, 'My Plan.yaml')).name).toBe('my-plan');
     // Reported alongside other problems, not only once the rest is fixed.

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { Git } from '../../git/index.js';
 import { GitError } from '../../git/index.js';
 import { EXIT } from '../exit.js';
+import { dropStaleExcludes, trackedFilesFrom } from '../project.js';
 import { openGit, openState, pickRun, worktreesDirOf } from '../run-state.js';
 import { claimRun } from '../runner-lock.js';
 
@@ -36,6 +37,7 @@ async function cleanCommand(name: string | undefined, force: boolean): Promise<n
   if (!state.ok) return fail(state.error);
   const { store, root } = state.value;
   try {
+    await dropStaleExcludes(root, await trackedFilesFrom(root));
     const picked = pickRun(store, name);
     // A run the database forgot (--fresh, a deleted state.db) may still have worktrees: clean by name.
     if (!picked.ok && name === undefined) return fail(picked.error);

@@ -1,7 +1,9 @@
 import { existsSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { MIN_LEASE_TTL_MS } from '../../config/checks.js';
+import { globProblem } from '../../config/glob-check.js';
 import type { Lease } from '../../engine/ports.js';
-import { findStateDb, HOST, NotARepositoryError, openStore, type SqliteStore } from '../../store/index.js';
+import { findStateDb, HOST, NotARepositoryError, openStateDb, type SqliteStore } from '../../store/index.js';
 import { formatDuration, parseDuration } from '../../util/duration.js';
 import { EXIT } from '../exit.js';
 
@@ -46,8 +48,21 @@ TTL runs out. Tasks whose files overlap it wait for it.`,
     )
     .option('--json', 'print the lease as JSON')
     .addHelpText('after', "\nExample:\n  swarm lease acquire --holder alice --files 'docs/**' README.md --ttl 30m")
-    .action((opts: { holder: string; files: string[]; ttl: number | string; reason?: string; pid: number; json?: boolean }) =>
-      withStore({ create: true }, (store) => {
+    .action((opts: { holder: string; files: string[]; ttl: number | string; reason?: string; pid: number; json?: boolean }) => {
+      // The same rules as a task's files: a lease on '/etc/**' or '../**' guards nothing here.
+      for (const glob of opts.files) {
+        const problem = glob === '' ? 'is empty' : globProblem(glob);
+        if (problem === undefined) continue;
+        process.stderr.write(`swarm lease: --files: ${JSON.stringify(glob)} ${problem}\n`);
+        process.exitCode = EXIT.badInput;
+        return;
+      }
+      if (opts.holder.trim() === '') {
+        process.stderr.write('swarm lease: --holder: expected a name, got ""\n');
+        process.exitCode = EXIT.badInput;
+        return;
+      }
+      return withStore({ create: true }, (store) => {
         const ttlMs = typeof opts.ttl === 'number' ? opts.ttl : ttl(opts.ttl);
         const result = store!.acquire({
           holder: opts.holder,
@@ -65,8 +80,8 @@ TTL runs out. Tasks whose files overlap it wait for it.`,
         const l = result.lease;
         if (opts.json) process.stdout.write(`${JSON.stringify(l, null, 2)}\n`);
         else process.stdout.write(`Leased ${l.globs.join(' ')} to ${l.holder} until ${when(l.expiresAt)} (id ${l.id}, token ${l.token}).\n`);
-      }),
-    );
+      });
+    });
 
   lease
     .command('renew')
@@ -136,7 +151,13 @@ async function withStore(opts: { create: boolean }, fn: (store: SqliteStore | un
     return;
   }
   if (!opts.create && !existsSync(path)) return fn(undefined);
-  const store = openStore(path);
+  const opened = openStateDb(path);
+  if (!opened.ok) {
+    process.stderr.write(`swarm: ${opened.error}\n`);
+    process.exitCode = EXIT.badInput;
+    return;
+  }
+  const store = opened.value;
   try {
     fn(store);
   } finally {
@@ -147,6 +168,8 @@ async function withStore(opts: { create: boolean }, fn: (store: SqliteStore | un
 function ttl(value: string): number {
   const ms = parseDuration(value);
   if (ms === undefined || ms <= 0) throw new InvalidArgumentError(`expected a duration such as 90s, 30m or 2h, not ${JSON.stringify(value)}`);
+  // The limit lease.ttl has in swarm.yaml.
+  if (ms < MIN_LEASE_TTL_MS) throw new InvalidArgumentError(`expected at least 5s, not ${JSON.stringify(value)}`);
   return ms;
 }
 

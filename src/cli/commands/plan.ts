@@ -6,7 +6,7 @@ import { planJson, type PlanJson } from '../../graph/plan-json.js';
 import { planText } from '../../graph/plan-text.js';
 import { unreachable } from '../../util/result.js';
 import { EXIT } from '../exit.js';
-import { positiveInt } from '../project.js';
+import { MAX_CONCURRENCY, positiveInt } from '../project.js';
 import { loadGraph, reportDiagnostics, repositoryRoot } from './validate.js';
 
 const FORMATS = ['text', 'json', 'mermaid', 'dot'] as const;
@@ -44,7 +44,7 @@ export async function planCommand(file: string, flags: { format: string; concurr
   };
   if (!(FORMATS as readonly string[]).includes(flags.format)) return fail(`--format: expected ${FORMATS.join(', ')}, got "${flags.format}"`);
   const format = flags.format as Format;
-  const concurrency = positiveInt('--concurrency', flags.concurrency);
+  const concurrency = positiveInt('--concurrency', flags.concurrency, MAX_CONCURRENCY);
   if (typeof concurrency === 'string') return fail(concurrency);
 
   const durations = await learntDurations(file);

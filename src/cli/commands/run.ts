@@ -9,17 +9,18 @@ import type { Enforcement } from '../../engine/ports.js';
 import { Git } from '../../git/index.js';
 import { buildGraph } from '../../graph/index.js';
 import { formatDiagnostics, readSourceFile } from '../../config/print.js';
+import { checkAgainstRepository } from '../../config/repo-checks.js';
 import { auditPaths, claudeSettingsJson, enforcementEnv, ensureGuardHooksDir, resolveOrigHooksPath } from '../../hooks/index.js';
 import { createJsonReporter } from '../../report/json.js';
 import { createPlainReporter } from '../../report/plain.js';
 import type { Reporter, RunControls } from '../../report/reporter.js';
-import { openStore } from '../../store/index.js';
+import { openStateDb } from '../../store/index.js';
 import { crashPointFromEnv } from '../../util/crash-point.js';
 import { shell } from '../../util/shell.js';
 import { EXIT } from '../exit.js';
 import { freshStart } from '../fresh.js';
 import { claimRun } from '../runner-lock.js';
-import { loadOrReport, positiveInt, swarmArgv, trackedFilesFrom, useColor } from '../project.js';
+import { dropStaleExcludes, loadOrReport, MAX_CONCURRENCY, positiveInt, swarmArgv, trackedFilesFrom, useColor } from '../project.js';
 
 export interface RunFlags {
   concurrency?: string;
@@ -61,7 +62,7 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
     process.stderr.write(`swarm run: ${message}\n`);
     return EXIT.badInput;
   };
-  const concurrency = positiveInt('--concurrency', flags.concurrency);
+  const concurrency = positiveInt('--concurrency', flags.concurrency, MAX_CONCURRENCY);
   if (typeof concurrency === 'string') return fail(concurrency);
   const ui = flags.ui ?? (process.stdout.isTTY && !process.env.CI ? 'tui' : 'plain');
   if (!['tui', 'plain', 'json'].includes(ui)) return fail(`--ui: expected tui, plain or json, got "${ui}"`);
@@ -75,10 +76,19 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
   const opened = await Git.open(dirname(resolve(file)), { worktreesDir: spec.worktrees, pool });
   if (!opened.ok) return fail(opened.error);
   const git = opened.value;
+  const trackedFiles = await trackedFilesFrom(git.root);
+  const repo = checkAgainstRepository(spec, trackedFiles, file);
+  if (repo.length > 0) {
+    process.stderr.write(`${formatDiagnostics(repo, readSourceFile, { color: useColor(process.stderr) })}\n`);
+    return EXIT.badInput;
+  }
+  await dropStaleExcludes(git.root, trackedFiles);
   // Before anything is written under .swarm/, so it never shows as an untracked change.
   await git.ensureExcluded();
   const stateDir = join(git.root, '.swarm');
-  const store = openStore(join(stateDir, 'state.db'));
+  const openedStore = openStateDb(join(stateDir, 'state.db'));
+  if (!openedStore.ok) return fail(openedStore.error);
+  const store = openedStore.value;
   // One runner per run, claimed before any work on the run's branches: a second `swarm run`
   // of the same run started at the same instant is refused here, not half-way through a merge.
   const claim = claimRun(store, spec.name, flags.fresh ? 'starting it afresh' : 'running it too');
@@ -87,7 +97,7 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
     return fail(claim.error);
   }
   try {
-    const graphResult = buildGraph(spec, { durations: store.learntDurations(), trackedFiles: await trackedFilesFrom(git.root) });
+    const graphResult = buildGraph(spec, { durations: store.learntDurations(), trackedFiles });
     if (!graphResult.ok) {
       process.stderr.write(`${formatDiagnostics(graphResult.error, readSourceFile, { color: useColor(process.stderr) })}\n`);
       return EXIT.badInput;

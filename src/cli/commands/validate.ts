@@ -4,6 +4,7 @@ import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { Diagnostic } from '../../config/diagnostic.js';
 import { loadSpecFile } from '../../config/load.js';
+import { checkAgainstRepository } from '../../config/repo-checks.js';
 import { formatDiagnostics, readSourceFile, summarizeDiagnostics } from '../../config/print.js';
 import type { Spec } from '../../config/spec.js';
 import { buildGraph } from '../../graph/build.js';
@@ -78,9 +79,12 @@ export async function loadGraph(file: string, opts: LoadGraphOptions = {}): Prom
   const loaded = loadSpecFile(file);
   if (!loaded.ok) return err(loaded.error);
   const spec = loaded.value;
+  const trackedFiles = await tracked;
+  const repo = checkAgainstRepository(spec, trackedFiles, file);
+  if (repo.length > 0) return err(repo);
   const graph = buildGraph(spec, {
     ...(opts.durations === undefined ? {} : { durations: opts.durations }),
-    trackedFiles: await tracked,
+    trackedFiles,
   });
   if (!graph.ok) return err(graph.error);
   return ok({ spec, graph: graph.value });
