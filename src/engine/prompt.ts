@@ -85,6 +85,7 @@ function retryLines(retry: RetryContext): string[] {
         `Your branch was merged with the integration branch ${retry.into}, and these files conflict:`,
         ...retry.files.map((f) => `  - ${f}`),
         '',
+        `In each marker block, the side under \`<<<<<<< HEAD\` is your task's work and the side above \`>>>>>>> ${retry.into}\` is what other tasks merged into ${retry.into}.`,
         'Edit them to remove every conflict marker (<<<<<<<, =======, >>>>>>>), keeping both sides\' intent. Do not commit; swarm does.',
       ];
   }

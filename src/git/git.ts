@@ -589,7 +589,10 @@ export class Git implements GitPort {
       if (pending === head) return { conflicted: await unmergedPaths(this.#runner, worktree) };
       await this.#runner.ok(['merge', '--abort'], { cwd: worktree });
     }
-    const args = [...SAFE_MERGE, 'merge', '-q', '--no-ff', '--no-commit', head];
+    // git labels the markers with the name it was given: the branch's name when it names
+    // exactly the head swarm means, so `>>>>>>> swarm/<run>` says where the other side came from.
+    const named = (await this.integrationHead(into).catch(() => undefined)) === head ? into : head;
+    const args = [...SAFE_MERGE, 'merge', '-q', '--no-ff', '--no-commit', named];
     const out = await this.#runner.run(args, { cwd: worktree });
     if (out.exitCode !== 0) {
       const conflicted = await unmergedPaths(this.#runner, worktree);

@@ -231,7 +231,11 @@ describe('swarm run, end to end through the built CLI', () => {
     const resolver = await rig.next();
     expect(resolver.hello.prompt).toContain('Resolve a merge conflict');
     expect(resolver.hello.prompt).toContain('shared.txt');
-    expect(await resolver.read('shared.txt')).toContain('<<<<<<<');
+    const marked = await resolver.read('shared.txt');
+    expect(marked).toContain('<<<<<<< HEAD');
+    // Labelled with the integration branch's name, which the prompt talks about, not a sha.
+    expect(marked).toContain('>>>>>>> swarm/e2e\n');
+    expect(resolver.hello.prompt).toContain('the side above `>>>>>>> swarm/e2e` is what other tasks merged into swarm/e2e');
     await resolver.write('shared.txt', 'from one\nfrom two\n');
     resolver.exit(0);
     const result = await run;

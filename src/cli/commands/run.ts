@@ -73,7 +73,11 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
   // Parked worktrees, as many as can run at once, unless merged worktrees are kept as they
   // are (--keep-worktrees) or SWARM_POOL=0 (hidden; for benchmarks and bisecting).
   const pool = flags.keepWorktrees === true || process.env.SWARM_POOL === '0' ? 0 : slots;
-  const opened = await Git.open(dirname(resolve(file)), { worktreesDir: spec.worktrees, pool });
+  // The repository is the one you stand in; the file may live anywhere (its own relative
+  // paths resolve against it). Outside any repository, the file's own is used.
+  const options = { worktreesDir: spec.worktrees, pool };
+  const here = await Git.open(process.cwd(), options);
+  const opened = here.ok ? here : await Git.open(dirname(resolve(file)), options);
   if (!opened.ok) return fail(opened.error);
   const git = opened.value;
   const trackedFiles = await trackedFilesFrom(git.root);

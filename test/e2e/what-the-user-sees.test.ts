@@ -1,0 +1,69 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { swarm } from '../helpers/cli.js';
+import { arena, events, mergedTasks, type Arena } from '../adversary/run-fixture.js';
+
+let a: Arena | undefined;
+afterEach(() => a?.cleanup());
+
+describe('what a user sees', () => {
+  it('a failing check in colour: the retry prompt and the events carry its text without escape codes, and checks run without colour', async () => {
+    a = arena();
+    const seen = join(a.scratch, 'check-env.txt');
+    const agent = a.script('agent.sh', 'echo "$SWARM_ATTEMPT" > a.txt');
+    // Fails the first time, in colour, as test runners do on a terminal.
+    const check = a.script(
+      'check.sh',
+      `echo "NO_COLOR=$NO_COLOR FORCE_COLOR=$FORCE_COLOR" >> "${seen}"\nif [ "$(cat a.txt)" = 1 ]; then printf '\\033[1m\\033[41m FAIL \\033[0m expected \\033[32m2\\033[39m got 1\\n'; exit 1; fi`,
+    );
+    a.spec(['version: 1', 'name: colour', 'retries: 1', 'agent:', '  kind: command', `  command: ${JSON.stringify(['sh', agent])}`, `check: sh ${check}`, 'tasks:', '  - id: a', '    prompt: Do a.', '    files: ["a.txt"]']);
+    const result = await a.run();
+    expect(result.exitCode, String(result.stderr)).toBe(0);
+    const prompt = readFileSync(join(a.repo.dir, '.swarm', 'logs', 'colour', 'a.2.prompt.md'), 'utf8');
+    expect(prompt).toContain(' FAIL  expected 2 got 1');
+    expect(prompt).not.toContain('\u001b');
+    const failed = events(result.stdout).find((e) => e.type === 'check' && e.reason === 'failed');
+    expect(failed && 'tail' in failed ? failed.tail : '').toContain(' FAIL  expected 2 got 1');
+    expect(JSON.stringify(failed)).not.toContain('\\u001b');
+    expect(readFileSync(seen, 'utf8').split('\n')[0]).toBe('NO_COLOR=1 FORCE_COLOR=0');
+  }, 60_000);
+
+  it('Ctrl-C: the agent swarm stopped is "agent stopped", never "agent failed"', async () => {
+    a = arena();
+    const flag = join(a.scratch, 'started');
+    const agent = a.script('agent.sh', `touch "${flag}"; sleep 30`);
+    a.spec(['version: 1', 'name: stop', 'agent:', '  kind: command', `  command: ${JSON.stringify(['sh', agent])}`, 'tasks:', '  - id: a', '    prompt: Do a.', '    files: ["a.txt"]']);
+    const run = swarm(['run', 'swarm.yaml', '--ui', 'plain'], { cwd: a.repo.dir });
+    const { existsSync } = await import('node:fs');
+    while (!existsSync(flag)) await new Promise((r) => setTimeout(r, 50));
+    run.kill('SIGINT');
+    const result = await run;
+    expect(result.exitCode).toBe(130);
+    const out = String(result.stdout);
+    expect(out).toContain('agent stopped');
+    expect(out).not.toContain('agent failed');
+    expect(out).toContain('cancelled: stopped by the user');
+  }, 60_000);
+
+  it('swarm run of a file outside the repository, from inside it: the repository is where you stand', async () => {
+    a = arena();
+    const elsewhere = mkdtempSync(join(tmpdir(), 'swarm-elsewhere-'));
+    try {
+      const agent = a.script('agent.sh', 'cat "$SWARM_PROMPT_FILE" | grep -q "from a prompt file" && echo ok > a.txt');
+      writeFileSync(join(elsewhere, 'prompt.md'), 'Work from a prompt file.\n');
+      writeFileSync(
+        join(elsewhere, 'a.yaml'),
+        ['version: 1', 'name: far', 'agent:', '  kind: command', `  command: ${JSON.stringify(['sh', agent])}`, 'tasks:', '  - id: a', '    prompt_file: prompt.md', '    files: ["a.txt"]', ''].join('\n'),
+      );
+      const base = a.repo.git('rev-parse', 'HEAD');
+      const result = await swarm(['run', join(elsewhere, 'a.yaml'), '--ui', 'json'], { cwd: join(a.repo.dir, 'src') });
+      expect(result.exitCode, String(result.stderr)).toBe(0);
+      expect(mergedTasks(a.repo, base, 'swarm/far')).toEqual(['a']);
+      expect(a.repo.git('show', 'swarm/far:a.txt')).toBe('ok');
+    } finally {
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
