@@ -59,7 +59,7 @@ function parseSystem(msg: Record<string, unknown>): StreamItem[] {
         reason: 'api-retry',
         retryAttempt: num(msg.attempt) ?? 0,
         delayMs: Math.round(num(msg.retry_delay_ms) ?? 0),
-        error: status === undefined ? error : `${error} (${status})`,
+        error: retryLabel(error, status),
       },
     ];
   }
@@ -170,4 +170,14 @@ function num(v: unknown): number | undefined {
 
 function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
   return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}
+
+/**
+ * What an api_retry is, in words: claude labels a 529 overload `rate_limit` too, so the
+ * HTTP status decides.
+ */
+function retryLabel(error: string, status: number | undefined): string {
+  if (status === 429) return 'rate limited (HTTP 429)';
+  if (status === 529) return 'API overloaded (HTTP 529)';
+  return status === undefined ? error : `${error} (HTTP ${status})`;
 }

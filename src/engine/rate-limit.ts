@@ -1,7 +1,9 @@
 /**
- * Adapts how many agents may start at once to the model API's rate limits: each
- * `api_retry` halves the limit (at least 1); after `recoverMs` without one, it climbs back
- * one step at a time to the configured cap.
+ * Adapts how many agents may start at once to the model API's rate limits. A burst of
+ * `api_retry` events halves the limit once (at least 1): every agent hits the same limit at
+ * about the same time, so retries within a quarter of `recoverMs` (15 s by default) of the
+ * last lowering are the same burst and do not lower it again. After `recoverMs` without a
+ * retry, the limit climbs back one step at a time to the configured cap.
  */
 export class RateLimiter {
   readonly max: number;
@@ -24,7 +26,7 @@ export class RateLimiter {
     return this.#limit < this.max;
   }
 
-  /** An api_retry was seen. Returns the new limit when it changed. Lowers at most once per recovery window. */
+  /** An api_retry was seen. Returns the new limit when it changed: the first retry of a burst halves it. */
   onRetry(now: number): number | undefined {
     this.#lastRetryAt = now;
     if (this.#limit === 1 || now - this.#lastChangeAt < this.#recoverMs / 4) return undefined;

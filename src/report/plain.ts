@@ -59,7 +59,7 @@ export function createPlainReporter(opts: PlainOptions): Reporter {
               line(e.at, e.task, `  ${e.summary}`);
               return;
             case 'api-retry':
-              line(e.at, e.task, `  rate limited (${e.error}); the agent retries in ${formatDuration(e.delayMs)}`);
+              line(e.at, e.task, `  ${e.error}; the agent retries in ${formatDuration(e.delayMs)}`);
               return;
             case 'exited':
               line(e.at, e.task, `  agent ${e.ok ? 'done' : e.stopped ? 'stopped' : 'failed'}${e.turns ? `, ${e.turns} turns` : ''}${e.costUsd ? `, $${e.costUsd.toFixed(2)}` : ''}`);

@@ -346,7 +346,7 @@ export class TuiStore {
       case 'api-retry': {
         const error = sanitize(event.error);
         this.#rateLimit = { task: task.id, error, retryAttempt: event.retryAttempt, until: event.at + event.delayMs };
-        task.log.push(`rate limited (${error}); retry ${event.retryAttempt} in ${Math.round(event.delayMs / 1000)}s`);
+        task.log.push(`${error}; retry ${event.retryAttempt} in ${Math.round(event.delayMs / 1000)}s`);
         return;
       }
       case 'exited': {

@@ -35,7 +35,7 @@ describe('parseStreamLine on recorded claude output', () => {
 
   it('an api_retry line after a 429', () => {
     const items = parseAll('claude-retry');
-    expect(items).toContainEqual({ reason: 'api-retry', retryAttempt: 1, delayMs: 538, error: 'rate_limit (429)' });
+    expect(items).toContainEqual({ reason: 'api-retry', retryAttempt: 1, delayMs: 538, error: 'rate limited (HTTP 429)' });
     expect(items.at(-1)).toMatchObject({ reason: 'result', isError: false, message: 'after retry', turns: 1 });
   });
 

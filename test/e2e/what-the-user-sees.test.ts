@@ -38,7 +38,7 @@ describe('what a user sees', () => {
     const run = swarm(['run', 'swarm.yaml', '--ui', 'plain'], { cwd: a.repo.dir });
     const { existsSync } = await import('node:fs');
     while (!existsSync(flag)) await new Promise((r) => setTimeout(r, 50));
-    run.kill('SIGINT');
+    (run as unknown as { kill(s: string): void }).kill('SIGINT');
     const result = await run;
     expect(result.exitCode).toBe(130);
     const out = String(result.stdout);

@@ -233,15 +233,32 @@ describe('engine', () => {
     expect(events.some((e) => e.type === 'log' && e.message.includes('budget_usd'))).toBe(true);
   });
 
-  it('api_retry events lower the start limit', async () => {
-    const spec = makeSpec(['a', 'b', 'c', 'd'].map((id) => makeTask(id)));
+  it('api_retry events lower the start limit: fewer agents start until it recovers', async () => {
+    const spec = makeSpec(['a', 'b', 'c', 'd', 'e', 'f'].map((id) => makeTask(id)));
     const { runner, engine, events } = setup(spec, { concurrency: 4 });
     const done = engine.run();
-    const a = await runner.next();
-    a.input.onEvent({ reason: 'api-retry', retryAttempt: 1, delayMs: 1000, error: 'rate_limit' });
+    const first = [await runner.next(), await runner.next(), await runner.next(), await runner.next()];
+    expect(runner.running).toBe(4);
+    first[0]!.input.onEvent({ reason: 'api-retry', retryAttempt: 1, delayMs: 1000, error: 'rate limited (HTTP 429)' });
+    // A second retry of the same burst does not lower it again.
+    first[1]!.input.onEvent({ reason: 'api-retry', retryAttempt: 1, delayMs: 1000, error: 'rate limited (HTTP 429)' });
     const limits = events.filter((e) => e.type === 'limit');
     expect(limits).toEqual([expect.objectContaining({ reason: 'lowered', concurrency: 2, max: 4 })]);
-    for (const c of [a, await runner.next(), await runner.next(), await runner.next()]) c.finish();
+    // Two agents end: with the limit at 2 and two still running, nothing new starts.
+    first[0]!.finish();
+    first[1]!.finish();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(runner.running).toBe(2);
+    expect(runner.calls).toHaveLength(4);
+    // One more ends: one slot under the limit, so exactly one starts.
+    first[2]!.finish();
+    const e = await runner.next();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(runner.running).toBe(2);
+    first[3]!.finish();
+    e.finish();
+    (await runner.next()).finish();
     expect((await done).ok).toBe(true);
+    expect(runner.calls).toHaveLength(6);
   });
 });

@@ -95,7 +95,7 @@ export function sampleEvents(): SwarmEvent[] {
     ev(150, { type: 'agent', reason: 'exited', task: 'api', attempt: 1, ok: true, exitCode: 0, signal: null, costUsd: 1.1, turns: 20 }),
     state(151, 'api', 'running', 'checking'),
     ev(151, { type: 'check', reason: 'started', scope: 'task', task: 'api', attempt: 1, command: 'npm test -- api' }),
-    ev(185, { type: 'agent', reason: 'api-retry', task: 'auth', attempt: 2, retryAttempt: 2, delayMs: 20_000, error: 'overloaded_error' }),
+    ev(185, { type: 'agent', reason: 'api-retry', task: 'auth', attempt: 2, retryAttempt: 2, delayMs: 20_000, error: 'API overloaded (HTTP 529)' }),
     ev(186, { type: 'limit', reason: 'lowered', concurrency: 2, max: 4 }),
   ];
 }

@@ -89,8 +89,8 @@ describe('the log view and the help', () => {
   it('scrolls up from the newest line', () => {
     const bottom = frame(view, 80, 12, { ...INITIAL_UI, mode: 'log', selected: 'auth' });
     const up = frame(view, 80, 12, { ...INITIAL_UI, mode: 'log', selected: 'auth', logOffset: 3 });
-    expect(bottom).toContain('rate limited (overloaded_error); retry 2 in 20s');
-    expect(up).not.toContain('rate limited (overloaded_error); retry 2 in 20s');
+    expect(bottom).toContain('API overloaded (HTTP 529); retry 2 in 20s');
+    expect(up).not.toContain('API overloaded (HTTP 529); retry 2 in 20s');
     const last = (text: string) => Number(/lines \d+-(\d+) of 14/.exec(text)?.[1]);
     expect(last(bottom)).toBe(14);
     expect(last(up)).toBe(11);

@@ -81,7 +81,7 @@ describe('derived state', () => {
 
   it('keeps the rate limit and the lowered concurrency', () => {
     expect(view.limit).toEqual({ concurrency: 2, max: 4 });
-    expect(view.rateLimit).toEqual({ task: 'auth', error: 'overloaded_error', retryAttempt: 2, until: T0 + 205_000 });
+    expect(view.rateLimit).toEqual({ task: 'auth', error: 'API overloaded (HTTP 529)', retryAttempt: 2, until: T0 + 205_000 });
   });
 
   it('keeps a log tail with output split into lines and check failures', () => {
@@ -89,7 +89,7 @@ describe('derived state', () => {
     expect(task('auth').log).toContain('There are 14 callbacks.');
     expect(task('auth').log).toContain('check failed (exit 1): npm test -- auth');
     expect(task('auth').log).toContain('    expected 200, got 401');
-    expect(task('auth').log.at(-1)).toBe('rate limited (overloaded_error); retry 2 in 20s');
+    expect(task('auth').log.at(-1)).toBe('API overloaded (HTTP 529); retry 2 in 20s');
   });
 });
 

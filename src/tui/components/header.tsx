@@ -19,7 +19,7 @@ export function headerNotices(view: RunView): string[] {
   const { rateLimit, limit } = view;
   if (rateLimit !== undefined && view.now < rateLimit.until && view.finished === undefined) {
     const wait = Math.ceil((rateLimit.until - view.now) / 1000);
-    notices.push(`⚠ rate limited (${rateLimit.error}): ${rateLimit.task} retries (#${rateLimit.retryAttempt}) in ${wait}s`);
+    notices.push(`⚠ ${rateLimit.error}: ${rateLimit.task} retries (#${rateLimit.retryAttempt}) in ${wait}s`);
   }
   if (limit.concurrency < limit.max && view.finished === undefined) {
     notices.push(`⚠ concurrency lowered to ${limit.concurrency} of ${limit.max} after rate limits`);
@@ -40,11 +40,14 @@ export function Header({ view, width, color }: HeaderProps) {
       : view.startedAt === undefined
         ? '0s'
         : elapsed(view.now - view.startedAt);
-  const max = view.limit.concurrency < view.limit.max ? ` (max ${view.limit.max})` : '';
+  // Lowered by rate limits, the limit says how many may start, not how many run: agents
+  // already running are not stopped, so "2 running, start limit 1 of 4", never "2/1".
+  const limited = view.limit.concurrency < view.limit.max;
+  const agents = limited ? `agents ${running} (limit ${view.limit.concurrency} of ${view.limit.max})` : `agents ${running}/${view.limit.max}`;
   const stats =
     width >= 60
-      ? ` ${merged}/${total} merged  ${time}  ${money(view.costUsd)}  agents ${running}/${view.limit.concurrency}${max}`
-      : ` ${merged}/${total}  ${time}  ${money(view.costUsd)}  ${running}/${view.limit.concurrency}`;
+      ? ` ${merged}/${total} merged  ${time}  ${money(view.costUsd)}  ${agents}`
+      : ` ${merged}/${total}  ${time}  ${money(view.costUsd)}  ${running}/${limited ? `${view.limit.concurrency}↓` : view.limit.max}`;
   const barWidth = Math.max(4, Math.min(32, width - stats.length));
   const title = view.name === '' ? 'swarm: starting…' : `swarm ${view.name} → ${view.into}${view.resumed ? ' (resumed)' : ''}`;
   const warn = toneColor('warn', color);
