@@ -75,6 +75,7 @@ function buildTask(raw: RawSpec, task: RawTask, i: number, prompt: PromptFile | 
     files: task.files,
     dependsOn: task.depends_on ?? [],
     retries: task.retries ?? raw.retries ?? DEFAULTS.retries,
+    allowEmpty: task.allow_empty ?? raw.allow_empty ?? true,
     timeoutMs: ms(task.timeout) ?? ms(raw.timeout) ?? DEFAULTS.timeoutMs,
     env,
     agent: mergeAgent(raw.agent, task.agent),

@@ -54,6 +54,10 @@ export const TaskSchema = z.strictObject({
   setup: z.string().optional(),
   check: z.string().optional(),
   retries: z.number().int().min(0).optional(),
+  allow_empty: z
+    .boolean()
+    .optional()
+    .meta({ description: 'Whether a task whose agent changed no file succeeds as "no changes" (true) or fails and is retried (false). @default true' }),
   timeout: duration.optional(),
   estimate: duration
     .optional()
@@ -82,6 +86,10 @@ export const SpecSchema = z
     setup: z.string().optional(),
     check: z.string().optional(),
     retries: z.number().int().min(0).max(20).optional(),
+    allow_empty: z
+      .boolean()
+      .optional()
+      .meta({ description: 'Whether a task whose agent changed no file succeeds as "no changes" (true) or fails and is retried (false); a task may override it. @default true' }),
     timeout: duration.optional(),
     budget_usd: z.number().positive().optional().meta({ description: 'Stop starting tasks once the run has spent this much.' }),
     agent: AgentSchema.optional(),

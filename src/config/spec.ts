@@ -40,6 +40,8 @@ export interface TaskSpec {
   readonly setup?: string;
   readonly check?: string;
   readonly retries: number;
+  /** A task whose agent changed no file succeeds (true) or fails like a failed check (false). */
+  readonly allowEmpty: boolean;
   readonly timeoutMs: number;
   readonly estimateMs?: number;
   readonly env: Readonly<Record<string, string>>;

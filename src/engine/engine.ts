@@ -102,6 +102,8 @@ interface Live {
   auditBase?: string;
   /** The task commit the last passing audit saw: exactly what is merged. */
   audited?: string;
+  /** The last audit found no file changed from where the task started. */
+  empty?: boolean;
   sessionId?: string;
   summary?: string;
   controller?: AbortController;
@@ -486,6 +488,7 @@ export class Engine {
       at: this.#now(),
       into: spec.into,
       base: baseSha,
+      head: this.#head,
       concurrency: this.#o.concurrency,
       resumed,
       tasks,
@@ -708,6 +711,7 @@ export class Engine {
           if (res.exitCode !== 0) failure = { kind: 'check-failed', command: check, output: res.output };
         }
         if (!failure) failure = await this.#audit(id, task, live);
+        if (!failure && live.empty && !task.allowEmpty) failure = { kind: 'empty' };
       }
       this.#o.store.finishAttempt(this.#spec.name, id, live.attempt, {
         endedAt: this.#now(),
@@ -858,9 +862,10 @@ export class Engine {
    */
   async #audit(id: string, task: TaskSpec, live: Live): Promise<RetryContext | undefined> {
     const sha = await this.#o.git.headOf(live.worktree!);
+    const paths = await this.#o.git.changedPaths(live.worktree!, live.auditBase!, sha);
+    live.empty = paths.length === 0;
     const enforcement = this.#o.enforcement;
     if (enforcement && this.#spec.lease.enforce !== 'off') {
-      const paths = await this.#o.git.changedPaths(live.worktree!, live.auditBase!, sha);
       const outside = enforcement.audit(paths, task.files);
       if (outside.length > 0) {
         const blocked = this.#spec.lease.enforce === 'block';
@@ -952,7 +957,8 @@ export class Engine {
     this.#o.crashPoint?.('merge:recorded');
     // After the merge: whatever reached the branch up to now, during merge.check too, is told.
     await this.#reportLateCommits(id, live, sha);
-    this.#emit({ type: 'merge', reason: 'merged', task: id, commit: prepared.commit, run: spec.name, at: this.#now() });
+    const empty = prepared.commit === expected || live.empty === true;
+    this.#emit({ type: 'merge', reason: 'merged', task: id, commit: prepared.commit, ...(empty ? { empty: true as const } : {}), run: spec.name, at: this.#now() });
     store.recordDuration(id, Math.max(1, live.agentMs));
     this.#transition(id, 'merged', { mergedSha: prepared.commit, mergeBase: undefined, endedAt: this.#now() });
     this.#releaseLease(id);
@@ -1214,6 +1220,8 @@ function failureDetail(f: RetryContext): string {
       return `check \`${f.command}\` failed`;
     case 'audit':
       return `changed files outside its globs: ${f.paths.join(', ')}`;
+    case 'empty':
+      return 'its agent changed no file (allow_empty: true makes that a success)';
     case 'conflict':
       return `merge conflict in ${f.files.join(', ')}`;
   }

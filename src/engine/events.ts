@@ -27,6 +27,8 @@ export type RunEvent =
       readonly reason: 'started';
       readonly into: string;
       readonly base: string;
+      /** Where the integration branch is as the run starts: what the first tasks start from (differs from `base` when it already holds work). */
+      readonly head?: string;
       readonly concurrency: number;
       readonly resumed: boolean;
       readonly tasks: readonly TaskInfo[];
@@ -108,7 +110,7 @@ export type LeaseEvent = Base & { readonly type: 'lease'; readonly task: string 
 
 export type MergeEvent = Base & { readonly type: 'merge'; readonly task: string } & (
     | { readonly reason: 'queued' | 'started' }
-    | { readonly reason: 'merged'; readonly commit: string }
+    | /** `empty`: the task changed nothing (allow_empty), so nothing new landed. */ { readonly reason: 'merged'; readonly commit: string; readonly empty?: true }
     | { readonly reason: 'conflict'; readonly files: readonly string[] }
     | /** merge.check failed; the merge was undone. */ { readonly reason: 'undone'; readonly detail: string }
   );

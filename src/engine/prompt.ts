@@ -14,6 +14,7 @@ export type RetryContext =
   | { readonly kind: 'check-failed'; readonly command: string; readonly output: string }
   | { readonly kind: 'agent-failed'; readonly message: string }
   | { readonly kind: 'audit'; readonly paths: readonly string[] }
+  | { readonly kind: 'empty' }
   | { readonly kind: 'conflict'; readonly files: readonly string[]; readonly into: string };
 
 const TAIL_CHARS = 4000;
@@ -77,6 +78,12 @@ function retryLines(retry: RetryContext): string[] {
         ...retry.paths.map((p) => `  - ${p}`),
         '',
         'Those changes cannot be merged. Undo them and do the work within your files.',
+      ];
+    case 'empty':
+      return [
+        '## Your previous attempt changed nothing',
+        '',
+        'No file of yours differs from where the task started. Make the change the task asks for, within your files.',
       ];
     case 'conflict':
       return [

@@ -32,7 +32,7 @@ export function createPlainReporter(opts: PlainOptions): Reporter {
             width = Math.min(24, Math.max(8, ...e.tasks.map((t) => t.id.length)));
             const merged = e.tasks.filter((t) => t.state === 'merged').length;
             opts.out.write(
-              `swarm: ${e.resumed ? 'resuming' : 'starting'} run ${e.run}: ${e.tasks.length} tasks into ${e.into} from ${e.base.slice(0, 10)}, concurrency ${e.concurrency}${merged ? `, ${merged} already merged` : ''}\n`,
+              `swarm: ${e.resumed ? 'resuming' : 'starting'} run ${e.run}: ${e.tasks.length} tasks into ${e.into} from ${fromText(e)}, concurrency ${e.concurrency}${merged ? `, ${merged} already merged` : ''}\n`,
             );
           } else if (e.reason === 'stopping') {
             opts.out.write(e.force ? 'swarm: killing agents now\n' : 'swarm: stopping: no new tasks; agents are being stopped (again to kill)\n');
@@ -82,7 +82,7 @@ export function createPlainReporter(opts: PlainOptions): Reporter {
         case 'merge':
           if (e.reason === 'conflict') line(e.at, e.task, `  merge conflict: ${e.files.join(', ')}`);
           if (e.reason === 'undone') line(e.at, e.task, '  merge.check failed: merge undone');
-          if (e.reason === 'merged') line(e.at, e.task, `  merged as ${e.commit.slice(0, 10)}`);
+          if (e.reason === 'merged') line(e.at, e.task, e.empty ? '  merged: no changes' : `  merged as ${e.commit.slice(0, 10)}`);
           return;
         case 'limit':
           opts.out.write(
@@ -106,4 +106,10 @@ function clock(ms: number): string {
   const s = Math.max(0, Math.floor(ms / 1000));
   const m = Math.floor(s / 60);
   return `${String(m).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
+}
+
+/** What the run starts from: the integration branch's head, and the base when the branch already holds work on top of it. */
+function fromText(e: { readonly into: string; readonly base: string; readonly head?: string }): string {
+  if (e.head === undefined || e.head === e.base) return e.base.slice(0, 10);
+  return `${e.head.slice(0, 10)} (${e.into} as it is, already holding work on top of base ${e.base.slice(0, 10)})`;
 }

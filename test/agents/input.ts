@@ -16,6 +16,7 @@ export function taskSpec(agent: AgentSpec, over: Partial<TaskSpec> = {}): TaskSp
     files: ['src/**'],
     dependsOn: [],
     retries: 0,
+    allowEmpty: true,
     timeoutMs: 60_000,
     env: {},
     agent,

@@ -118,7 +118,7 @@ writeFileSync('lib/t/work.txt', 'work\\n');
 ${deleteLease('lost')}
 setTimeout(() => {}, 60_000);
 `,
-      ['lease:', '  ttl: 3s'],
+      ['lease:', '  ttl: 5s'],
     );
     const started = Date.now();
     const res = await swarm(['run', 'swarm.yaml', '--ui', 'json'], { cwd: repo.dir });
@@ -149,7 +149,7 @@ setTimeout(() => {}, 60_000);
 mkdirSync('lib/t', { recursive: true });
 writeFileSync('lib/t/work.txt', 'work\\n');
 `,
-      ['lease:', '  ttl: 3s', `check: ${JSON.stringify(`sqlite3 -cmd '.timeout 5000' '${dbPath()}' "DELETE FROM leases WHERE run = 'incheck'"; sleep 60`)}`],
+      ['lease:', '  ttl: 5s', `check: ${JSON.stringify(`sqlite3 -cmd '.timeout 5000' '${dbPath()}' "DELETE FROM leases WHERE run = 'incheck'"; sleep 60`)}`],
     );
     const res = await swarm(['run', 'swarm.yaml', '--ui', 'json'], { cwd: repo.dir });
     expect(res.exitCode, String(res.stderr)).toBe(1);

@@ -66,4 +66,52 @@ describe('what a user sees', () => {
       rmSync(elsewhere, { recursive: true, force: true });
     }
   }, 60_000);
+
+  it('a task that changed nothing: "no changes" by default; with allow_empty: false it fails, told so on its retry', async () => {
+    a = arena();
+    const agent = a.script('agent.sh', '[ "$SWARM_TASK" = strict ] && [ "$SWARM_ATTEMPT" = 2 ] && echo done > strict.txt; exit 0');
+    a.spec([
+      'version: 1',
+      'name: empty',
+      'retries: 1',
+      'agent:',
+      '  kind: command',
+      `  command: ${JSON.stringify(['sh', agent])}`,
+      'tasks:',
+      '  - id: lenient',
+      '    prompt: Maybe nothing to do.',
+      '    files: ["lenient.txt"]',
+      '  - id: strict',
+      '    prompt: Must do something.',
+      '    files: ["strict.txt"]',
+      '    allow_empty: false',
+    ]);
+    const base = a.repo.git('rev-parse', 'HEAD');
+    const result = await swarm(['run', 'swarm.yaml', '--ui', 'plain'], { cwd: a.repo.dir });
+    expect(result.exitCode, String(result.stdout)).toBe(0);
+    const out = String(result.stdout);
+    expect(out).toMatch(/lenient\s+merged: no changes/);
+    expect(out).toMatch(/strict\s+running \(attempt 2\)/);
+    expect(out).not.toMatch(/lenient\s+merged as/);
+    const retry = readFileSync(join(a.repo.dir, '.swarm', 'logs', 'empty', 'strict.2.prompt.md'), 'utf8');
+    expect(retry).toContain('Your previous attempt changed nothing');
+    expect(a.repo.git('show', 'swarm/empty:strict.txt')).toBe('done');
+    // Nothing of lenient's landed: there was nothing.
+    expect(mergedTasks(a.repo, base, 'swarm/empty')).toEqual(['strict']);
+  }, 60_000);
+
+  it('the start line says what a run on an existing integration branch starts from', async () => {
+    a = arena();
+    const agent = a.script('agent.sh', 'echo "$SWARM_TASK" > "$SWARM_TASK.txt"');
+    a.spec(['version: 1', 'name: existing', 'agent:', '  kind: command', `  command: ${JSON.stringify(['sh', agent])}`, 'tasks:', '  - id: a', '    prompt: Do a.', '    files: ["a.txt"]']);
+    const base = a.repo.git('rev-parse', 'HEAD');
+    // The integration branch already holds work (an earlier run, or the user's).
+    const earlier = a.repo.git('commit-tree', `${base}^{tree}`, '-p', base, '-m', 'earlier work');
+    a.repo.git('branch', 'swarm/existing', earlier);
+    const result = await swarm(['run', 'swarm.yaml', '--ui', 'plain'], { cwd: a.repo.dir });
+    expect(result.exitCode, String(result.stderr)).toBe(0);
+    expect(String(result.stdout)).toContain(
+      `into swarm/existing from ${earlier.slice(0, 10)} (swarm/existing as it is, already holding work on top of base ${base.slice(0, 10)})`,
+    );
+  }, 60_000);
 });

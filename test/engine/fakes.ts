@@ -37,6 +37,7 @@ export function makeTask(id: string, over: Partial<TaskSpec> = {}): TaskSpec {
     files: [`src/${id}/**`],
     dependsOn: [],
     retries: 0,
+    allowEmpty: false,
     timeoutMs: 60_000,
     env: {},
     agent: agent(),

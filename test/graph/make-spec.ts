@@ -22,6 +22,7 @@ export function makeSpec(tasks: readonly TaskInput[], over: Partial<Spec> = {}):
     files: t.files ?? [`src/${t.id}/**`],
     dependsOn: t.deps ?? [],
     retries: 1,
+    allowEmpty: true,
     timeoutMs: 60_000,
     ...(t.estimateMs === undefined ? {} : { estimateMs: t.estimateMs }),
     env: {},
