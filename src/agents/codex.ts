@@ -26,7 +26,7 @@ import type { AgentSpec } from '../config/spec.js';
 import type { AgentInput, AgentResult, AgentRunner } from '../engine/ports.js';
 import type { Result } from '../util/result.js';
 import { newCodexOutcome, parseCodexLine } from './codex-json.js';
-import { runAgentProcess, toResult, type RunnerOptions } from './command.js';
+import { runAgentProcess, toResult, type AgentSandbox, type RunnerOptions } from './command.js';
 import { agentEnv } from './env.js';
 import { PreflightPaths } from './which.js';
 
@@ -55,10 +55,12 @@ export function isolatedCodexHome(input: Pick<AgentInput, 'logFile' | 'task'>): 
 export class CodexRunner implements AgentRunner {
   readonly kind = 'codex' as const;
   readonly #graceMs: number | undefined;
+  readonly #sandbox: AgentSandbox | undefined;
   readonly #paths = new PreflightPaths();
 
   constructor(options: RunnerOptions = {}) {
     this.#graceMs = options.graceMs;
+    this.#sandbox = options.sandbox;
   }
 
   async preflight(agent: AgentSpec, cwd: string): Promise<Result<void, string>> {
@@ -84,6 +86,7 @@ export class CodexRunner implements AgentRunner {
       args,
       env,
       graceMs: this.#graceMs,
+      sandbox: this.#sandbox,
       stdoutIsJsonl: true,
       onStdoutLine: (line) => {
         for (const event of parseCodexLine(line, seen, input.worktree)) {

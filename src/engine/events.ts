@@ -93,10 +93,14 @@ export type CheckEvent = Base & {
 export type LeaseEvent = Base & { readonly type: 'lease'; readonly task: string } & (
     | { readonly reason: 'acquired' | 'released'; readonly token: number; readonly globs: readonly string[] }
     | /** The task's files are held by someone else. */ { readonly reason: 'waiting'; readonly heldBy: string }
-    | /** A write or commit outside the lease (enforce: warn records, block refuses). */ {
+    | /**
+       * A write or commit outside the lease (enforce: warn records, block refuses). `symlink`:
+       * a committed symlink pointing outside the repository (`path -> target`); `tamper`: the
+       * agent, unsandboxed, changed what no agent may (`path` says what: `.git/config changed`).
+       */ {
         readonly reason: 'violation';
         readonly path: string;
-        readonly where: 'hook' | 'pre-commit' | 'audit';
+        readonly where: 'hook' | 'pre-commit' | 'audit' | 'symlink' | 'tamper';
         readonly blocked: boolean;
       }
   );

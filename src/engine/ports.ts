@@ -228,8 +228,12 @@ export type AgentOutput =
 
 export interface AgentResult {
   readonly ok: boolean;
-  /** Why it failed: `exit` (non-zero), `is-error` (claude's result said so), `timeout`, `cancelled`, `spawn`. */
-  readonly failure?: 'exit' | 'is-error' | 'timeout' | 'cancelled' | 'spawn';
+  /**
+   * Why it failed: `exit` (non-zero), `is-error` (claude's result said so), `timeout`,
+   * `cancelled`, `spawn`; `tampered` (set by the engine, never retried): it changed what no
+   * agent may touch (see `Enforcement.watch`).
+   */
+  readonly failure?: 'exit' | 'is-error' | 'timeout' | 'cancelled' | 'spawn' | 'tampered';
   readonly exitCode: number | null;
   readonly signal: string | null;
   readonly sessionId?: string;
@@ -293,6 +297,18 @@ export interface Enforcement {
   }): { env: Record<string, string>; settingsJson?: string };
   /** The paths among `paths` that no glob of `globs` matches. */
   audit(paths: readonly string[], globs: readonly string[]): string[];
+  /** Symlinks committed in `worktree` since `from` that point outside the repository, as `path -> target`. Optional. */
+  escapingLinks?(worktree: string, from: string): Promise<string[]>;
+  /** Called before each agent attempt; `after()`, once the agent is gone, says what it did that the runner must know. Optional. */
+  watch?(opts: { run: string; task: TaskSpec; worktree: string }): Promise<{ after(): Promise<AttemptFindings> }>;
+}
+
+/** What an agent attempt did that only the enforcement saw. */
+export interface AttemptFindings {
+  /** Violations the hooks inside the agent's processes recorded (they cannot write state.db). */
+  readonly violations: readonly { readonly path: string; readonly where: 'hook' | 'pre-commit'; readonly blocked: boolean; readonly at: number }[];
+  /** Things no agent may change that changed while it ran (`.git/config changed`); empty when it ran in the sandbox. */
+  readonly tampered: readonly string[];
 }
 
 /** What the engine needs of the task graph. */

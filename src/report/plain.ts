@@ -1,3 +1,4 @@
+import { violationText } from './violation-text.js';
 import type { Writable } from 'node:stream';
 import type { SwarmEvent } from '../engine/events.js';
 import { formatDuration } from '../util/duration.js';
@@ -77,7 +78,7 @@ export function createPlainReporter(opts: PlainOptions): Reporter {
           if (e.reason !== 'started') line(e.at, e.task, `  ${e.scope === 'merge' ? 'merge.check' : e.scope} \`${e.command}\` ${e.reason}`);
           return;
         case 'lease':
-          if (e.reason === 'violation') line(e.at, e.task, `  ${e.blocked ? 'refused' : 'warning'}: ${e.path} is outside the task's files (${e.where})`);
+          if (e.reason === 'violation') line(e.at, e.task, `  ${e.blocked ? 'refused' : 'warning'}: ${violationText(e)}`);
           return;
         case 'merge':
           if (e.reason === 'conflict') line(e.at, e.task, `  merge conflict: ${e.files.join(', ')}`);

@@ -1,3 +1,4 @@
+import { violationText } from '../report/violation-text.js';
 import type { AgentEvent, CheckEvent, LeaseEvent, MergeEvent, RunEvent, SwarmEvent, TaskEvent, TaskInfo } from '../engine/events.js';
 import type { TaskState } from '../engine/task-state.js';
 import { ACTIVE_STATES, TERMINAL_STATES } from '../engine/task-state.js';
@@ -408,9 +409,7 @@ export class TuiStore {
         return;
       }
       case 'violation':
-        task.log.push(
-          `lease ${event.blocked ? 'refused' : 'warning'}: ${sanitize(event.path)} is outside the task's files (${event.where})`,
-        );
+        task.log.push(`lease ${event.blocked ? 'refused' : 'warning'}: ${violationText({ where: event.where, path: sanitize(event.path) })}`);
         return;
       default:
         return unreachable(event);
