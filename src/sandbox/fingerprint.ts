@@ -51,17 +51,24 @@ export async function fingerprint(scope: FingerprintScope): Promise<Fingerprint>
   return prints;
 }
 
-/** What differs between two fingerprints, one line per thing, sorted: `.git/config changed`, `.git/hooks/post-commit added`. */
+/**
+ * What differs between two fingerprints, one line per thing, sorted: `.git/config changed`,
+ * `.git/hooks/post-commit added`, `checkout: README.md changed` (a file that appears in or
+ * leaves a worktree's status changed, whichever way).
+ */
 export function differences(before: Fingerprint, after: Fingerprint): string[] {
   const out: string[] = [];
+  const says = (name: string, how: 'added' | 'removed') => `${name} ${STATUS_ENTRY.test(name) ? 'changed' : how}`;
   for (const [name, hash] of after) {
     const was = before.get(name);
-    if (was === undefined) out.push(`${name} added`);
+    if (was === undefined) out.push(says(name, 'added'));
     else if (was !== hash) out.push(`${name} changed`);
   }
-  for (const name of before.keys()) if (!after.has(name)) out.push(`${name} removed`);
+  for (const name of before.keys()) if (!after.has(name)) out.push(says(name, 'removed'));
   return out.sort();
 }
+
+const STATUS_ENTRY = /^(checkout|merge worktree): /;
 
 function hashFile(prints: Map<string, string>, path: string, name: (path: string) => string): void {
   const hash = contentHash(path);
