@@ -61,10 +61,11 @@ describe.each(modes)('hostile agents, sandbox: %s', (mode) => {
     }
   });
 
-  it('.git/config and .git/hooks/post-commit', async () => {
+  it('.git/config and .git/hooks/post-commit (and no second attempt)', async () => {
     repo = new HostileRepo();
     const config = repo.read('.git/config');
-    const out = await repo.run(mode, [
+    const run = repo.run.bind(repo);
+    const out = await run(mode, [
       {
         id: 'evil',
         files: ['own.txt'],
@@ -76,7 +77,7 @@ describe.each(modes)('hostile agents, sandbox: %s', (mode) => {
           'exit $fail',
         ].join('\n'),
       },
-    ]);
+    ], { retries: confined ? 0 : 1 });
     expect(out.exitCode).toBe(1);
     expect(repo.integrationFiles()).not.toContain('own.txt');
     if (confined) {
@@ -86,6 +87,8 @@ describe.each(modes)('hostile agents, sandbox: %s', (mode) => {
     } else {
       const flagged = violations(out.events).filter((v) => v.where === 'tamper').map((v) => v.path);
       expect(flagged).toEqual(['.git/config changed', '.git/hooks/post-commit added']);
+      // A retry would start from the tampered state and be judged against it: none is made.
+      expect(out.events.filter((e) => e.type === 'agent' && e.reason === 'spawned')).toHaveLength(1);
       expect(failure(out.events, 'evil')).toMatch(/\.git\/config changed, \.git\/hooks\/post-commit added/);
     }
   });
@@ -204,6 +207,27 @@ describe.each(modes)('hostile agents, sandbox: %s', (mode) => {
     expect(repo.integrationFiles()).not.toContain('other.txt');
   });
 });
+
+describe.skipIf(!sandboxed)('the sandbox and stopping an agent', () => {
+  it("a timed-out sandboxed agent's whole family is gone when the run ends", async () => {
+    repo = new HostileRepo();
+    const out = await repo.run('required', [{ id: 'slow', files: ['pid.txt'], script: 'sleep 300 &\necho $! > pid.txt\nwait' }], { timeout: '2s' });
+    expect(out.exitCode).toBe(1);
+    expect(failure(out.events, 'slow')).toMatch(/timed out/);
+    const pid = Number(readFileSync(join(repo.root, `.swarm/worktrees/${RUN}/slow/pid.txt`), 'utf8'));
+    expect(pid).toBeGreaterThan(0);
+    expect(running(pid)).toBe(false);
+  });
+});
+
+/** Alive and not a zombie (a container without an init process may never reap one). */
+function running(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
 
 describe('agent.sandbox, when bubblewrap does not work', () => {
   it('required: refuses to start, naming the key (exit 2); auto: says so once and detects instead', async () => {
