@@ -4,6 +4,8 @@
  * one bwrap may need for it) is unshared: the network stays (agents talk to their model, tests
  * to stand-ins on 127.0.0.1), and so do pids, so the runner's process-group kill and the
  * tag search for orphans (src/agents/orphans.ts) see the agent's processes as they are.
+ * Not `--die-with-parent`: an agent outlives a crashed runner as it does unsandboxed, and the
+ * next runner stops it and commits its work (its tag says whose it is), still confined.
  */
 import { execFile } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
@@ -50,7 +52,10 @@ export interface SandboxLayout {
  * renames it) and its reflog folder. Not packed-refs (a plain commit writes a loose ref), not
  * `refs/heads/swarm/<run>` (the integration branch), not config, hooks or info.
  */
-export function writablePaths(target: SandboxTarget, layout: SandboxLayout): { dirs: string[]; files: string[]; tmp: string } {
+export function writablePaths(
+  target: SandboxTarget,
+  layout: SandboxLayout,
+): { dirs: string[]; files: string[]; tmp: string; readOnly: string[] } {
   const git = layout.commonDir;
   const tmp = join(layout.stateDir, 'tmp', target.run, target.task);
   const dirs = [
@@ -62,6 +67,11 @@ export function writablePaths(target: SandboxTarget, layout: SandboxLayout): { d
   ];
   const admin = worktreeAdminDir(target.worktree);
   if (admin !== undefined) dirs.push(admin);
+  // Inside what is writable, what must not be: the pointers that say which repository the
+  // worktree belongs to (rewritten, the runner's own git calls there — commit, audit — would
+  // read a fake repository the agent made), and objects/info (alternates).
+  const readOnly = [join(target.worktree, '.git'), join(git, 'objects', 'info')];
+  if (admin !== undefined) readOnly.push(join(admin, 'commondir'), join(admin, 'gitdir'));
   const files: string[] = [];
   const home = target.env.HOME || homedir();
   switch (target.kind) {
@@ -79,7 +89,7 @@ export function writablePaths(target: SandboxTarget, layout: SandboxLayout): { d
   }
   const spool = target.env.SWARM_SPOOL;
   if (spool) files.push(spool);
-  return { dirs, files, tmp };
+  return { dirs, files, tmp, readOnly: readOnly.filter((p) => existsSync(p)) };
 }
 
 /** `gitdir: <path>` from a linked worktree's `.git` file: its private admin dir. */
@@ -106,7 +116,7 @@ export function bwrapCommand(
   layout: SandboxLayout,
   command: { readonly file: string; readonly args: readonly string[] },
 ): { file: string; args: string[]; env: Record<string, string> } {
-  const { dirs, files, tmp } = writablePaths(target, layout);
+  const { dirs, files, tmp, readOnly } = writablePaths(target, layout);
   rmSync(tmp, { recursive: true, force: true });
   const args = ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc'];
   for (const dir of dirs) {
@@ -120,8 +130,8 @@ export function bwrapCommand(
     }
     args.push('--bind', file, file);
   }
-  // The agent must not outlive bwrap: the runner's kill reaches bwrap's group, and this
-  // takes the agent with it even if something moved it out of the group.
-  args.push('--die-with-parent', '--chdir', target.worktree, '--', command.file, ...command.args);
+  // Later mounts cover earlier ones: these stay read-only inside the writable folders.
+  for (const path of readOnly) args.push('--ro-bind', path, path);
+  args.push('--chdir', target.worktree, '--', command.file, ...command.args);
   return { file: bin, args, env: { ...target.env, TMPDIR: tmp } };
 }

@@ -165,6 +165,24 @@ describe.each(modes)('hostile agents, sandbox: %s', (mode) => {
     }
   });
 
+  it("pointing its worktree's HEAD at the user's branch, so that the runner's commit lands there", async () => {
+    repo = new HostileRepo();
+    const out = await repo.run(mode, [
+      { id: 'evil', files: ['own.txt'], script: 'set -e\ngit symbolic-ref HEAD refs/heads/main\necho mine > own.txt' },
+    ]);
+    const main = repo.repo.git('log', '--format=%s', 'main');
+    expect(main.split('\n')[0]).toBe('swarm.yaml');
+    expect(repo.repo.git('ls-tree', '--name-only', 'main')).not.toContain('own.txt');
+    expect(violations(out.events)).toContainEqual({
+      task: 'evil',
+      path: 'worktree HEAD changed (to "ref: refs/heads/main", not its branch)',
+      where: 'tamper',
+      blocked: true,
+    });
+    expect(out.exitCode).toBe(1);
+    expect(repo.integrationFiles()).not.toContain('own.txt');
+  });
+
   it('a committed symlink pointing outside the repository, inside its globs', async () => {
     repo = new HostileRepo();
     const out = await repo.run(mode, [

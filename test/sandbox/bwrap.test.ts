@@ -27,6 +27,10 @@ describe('what a sandboxed agent may write', () => {
       ].sort(),
     );
     expect(command.files).toEqual([spool]);
+    // Inside the writable folders, the pointers to the repository stay read-only.
+    expect(command.readOnly.sort()).toEqual(
+      [join(wt, '.git'), join(git, 'objects', 'info'), join(git, 'worktrees', 't', 'commondir'), join(git, 'worktrees', 't', 'gitdir')].sort(),
+    );
     // Never the shared config, hooks, info, the integration branch's folder or .swarm itself.
     for (const p of [...command.dirs, ...command.files]) {
       expect(p).not.toMatch(/\.git\/(config|hooks|info)|refs\/heads\/swarm\/|\.swarm\/(state\.db|hooks|logs)/);
