@@ -122,8 +122,9 @@ async function checkoutPrint(prints: Map<string, string>, dir: string, label: st
 
 function git(cwd: string, args: readonly string[]): Promise<string> {
   return new Promise((done) => {
-    // A failing call is a fingerprint too ("" before and after is no change).
-    execFile('git', [...args], { cwd, env: cleanEnv(), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }, (_error, stdout) => done(stdout ?? ''));
+    // A failing call is a fingerprint too ("" before and after is no change). No optional
+    // locks: `git status` must not rewrite the user's index (nor race the runner's in _merge).
+    execFile('git', [...args], { cwd, env: cleanEnv({ GIT_OPTIONAL_LOCKS: '0' }), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }, (_error, stdout) => done(stdout ?? ''));
   });
 }
 

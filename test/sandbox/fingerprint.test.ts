@@ -1,4 +1,4 @@
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { differences, fingerprint, type FingerprintScope } from '../../src/sandbox/fingerprint.js';
@@ -49,5 +49,17 @@ describe('tamper fingerprint', () => {
     const dirty = await fingerprint(scope);
     repo.git('commit', '-qam', 'moved by an agent');
     expect(differences(dirty, await fingerprint(scope))).toEqual(['checkout commit changed', 'checkout: README.md changed']);
+  });
+
+  it("never rewrites the user's index (git status with no optional locks)", async () => {
+    repo = tempRepo({ 'README.md': 'hi\n' });
+    const index = join(repo.dir, '.git', 'index');
+    // Same content, newer mtime: a plain `git status` would refresh the index and write it.
+    const future = new Date(Date.now() + 60_000);
+    utimesSync(join(repo.dir, 'README.md'), future, future);
+    const before = { bytes: readFileSync(index), mtime: statSync(index).mtimeMs };
+    await fingerprint(scopeOf(repo));
+    expect(statSync(index).mtimeMs).toBe(before.mtime);
+    expect(readFileSync(index).equals(before.bytes)).toBe(true);
   });
 });
