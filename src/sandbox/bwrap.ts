@@ -83,6 +83,9 @@ export function writablePaths(
       break;
     case 'codex':
       dirs.push(target.env.CODEX_HOME || join(home, '.codex'));
+      // codex's own sandbox (bubblewrap, nested in ours) keeps a lock registry here, in /tmp
+      // whatever TMPDIR says (see also CODEX_IN_SANDBOX_ARGS).
+      dirs.push(`/tmp/codex-bwrap-synthetic-mount-targets-${process.getuid?.() ?? 0}`);
       break;
     case 'command':
       break;
@@ -91,6 +94,13 @@ export function writablePaths(
   if (spool) files.push(spool);
   return { dirs, files, tmp, readOnly: readOnly.filter((p) => existsSync(p)) };
 }
+
+/**
+ * Given to `codex exec` inside our sandbox: codex's workspace-write sandbox makes /tmp
+ * writable by default and so mounts over /tmp/.git, which it cannot create on our read-only
+ * /tmp. TMPDIR (the task's private temp folder) stays writable to it.
+ */
+export const CODEX_IN_SANDBOX_ARGS: readonly string[] = ['-c', 'sandbox_workspace_write.exclude_slash_tmp=true'];
 
 /** `gitdir: <path>` from a linked worktree's `.git` file: its private admin dir. */
 function worktreeAdminDir(worktree: string): string | undefined {

@@ -9,7 +9,7 @@ import type { AgentSpec } from '../config/spec.js';
 import type { AgentInput } from '../engine/ports.js';
 import { cleanEnv } from '../git/exec.js';
 import { err, ok, type Result } from '../util/result.js';
-import { bwrapCommand, probeBwrap, type SandboxLayout } from './bwrap.js';
+import { bwrapCommand, CODEX_IN_SANDBOX_ARGS, probeBwrap, type SandboxLayout } from './bwrap.js';
 
 export class BwrapSandbox implements AgentSandbox {
   readonly #bin: string;
@@ -48,7 +48,9 @@ export class BwrapSandbox implements AgentSandbox {
     if (!this.#available.ok) return mode === 'required' ? err(`agent.sandbox is required, but ${this.#available.error}`) : ok(command);
     try {
       const target = { run: input.run, task: input.task.id, kind: input.agent.kind, worktree: resolve(input.worktree), env: command.env };
-      return ok(bwrapCommand(this.#bin, target, this.#layout, command));
+      // `codex exec ...`: its own options go right after the subcommand.
+      const own = input.agent.kind === 'codex' && command.args[0] === 'exec' ? { ...command, args: ['exec', ...CODEX_IN_SANDBOX_ARGS, ...command.args.slice(1)] } : command;
+      return ok(bwrapCommand(this.#bin, target, this.#layout, own));
     } catch (error) {
       return err(`could not prepare the sandbox: ${error instanceof Error ? error.message : String(error)}`);
     }

@@ -23,7 +23,9 @@ let server: ResponsesServer | undefined;
 const runner = new CodexRunner({ graceMs: 2000 });
 
 beforeAll(() => {
-  home = mkdtempSync(join(tmpdir(), 'swarm-codex-home-'));
+  // Not under the temp dir: codex refuses to make its sandbox helper there, and with bubblewrap
+  // installed its commands then fail ("bwrap: execvp codex-linux-sandbox").
+  home = mkdtempSync(join(homedir(), '.swarm-codex-home-'));
 });
 afterAll(() => rmSync(home, { recursive: true, force: true }));
 beforeEach(() => {

@@ -4,7 +4,7 @@
  * codex works on top of its dependency's merged files.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/index.js';
@@ -14,7 +14,9 @@ import { CODEX_BIN, codexEnv, codexProviderArgs, ResponsesServer } from '../help
 
 let home: string;
 beforeAll(() => {
-  home = mkdtempSync(join(tmpdir(), 'swarm-codex-e2e-'));
+  // Not under the temp dir: codex refuses to make its sandbox helper there, and with bubblewrap
+  // installed its commands then fail ("bwrap: execvp codex-linux-sandbox").
+  home = mkdtempSync(join(homedir(), '.swarm-codex-e2e-'));
 });
 afterAll(() => rmSync(home, { recursive: true, force: true }));
 
