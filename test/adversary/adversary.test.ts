@@ -183,6 +183,19 @@ describe.each(modes)('hostile agents, sandbox: %s', (mode) => {
     expect(repo.integrationFiles()).not.toContain('own.txt');
   });
 
+  it("rewriting its worktree's .git file, so that the runner's git calls there read another repository", async () => {
+    repo = new HostileRepo();
+    const out = await repo.run(mode, [
+      { id: 'evil', files: ['own.txt'], script: 'fail=0\necho mine > own.txt\nprintf "gitdir: %s\\n" "$PWD/fake" > .git || fail=1\nexit $fail' },
+    ]);
+    const dotGit = readFileSync(join(repo.root, `.swarm/worktrees/${RUN}/evil/.git`), 'utf8');
+    expect(dotGit).toMatch(new RegExp(`^gitdir: .*/\\.git/worktrees/evil\\n$`));
+    expect(out.exitCode).toBe(1);
+    expect(repo.integrationFiles()).not.toContain('own.txt');
+    if (confined) expect(failure(out.events, 'evil')).toMatch(/Read-only file system|Device or resource busy/);
+    else expect(violations(out.events)).toContainEqual({ task: 'evil', path: 'worktree .git file changed', where: 'tamper', blocked: true });
+  });
+
   it('a committed symlink pointing outside the repository, inside its globs', async () => {
     repo = new HostileRepo();
     const out = await repo.run(mode, [
