@@ -83,9 +83,6 @@ export function writablePaths(
       break;
     case 'codex':
       dirs.push(target.env.CODEX_HOME || join(home, '.codex'));
-      // codex's own sandbox (bubblewrap, nested in ours) keeps a lock registry here, in /tmp
-      // whatever TMPDIR says (see also CODEX_IN_SANDBOX_ARGS).
-      dirs.push(`/tmp/codex-bwrap-synthetic-mount-targets-${process.getuid?.() ?? 0}`);
       break;
     case 'command':
       break;
@@ -96,9 +93,11 @@ export function writablePaths(
 }
 
 /**
- * Given to `codex exec` inside our sandbox: codex's workspace-write sandbox makes /tmp
- * writable by default and so mounts over /tmp/.git, which it cannot create on our read-only
- * /tmp. TMPDIR (the task's private temp folder) stays writable to it.
+ * Given to `codex exec` inside our sandbox, where codex's own (bubblewrap) sandbox nests:
+ * its workspace-write mode makes /tmp writable by default, and so makes a read-only mount
+ * target /tmp/.git (registered under /tmp/codex-bwrap-synthetic-mount-targets-<uid>), which
+ * it cannot create on our read-only /tmp. TMPDIR (the task's private temp folder) stays
+ * writable to it.
  */
 export const CODEX_IN_SANDBOX_ARGS: readonly string[] = ['-c', 'sandbox_workspace_write.exclude_slash_tmp=true'];
 
