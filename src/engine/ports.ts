@@ -100,7 +100,7 @@ export interface TaskRecord {
 
 export interface AttemptEnd {
   readonly endedAt: number;
-  /** `ok`, `exit`, `is-error`, `timeout`, `cancelled`, `spawn`, `check-failed`, `audit`. */
+  /** `ok`, `exit`, `is-error`, `timeout`, `cancelled`, `spawn`, `tampered`, `check-failed`, `audit`. */
   readonly outcome: string;
   readonly exitCode?: number;
   readonly costUsd?: number;

@@ -1,9 +1,9 @@
-import { violationText } from './violation-text.js';
 import type { Writable } from 'node:stream';
 import type { SwarmEvent } from '../engine/events.js';
 import { formatDuration } from '../util/duration.js';
 import { unreachable } from '../util/result.js';
 import type { Reporter } from './reporter.js';
+import { violationText } from './violation-text.js';
 
 export interface PlainOptions {
   readonly out: Writable;

@@ -1,4 +1,3 @@
-import { violationText } from '../report/violation-text.js';
 import type { AgentEvent, CheckEvent, LeaseEvent, MergeEvent, RunEvent, SwarmEvent, TaskEvent, TaskInfo } from '../engine/events.js';
 import type { TaskState } from '../engine/task-state.js';
 import { ACTIVE_STATES, TERMINAL_STATES } from '../engine/task-state.js';
@@ -6,6 +5,7 @@ import { unreachable } from '../util/result.js';
 import { sanitize, toLines } from './format.js';
 import { RingBuffer } from './ring-buffer.js';
 import type { FinishedView, LeaseView, LimitView, MergeEntry, NoteView, RateLimitView, RunView, TaskView } from './view-model.js';
+import { violationText } from '../report/violation-text.js';
 
 export interface TuiStoreOptions {
   /** The clock for elapsed times and throttling. @default Date.now */
