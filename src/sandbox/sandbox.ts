@@ -61,7 +61,12 @@ export class BwrapSandbox implements AgentSandbox {
  * Before the run: an error naming the key when a task requires the sandbox and bwrap does not
  * work; a warning, once, when a task would use it (`auto`) and it does not.
  */
-export function sandboxPreflight(sandbox: BwrapSandbox, agents: readonly { id: string; agent: AgentSpec }[]): Result<string | undefined, string> {
+export function sandboxPreflight(
+  sandbox: BwrapSandbox,
+  agents: readonly { id: string; agent: AgentSpec }[],
+  /** Whether tamper detection runs instead (it is part of the enforcement: not with `lease.enforce: off`). */
+  detecting: boolean,
+): Result<string | undefined, string> {
   const why = sandbox.unavailable;
   if (why === undefined) return ok(undefined);
   const required = agents.filter((t) => t.agent.sandbox === 'required').map((t) => t.id);
@@ -72,7 +77,10 @@ export function sandboxPreflight(sandbox: BwrapSandbox, agents: readonly { id: s
     );
   }
   if (agents.some((t) => t.agent.sandbox === 'auto')) {
-    return ok(`agents run without a sandbox (${why}); swarm watches .git/config, the hooks and your checkout around each agent instead, and refuses to merge a task that changed them`);
+    const instead = detecting
+      ? '; swarm watches .git/config, the hooks and your checkout around each agent instead, and refuses to merge a task that changed them'
+      : ' (and with lease.enforce: off, nothing watches what they change)';
+    return ok(`agents run without a sandbox (${why})${instead}`);
   }
   return ok(undefined);
 }

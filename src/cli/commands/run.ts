@@ -97,7 +97,7 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
     // Every check of the input before --fresh discards anything.
     const sandbox = await BwrapSandbox.open(git.root, stateDir);
     const chosen = spec.tasks.filter((t) => !selected || selected.has(t.id));
-    const confinement = sandboxPreflight(sandbox, chosen);
+    const confinement = sandboxPreflight(sandbox, chosen, spec.lease.enforce !== 'off');
     if (!confinement.ok) return fail(confinement.error);
     const runners = defaultRunners({ sandbox });
     const kinds = new Set(chosen.map((t) => t.agent));
