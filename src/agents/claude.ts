@@ -23,7 +23,7 @@ import { dirname, join } from 'node:path';
 import type { AgentSpec } from '../config/spec.js';
 import type { AgentInput, AgentResult, AgentRunner } from '../engine/ports.js';
 import type { Result } from '../util/result.js';
-import { runAgentProcess, toResult, type RunnerOptions } from './command.js';
+import { runAgentProcess, toResult, type AgentSandbox, type RunnerOptions } from './command.js';
 import { agentEnv } from './env.js';
 import { parseStreamLine, type ClaudeResult } from './stream-json.js';
 import { PreflightPaths } from './which.js';
@@ -82,11 +82,13 @@ export function claudeProcessEnv(
 export class ClaudeRunner implements AgentRunner {
   readonly kind = 'claude' as const;
   readonly #graceMs: number | undefined;
+  readonly #sandbox: AgentSandbox | undefined;
   readonly #isRoot: boolean;
   readonly #paths = new PreflightPaths();
 
   constructor(options: ClaudeRunnerOptions = {}) {
     this.#graceMs = options.graceMs;
+    this.#sandbox = options.sandbox;
     this.#isRoot = options.isRoot ?? process.getuid?.() === 0;
   }
 
@@ -109,6 +111,7 @@ export class ClaudeRunner implements AgentRunner {
       args,
       env,
       graceMs: this.#graceMs,
+      sandbox: this.#sandbox,
       stdoutIsJsonl: true,
       onStdoutLine: (line) => {
         for (const item of parseStreamLine(line, input.worktree)) {

@@ -26,7 +26,7 @@ import type { AgentSpec } from '../config/spec.js';
 import type { AgentInput, AgentResult, AgentRunner } from '../engine/ports.js';
 import type { Result } from '../util/result.js';
 import { newCodexOutcome, parseCodexLine } from './codex-json.js';
-import { runAgentProcess, toResult, type RunnerOptions } from './command.js';
+import { runAgentProcess, toResult, type AgentSandbox, type RunnerOptions } from './command.js';
 import { agentEnv } from './env.js';
 import { PreflightPaths } from './which.js';
 
@@ -62,10 +62,12 @@ export function isolatedCodexHome(input: Pick<AgentInput, 'logFile' | 'task'>): 
 export class CodexRunner implements AgentRunner {
   readonly kind = 'codex' as const;
   readonly #graceMs: number | undefined;
+  readonly #sandbox: AgentSandbox | undefined;
   readonly #paths = new PreflightPaths();
 
   constructor(options: RunnerOptions = {}) {
     this.#graceMs = options.graceMs;
+    this.#sandbox = options.sandbox;
   }
 
   async preflight(agent: AgentSpec, cwd: string): Promise<Result<void, string>> {
@@ -92,6 +94,7 @@ export class CodexRunner implements AgentRunner {
       args,
       env,
       graceMs: this.#graceMs,
+      sandbox: this.#sandbox,
       stdoutIsJsonl: true,
       onStderrLine: (line) => {
         if (input.resumeSession !== undefined && SESSION_MISSING.test(line)) sessionMissing ??= line.replace(/^Error:\s*/, '');

@@ -14,6 +14,20 @@ import { PreflightPaths } from './which.js';
 export interface RunnerOptions {
   /** Between SIGTERM and SIGKILL to the agent's process group. @default 5000 */
   readonly graceMs?: number;
+  /** Confines every agent process (bubblewrap); none: agents run unconfined. */
+  readonly sandbox?: AgentSandbox;
+}
+
+export interface AgentCommand {
+  readonly file: string;
+  readonly args: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+}
+
+/** Turns an agent's command into its confined form; given by the composition root (src/sandbox/). */
+export interface AgentSandbox {
+  /** The command to run instead (the same one when this agent runs unconfined), or why it cannot run at all. */
+  wrap(input: AgentInput, command: AgentCommand): Result<AgentCommand, string>;
 }
 
 const PLACEHOLDER = /\{(prompt|prompt_file|task|worktree)\}/g;
@@ -32,10 +46,12 @@ export function fillArgv(command: readonly string[], values: { prompt: string; p
 export class CommandRunner implements AgentRunner {
   readonly kind = 'command' as const;
   readonly #graceMs: number | undefined;
+  readonly #sandbox: AgentSandbox | undefined;
   readonly #paths = new PreflightPaths();
 
   constructor(options: RunnerOptions = {}) {
     this.#graceMs = options.graceMs;
+    this.#sandbox = options.sandbox;
   }
 
   async preflight(agent: AgentSpec, cwd: string): Promise<Result<void, string>> {
@@ -73,6 +89,7 @@ export class CommandRunner implements AgentRunner {
       args,
       env,
       graceMs: this.#graceMs,
+      sandbox: this.#sandbox,
       onStdoutLine: (line) => {
         if (line.trim() === '') return;
         lastLine = line;
@@ -88,23 +105,27 @@ export class CommandRunner implements AgentRunner {
  * log file, reporting `spawned`. What differs between agents (program, argv, environment,
  * how stdout is read) is theirs to give.
  */
-export function runAgentProcess(
+export async function runAgentProcess(
   input: AgentInput,
   opts: {
     file: string;
     args: readonly string[];
     env: Readonly<Record<string, string>>;
     graceMs: number | undefined;
+    sandbox: AgentSandbox | undefined;
     stdoutIsJsonl?: boolean;
     onStdoutLine: (line: string) => void;
     onStderrLine?: (line: string) => void;
   },
 ): Promise<ProcessOutcome> {
+  const wrapped = opts.sandbox ? opts.sandbox.wrap(input, opts) : ok<AgentCommand>(opts);
+  if (!wrapped.ok) return { exitCode: null, signal: null, timedOut: false, cancelled: false, spawnError: wrapped.error, stderrTail: wrapped.error };
+  const run = wrapped.value;
   return runProcess({
-    file: opts.file,
-    args: opts.args,
+    file: run.file,
+    args: run.args,
     cwd: input.worktree,
-    env: opts.env,
+    env: run.env,
     timeoutMs: input.timeoutMs,
     signal: input.signal,
     logFile: input.logFile,

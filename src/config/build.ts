@@ -21,6 +21,7 @@ export function mergeAgent(top: RawAgent | undefined, own: RawAgent | undefined)
     kind: a.kind ?? DEFAULTS.agentKind,
     args: a.args ?? [],
     isolateConfig: a.isolate_config ?? false,
+    sandbox: a.sandbox ?? DEFAULTS.sandbox,
   };
   if (a.bin !== undefined) spec.bin = a.bin;
   if (a.model !== undefined) spec.model = a.model;

@@ -37,6 +37,10 @@ export const AgentSchema = z
       .boolean()
       .optional()
       .meta({ description: 'Give each task its own CLAUDE_CONFIG_DIR (safe with OAuth logins). @default false' }),
+    sandbox: z.enum(['auto', 'required', 'off']).optional().meta({
+      description:
+        'Confine the agent with bubblewrap: it may write only its worktree and what a commit on its own branch needs. auto: when bwrap works, else detect tampering; required: refuse to start without it; off: detection only. @default auto',
+    }),
   })
   .meta({ description: 'Agent settings; a task may override any key.' });
 

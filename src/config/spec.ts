@@ -27,7 +27,11 @@ export interface AgentSpec {
   readonly args: readonly string[];
   readonly command?: readonly string[];
   readonly isolateConfig: boolean;
+  /** `auto`: bubblewrap when it works, else tamper detection; `required`: refuse to run without it; `off`: detection only. */
+  readonly sandbox: SandboxMode;
 }
+
+export type SandboxMode = 'auto' | 'required' | 'off';
 
 export interface TaskSpec {
   readonly id: string;
@@ -84,4 +88,5 @@ export const DEFAULTS = {
   strategy: 'merge' as MergeStrategy,
   onConflict: 'agent' as const,
   agentKind: 'claude' as AgentKind,
+  sandbox: 'auto' as SandboxMode,
 } as const;

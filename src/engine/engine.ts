@@ -9,6 +9,7 @@ import type {
   AgentOutput,
   AgentResult,
   BranchCommit,
+  AttemptFindings,
   Clock,
   Enforcement,
   GitPort,
@@ -727,7 +728,8 @@ export class Engine {
         this.#enqueueMerge(id);
         return;
       }
-      if (live.tries > task.retries) return this.#fail(id, failureDetail(failure));
+      // A retry would start from what the tampering left, and be judged against it.
+      if (live.tries > task.retries || result.failure === 'tampered') return this.#fail(id, failureDetail(failure));
       retry = failure;
     }
   }
@@ -776,6 +778,7 @@ export class Engine {
     const promptFile = join(this.#o.logsDir, `${id}.${live.attempt}.prompt.md`);
     writeFileSync(promptFile, prompt);
     const enforcement = this.#o.enforcement?.forTask({ run: spec.name, task, worktree: live.worktree!, lease: live.lease! });
+    const watch = await this.#o.enforcement?.watch?.({ run: spec.name, task, worktree: live.worktree! });
     live.agentStartedAt = this.#now();
     const base = { type: 'agent' as const, task: id, attempt: live.attempt, run: spec.name };
     const logFile = this.#logFile(id, live.attempt);
@@ -817,6 +820,7 @@ export class Engine {
     const elided = this.#output.takeElided(budgetKey);
     if (elided) this.#emit({ ...base, reason: 'output', text: elidedText(elided, logFile), at: this.#now() });
     live.agentMs += this.#now() - live.agentStartedAt;
+    const tampered = watch ? this.#findings(id, await watch.after()) : [];
     if (result.sessionId) live.sessionId = result.sessionId;
     if (result.message && result.ok) live.summary = result.message;
     const cost = result.costUsd ?? 0;
@@ -843,7 +847,17 @@ export class Engine {
         `the run has spent $${this.#costUsd.toFixed(2)} of its budget_usd $${spec.budgetUsd}: no new task starts; running ones finish. Raise budget_usd and run again to go on.`,
       );
     }
-    return result;
+    if (tampered.length === 0) return result;
+    return { ...result, ok: false, failure: 'tampered', message: `the agent changed what no agent may touch: ${tampered.join(', ')}` };
+  }
+
+  /** Emits what the enforcement saw of an attempt; returns the tampering that refuses it (enforce: block). */
+  #findings(id: string, found: AttemptFindings): readonly string[] {
+    const run = this.#spec.name;
+    for (const v of found.violations) this.#emit({ type: 'lease', reason: 'violation', task: id, path: v.path, where: v.where, blocked: v.blocked, run, at: v.at });
+    const blocked = this.#spec.lease.enforce === 'block';
+    for (const path of found.tampered) this.#emit({ type: 'lease', reason: 'violation', task: id, path, where: 'tamper', blocked, run, at: this.#now() });
+    return blocked ? found.tampered : [];
   }
 
   async #commitLeftovers(id: string, task: TaskSpec, live: Live): Promise<void> {
@@ -867,12 +881,16 @@ export class Engine {
     const enforcement = this.#o.enforcement;
     if (enforcement && this.#spec.lease.enforce !== 'off') {
       const outside = enforcement.audit(paths, task.files);
-      if (outside.length > 0) {
+      const links = (await enforcement.escapingLinks?.(live.worktree!, live.auditBase!, sha)) ?? [];
+      if (outside.length > 0 || links.length > 0) {
         const blocked = this.#spec.lease.enforce === 'block';
         for (const path of outside) {
           this.#emit({ type: 'lease', reason: 'violation', task: id, path, where: 'audit', blocked, run: this.#spec.name, at: this.#now() });
         }
-        if (blocked) return { kind: 'audit', paths: outside };
+        for (const path of links) {
+          this.#emit({ type: 'lease', reason: 'violation', task: id, path, where: 'symlink', blocked, run: this.#spec.name, at: this.#now() });
+        }
+        if (blocked) return { kind: 'audit', paths: [...outside, ...links] };
       }
     }
     live.audited = sha;
@@ -1195,6 +1213,7 @@ function appendLog(file: string, entry: object): void {
 }
 
 function describeAgentFailure(r: AgentResult): string {
+  if (r.failure === 'tampered') return r.message ?? 'the agent changed what no agent may touch';
   const how =
     r.failure === 'timeout'
       ? 'timed out'

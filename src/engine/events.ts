@@ -98,12 +98,14 @@ export type LeaseEvent = Base & { readonly type: 'lease'; readonly task: string 
     | { readonly reason: 'acquired' | 'released'; readonly token: number; readonly globs: readonly string[] }
     | /** The task's files are held by someone else. */ { readonly reason: 'waiting'; readonly heldBy: string }
     | /**
-       * A write or commit outside the lease (enforce: warn records, block refuses); `merge`: a
-       * commit made on the task branch after its audit, which is not merged (`path` names it).
+       * A write or commit outside the lease (enforce: warn records, block refuses). `symlink`:
+       * a committed symlink pointing outside the repository (`path -> target`); `tamper`: the
+       * agent, unsandboxed, changed what no agent may (`path` says what: `.git/config changed`);
+       * `merge`: a commit made on the task branch after its audit, not merged (`<sha> <subject>`).
        */ {
         readonly reason: 'violation';
         readonly path: string;
-        readonly where: 'hook' | 'pre-commit' | 'audit' | 'merge';
+        readonly where: 'hook' | 'pre-commit' | 'audit' | 'symlink' | 'tamper' | 'merge';
         readonly blocked: boolean;
       }
   );
@@ -128,8 +130,3 @@ export type LogEvent = Base & { readonly type: 'log'; readonly reason: 'info' | 
 
 export type EventListener = (event: SwarmEvent) => void;
 
-/** How reporters word a lease violation, the same everywhere. */
-export function violationText(e: { readonly path: string; readonly where: 'hook' | 'pre-commit' | 'audit' | 'merge'; readonly blocked: boolean }): string {
-  if (e.where === 'merge') return `refused: commit ${e.path} reached the task branch after its audit; it is not merged`;
-  return `${e.blocked ? 'refused' : 'warning'}: ${e.path} is outside the task's files (${e.where})`;
-}

@@ -115,7 +115,7 @@ export interface TaskRecord {
 
 export interface AttemptEnd {
   readonly endedAt: number;
-  /** `ok`, `exit`, `is-error`, `timeout`, `cancelled`, `spawn`, `session-missing`, `lease-lost`, `check-failed`, `audit`. */
+  /** `ok`, `exit`, `is-error`, `timeout`, `cancelled`, `spawn`, `session-missing`, `lease-lost`, `tampered`, `check-failed`, `audit`, `empty`. */
   readonly outcome: string;
   readonly exitCode?: number;
   readonly costUsd?: number;
@@ -262,9 +262,10 @@ export interface AgentResult {
   /**
    * Why it failed: `exit` (non-zero), `is-error` (claude's result said so), `timeout`,
    * `cancelled`, `spawn`, or `session-missing`: the session given to resume does not exist
-   * (another HOME or config dir, `~/.claude/projects` deleted); nothing ran.
+   * (another HOME or config dir, `~/.claude/projects` deleted); nothing ran. `tampered` (set
+   * by the engine, never retried): it changed what no agent may touch (see `Enforcement.watch`).
    */
-  readonly failure?: 'exit' | 'is-error' | 'timeout' | 'cancelled' | 'spawn' | 'session-missing';
+  readonly failure?: 'exit' | 'is-error' | 'timeout' | 'cancelled' | 'spawn' | 'session-missing' | 'tampered';
   readonly exitCode: number | null;
   readonly signal: string | null;
   readonly sessionId?: string;
@@ -328,6 +329,18 @@ export interface Enforcement {
   }): { env: Record<string, string>; settingsJson?: string };
   /** The paths among `paths` that no glob of `globs` matches. */
   audit(paths: readonly string[], globs: readonly string[]): string[];
+  /** Symlinks committed in `worktree` since `from` that point outside the repository, as `path -> target`. Optional. */
+  escapingLinks?(worktree: string, from: string, to?: string): Promise<string[]>;
+  /** Called before each agent attempt; `after()`, once the agent is gone, says what it did that the runner must know. Optional. */
+  watch?(opts: { run: string; task: TaskSpec; worktree: string }): Promise<{ after(): Promise<AttemptFindings> }>;
+}
+
+/** What an agent attempt did that only the enforcement saw. */
+export interface AttemptFindings {
+  /** Violations the hooks inside the agent's processes recorded (they cannot write state.db). */
+  readonly violations: readonly { readonly path: string; readonly where: 'hook' | 'pre-commit'; readonly blocked: boolean; readonly at: number }[];
+  /** Things no agent may change that changed while it ran (`.git/config changed`); empty when it ran in the sandbox. */
+  readonly tampered: readonly string[];
 }
 
 /** What the engine needs of the task graph. */

@@ -9,7 +9,9 @@ export function taskHash(spec: Spec, task: TaskSpec): string {
     prompt: task.prompt,
     files: task.files,
     dependsOn: [...task.dependsOn].sort(),
-    agent: task.agent,
+    // How the agent is confined does not change what it is asked to do: a run resumed with
+    // another sandbox setting keeps its work (and hashes stay what they were before the key).
+    agent: { ...task.agent, sandbox: undefined },
     setup: task.setup ?? spec.setup ?? null,
     check: task.check ?? spec.check ?? null,
     env: Object.entries(task.env).sort(([a], [b]) => a.localeCompare(b)),

@@ -133,6 +133,11 @@ export class Git implements GitPort {
     return join(this.#worktreesRoot, run, MERGE_DIR);
   }
 
+  /** Runs `fn` between two merges, when the merge worktree is at rest (for the tamper detection's look at it). */
+  betweenMerges<T>(fn: () => Promise<T>): Promise<T> {
+    return this.#merges.run(fn);
+  }
+
   /**
    * Adds `.swarm/` (and the worktrees folder, if configured elsewhere in the repository)
    * to `.git/info/exclude`, once per process.

@@ -24,6 +24,8 @@ export const ENV = {
   enforce: 'SWARM_ENFORCE',
   /** The repository's own hooks dir, resolved before `core.hooksPath` was pointed at the guard. */
   origHooksPath: 'SWARM_ORIG_HOOKS_PATH',
+  /** The task's spool: the hooks append violations there (JSONL); the runner reads them. */
+  spool: 'SWARM_SPOOL',
 } as const;
 
 export type GuardMode = 'block' | 'warn';
@@ -40,6 +42,8 @@ export interface EnforcementOptions {
   readonly guardHooksDir: string;
   /** From `resolveOrigHooksPath`, run in the worktree before the override. */
   readonly origHooksPath: string;
+  /** From `spoolPath`: where the hooks record violations. */
+  readonly spool?: string;
   /**
    * The environment the agent inherits, read only for an existing `GIT_CONFIG_COUNT`, which
    * is appended to rather than replaced. @default process.env
@@ -61,6 +65,7 @@ export function enforcementEnv(opts: EnforcementOptions): Record<string, string>
     ...(opts.leaseId !== undefined ? { [ENV.leaseId]: String(opts.leaseId) } : {}),
     [ENV.enforce]: opts.enforce,
     [ENV.origHooksPath]: opts.origHooksPath,
+    ...(opts.spool !== undefined ? { [ENV.spool]: resolve(opts.spool) } : {}),
     // Later entries win for a single-valued key, so ours overrides any earlier hooksPath
     // while the caller's other GIT_CONFIG_* settings keep working.
     GIT_CONFIG_COUNT: String(n + 1),

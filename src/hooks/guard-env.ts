@@ -10,6 +10,8 @@ export interface Guard {
   readonly files: readonly string[];
   readonly leaseId?: number;
   readonly mode: GuardMode;
+  /** Where violations go (a JSONL file the runner reads after the attempt). */
+  readonly spool?: string;
 }
 
 /**
@@ -35,6 +37,7 @@ export function readGuard(env: NodeJS.ProcessEnv): Guard | undefined {
     ...(env[ENV.task] ? { task: env[ENV.task] } : {}),
     ...(worktree !== undefined ? { worktree } : {}),
     ...(leaseId !== undefined ? { leaseId } : {}),
+    ...(env[ENV.spool] ? { spool: env[ENV.spool] } : {}),
   };
 }
 

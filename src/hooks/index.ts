@@ -11,3 +11,4 @@ export {
 } from './env.js';
 export type { EnforcementOptions, GuardMode } from './env.js';
 export { globMatcher, normalizeGlob } from './globs.js';
+export { escapingLinks } from './links.js';

@@ -1,8 +1,9 @@
 import type { Writable } from 'node:stream';
-import { violationText, type SwarmEvent } from '../engine/events.js';
+import type { SwarmEvent } from '../engine/events.js';
 import { formatDuration } from '../util/duration.js';
 import { unreachable } from '../util/result.js';
 import type { Reporter } from './reporter.js';
+import { violationText } from './violation-text.js';
 
 export interface PlainOptions {
   readonly out: Writable;
@@ -77,7 +78,7 @@ export function createPlainReporter(opts: PlainOptions): Reporter {
           if (e.reason !== 'started') line(e.at, e.task, `  ${e.scope === 'merge' ? 'merge.check' : e.scope} \`${e.command}\` ${e.reason}`);
           return;
         case 'lease':
-          if (e.reason === 'violation') line(e.at, e.task, `  ${violationText(e)}`);
+          if (e.reason === 'violation') line(e.at, e.task, `  ${e.blocked ? 'refused' : 'warning'}: ${violationText(e)}`);
           return;
         case 'merge':
           if (e.reason === 'conflict') line(e.at, e.task, `  merge conflict: ${e.files.join(', ')}`);

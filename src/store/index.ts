@@ -6,3 +6,4 @@ export { LeaseKeeper } from './lease-keeper.js';
 export type { LeaseKeeperOptions } from './lease-keeper.js';
 export { HOST, holderGone, pidAlive } from './liveness.js';
 export { BUSY_TIMEOUT_MS } from './db.js';
+export { readLiveLeases } from './read-only.js';

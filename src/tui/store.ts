@@ -1,10 +1,11 @@
-import { violationText, type AgentEvent, type CheckEvent, type LeaseEvent, type MergeEvent, type RunEvent, type SwarmEvent, type TaskEvent, type TaskInfo } from '../engine/events.js';
+import type { AgentEvent, CheckEvent, LeaseEvent, MergeEvent, RunEvent, SwarmEvent, TaskEvent, TaskInfo } from '../engine/events.js';
 import type { TaskState } from '../engine/task-state.js';
 import { ACTIVE_STATES, TERMINAL_STATES } from '../engine/task-state.js';
 import { unreachable } from '../util/result.js';
 import { sanitize, toLines } from './format.js';
 import { RingBuffer } from './ring-buffer.js';
 import type { FinishedView, LeaseView, LimitView, MergeEntry, NoteView, RateLimitView, RunView, TaskView } from './view-model.js';
+import { violationText } from '../report/violation-text.js';
 
 export interface TuiStoreOptions {
   /** The clock for elapsed times and throttling. @default Date.now */
@@ -410,7 +411,7 @@ export class TuiStore {
         return;
       }
       case 'violation':
-        task.log.push(`lease ${violationText({ ...event, path: sanitize(event.path) })}`);
+        task.log.push(`lease ${event.blocked ? 'refused' : 'warning'}: ${violationText({ where: event.where, path: sanitize(event.path) })}`);
         return;
       default:
         return unreachable(event);

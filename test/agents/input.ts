@@ -5,7 +5,7 @@ import type { AgentSpec, TaskSpec } from '../../src/config/spec.js';
 import type { AgentInput, AgentOutput } from '../../src/engine/ports.js';
 
 export function agentSpec(over: Partial<AgentSpec> = {}): AgentSpec {
-  return { kind: 'command', args: [], isolateConfig: false, ...over };
+  return { kind: 'command', args: [], isolateConfig: false, sandbox: 'auto', ...over };
 }
 
 export function taskSpec(agent: AgentSpec, over: Partial<TaskSpec> = {}): TaskSpec {

@@ -43,7 +43,7 @@ describe('defaults', () => {
       retries: DEFAULTS.retries,
       timeoutMs: DEFAULTS.timeoutMs,
       env: {},
-      agent: { kind: 'claude', args: [], isolateConfig: false },
+      agent: { kind: 'claude', args: [], isolateConfig: false, sandbox: 'auto' },
     });
     expect(task?.promptFile).toBeUndefined();
     expect(task?.estimateMs).toBeUndefined();
@@ -79,6 +79,7 @@ describe('defaults', () => {
         '  max_turns: 50',
         '  allowed_tools: [Read, Edit]',
         '  args: ["--verbose"]',
+        '  sandbox: off',
         'tasks:',
         '  - id: plain',
         '    prompt: x',
@@ -90,6 +91,7 @@ describe('defaults', () => {
         '      model: opus',
         '      allowed_tools: [Read]',
         '      isolate_config: true',
+        '      sandbox: required',
       ),
     );
     const [plain, custom] = spec.tasks;
@@ -101,6 +103,7 @@ describe('defaults', () => {
       allowedTools: ['Read', 'Edit'],
       args: ['--verbose'],
       isolateConfig: false,
+      sandbox: 'off',
     });
     expect(custom?.agent).toEqual({
       kind: 'claude',
@@ -110,6 +113,7 @@ describe('defaults', () => {
       allowedTools: ['Read'],
       args: ['--verbose'],
       isolateConfig: true,
+      sandbox: 'required',
     });
   });
 

@@ -3,7 +3,7 @@
  * binary against the scripted Responses API: the work lands, in order, and a dependent's
  * codex works on top of its dependency's merged files.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,10 +14,9 @@ import { CODEX_BIN, codexEnv, codexProviderArgs, ResponsesServer } from '../help
 
 let home: string;
 beforeAll(() => {
-  // Not under /tmp: with a system bubblewrap, codex runs its commands through bwrap with a
-  // private /tmp, where the helper it links under CODEX_HOME/tmp/arg0 cannot be found.
-  mkdirSync(join(homedir(), '.cache'), { recursive: true });
-  home = mkdtempSync(join(homedir(), '.cache', 'swarm-codex-e2e-'));
+  // Not under the temp dir: codex refuses to make its sandbox helper there, and with bubblewrap
+  // installed its commands then fail ("bwrap: execvp codex-linux-sandbox").
+  home = mkdtempSync(join(homedir(), '.swarm-codex-e2e-'));
 });
 afterAll(() => rmSync(home, { recursive: true, force: true }));
 

@@ -26,7 +26,7 @@ import { globSetsOverlap } from '../../src/graph/overlap.js';
 import { ok } from '../../src/util/result.js';
 
 export function agent(over: Partial<AgentSpec> = {}): AgentSpec {
-  return { kind: 'command', command: ['true'], args: [], isolateConfig: false, ...over };
+  return { kind: 'command', command: ['true'], args: [], isolateConfig: false, sandbox: 'auto', ...over };
 }
 
 export function makeTask(id: string, over: Partial<TaskSpec> = {}): TaskSpec {

@@ -26,7 +26,7 @@ export function makeSpec(tasks: readonly TaskInput[], over: Partial<Spec> = {}):
     timeoutMs: 60_000,
     ...(t.estimateMs === undefined ? {} : { estimateMs: t.estimateMs }),
     env: {},
-    agent: { kind: 'claude', args: [], isolateConfig: false },
+    agent: { kind: 'claude', args: [], isolateConfig: false, sandbox: 'auto' },
     loc: {
       id: locOf(k, 0),
       dependsOn: (t.deps ?? []).map((_, j) => locOf(k, 1 + j)),

@@ -10,10 +10,11 @@ import { Git } from '../../git/index.js';
 import { buildGraph } from '../../graph/index.js';
 import { formatDiagnostics, readSourceFile } from '../../config/print.js';
 import { checkAgainstRepository } from '../../config/repo-checks.js';
-import { auditPaths, claudeSettingsJson, enforcementEnv, ensureGuardHooksDir, resolveOrigHooksPath } from '../../hooks/index.js';
+import { auditPaths, claudeSettingsJson, escapingLinks, enforcementEnv, ensureGuardHooksDir, resolveOrigHooksPath } from '../../hooks/index.js';
 import { createJsonReporter } from '../../report/json.js';
 import { createPlainReporter } from '../../report/plain.js';
 import type { Reporter, RunControls } from '../../report/reporter.js';
+import { BwrapSandbox, sandboxPreflight, spoolPath, watcher } from '../../sandbox/index.js';
 import { openStateDb } from '../../store/index.js';
 import { crashPointFromEnv } from '../../util/crash-point.js';
 import { shell } from '../../util/shell.js';
@@ -119,8 +120,12 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
     }
 
     // Every check of the input before --fresh discards anything.
-    const runners = defaultRunners();
-    const kinds = new Set(spec.tasks.filter((t) => !selected || selected.has(t.id)).map((t) => t.agent));
+    const sandbox = await BwrapSandbox.open(git.root, stateDir);
+    const chosen = spec.tasks.filter((t) => !selected || selected.has(t.id));
+    const confinement = sandboxPreflight(sandbox, chosen, spec.lease.enforce !== 'off');
+    if (!confinement.ok) return fail(confinement.error);
+    const runners = defaultRunners({ sandbox });
+    const kinds = new Set(chosen.map((t) => t.agent));
     for (const agent of kinds) {
       const runner = runners.get(agent.kind);
       if (!runner) return fail(`no runner for agent kind "${agent.kind}"`);
@@ -134,7 +139,7 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
       for (const line of fresh.value) process.stderr.write(`swarm: ${line}\n`);
     }
 
-    const enforcement = spec.lease.enforce === 'off' ? undefined : await makeEnforcement(stateDir, git.root, spec.lease.enforce);
+    const enforcement = spec.lease.enforce === 'off' ? undefined : await makeEnforcement(stateDir, git, spec.lease.enforce, sandbox);
     const engine = new Engine({
       spec,
       graph,
@@ -160,6 +165,9 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
     const controls: RunControls = { stop: (force) => engine.stop(force) };
     const reporter = await makeReporter(ui, file, controls);
     engine.on((e) => reporter.handle(e));
+    if (confinement.value !== undefined) {
+      reporter.handle({ type: 'log', reason: 'warning', run: spec.name, at: Date.now(), message: confinement.value });
+    }
     if (await git.userCheckoutDirty()) {
       reporter.handle({
         type: 'log',
@@ -203,10 +211,10 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
   }
 }
 
-async function makeEnforcement(stateDir: string, root: string, mode: 'block' | 'warn'): Promise<Enforcement> {
+async function makeEnforcement(stateDir: string, git: Git, mode: 'block' | 'warn', sandbox: BwrapSandbox): Promise<Enforcement> {
   const argv = swarmArgv();
   const guardHooksDir = ensureGuardHooksDir(stateDir, argv);
-  const origHooksPath = await resolveOrigHooksPath(root);
+  const origHooksPath = await resolveOrigHooksPath(git.root);
   const settingsJson = claudeSettingsJson(argv);
   return {
     forTask: ({ run, task, worktree, lease }) => ({
@@ -220,10 +228,23 @@ async function makeEnforcement(stateDir: string, root: string, mode: 'block' | '
         enforce: mode,
         guardHooksDir,
         origHooksPath,
+        spool: spoolPath(stateDir, run, task.id),
       }),
       settingsJson,
     }),
     audit: auditPaths,
+    escapingLinks,
+    watch: watcher({
+      stateDir,
+      confined: (task) => sandbox.confines(task.agent),
+      scope: (run) => ({
+        root: git.root,
+        commonDir: sandbox.layout.commonDir,
+        stateDir,
+        mergeWorktree: git.mergeWorktreePath(run),
+        betweenMerges: (fn) => git.betweenMerges(fn),
+      }),
+    }),
   };
 }
 
