@@ -15,6 +15,9 @@ function spec(agent: string, extra: readonly string[] = []): string[] {
     'agent:',
     '  kind: command',
     `  command: ${JSON.stringify(['sh', agent])}`,
+    // The layer under test is the runner's own: in the sandbox an agent cannot move the
+    // integration branch at all (test/adversary/hostile-agents covers that).
+    '  sandbox: off',
     ...extra,
     'tasks:',
     '  - id: a',
@@ -131,6 +134,8 @@ describe('a commit made on the task branch after its audit', () => {
       'agent:',
       '  kind: command',
       `  command: ${JSON.stringify(['sh', agent])}`,
+      // Pinning is the layer under test: a sandbox would end the left-behind committer with the agent.
+      '  sandbox: off',
       'merge:',
       `  check: touch "${go}"; while [ ! -e "${done}" ]; do sleep 0.05; done`,
       'tasks:',

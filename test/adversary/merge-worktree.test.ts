@@ -1,7 +1,7 @@
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { arena, mergedTasks, readLines, type Arena } from './run-fixture.js';
+import { arena, events, mergedTasks, readLines, type Arena } from './run-fixture.js';
 
 let a: Arena | undefined;
 afterEach(() => a?.cleanup());
@@ -14,6 +14,8 @@ function spec(agent: string, extra: readonly string[] = []): string[] {
     'agent:',
     '  kind: command',
     `  command: ${JSON.stringify(['sh', agent])}`,
+    // The runner's own care of _merge is under test; in the sandbox an agent cannot reach it.
+    '  sandbox: off',
     ...extra,
     'tasks:',
     '  - id: a',
@@ -42,19 +44,26 @@ describe('the merge worktree', () => {
     expect(readLines(log).filter((l) => l.includes('/_merge'))).toEqual([]);
   }, 60_000);
 
-  it('is cleaned before every merge: a file someone staged there does not ride along or break the merge', async () => {
+  it('is cleaned before every merge: a file an agent staged there does not ride along or break a later merge', async () => {
     a = arena();
     const mergeDir = join(a.repo.dir, '.swarm', 'worktrees', 'mw', '_merge');
-    // Task b's agent stages a file in the merge worktree (and leaves an untracked one) before a's merge... or b's.
+    // b's agent stages a file in the merge worktree and leaves an untracked one there.
     const agent = a.script(
       'agent.sh',
-      ['echo "$SWARM_TASK" > "$SWARM_TASK.txt"', `if [ -d "${mergeDir}" ]; then echo planted > "${mergeDir}/planted.txt"; git -C "${mergeDir}" add planted.txt; echo junk > "${mergeDir}/junk.txt"; fi`].join('\n'),
+      [
+        'echo "$SWARM_TASK" > "$SWARM_TASK.txt"',
+        `if [ "$SWARM_TASK" = b ]; then echo planted > "${mergeDir}/planted.txt"; git -C "${mergeDir}" add planted.txt; echo junk > "${mergeDir}/junk.txt"; fi`,
+      ].join('\n'),
     );
-    a.spec(spec(agent));
+    a.spec([...spec(agent), '  - id: c', '    prompt: Do c.', '    files: ["c.txt"]', '    depends_on: [b]', '    allow_empty: true']);
     const base = a.repo.git('rev-parse', 'HEAD');
     const result = await a.run();
-    expect(result.exitCode, String(result.stderr)).toBe(0);
-    expect(mergedTasks(a.repo, base, 'swarm/mw')).toEqual(['a', 'b']);
+    // Tamper detection fails b (it changed the merge worktree); whatever it left there is
+    // swept before the next merge, so a lands cleanly and nothing planted is ever merged.
+    expect(result.exitCode, String(result.stderr)).toBe(1);
+    const evs = events(result.stdout);
+    expect(evs.some((e) => e.type === 'lease' && e.reason === 'violation' && e.task === 'b' && e.where === 'tamper')).toBe(true);
+    expect(mergedTasks(a.repo, base, 'swarm/mw')).toEqual(['a']);
     const tree = a.repo.git('ls-tree', '-r', '--name-only', 'swarm/mw').split('\n');
     expect(tree).not.toContain('planted.txt');
     expect(tree).not.toContain('junk.txt');

@@ -36,6 +36,9 @@ function setup(name: string, body: string, extra: string[] = []): void {
       'agent:',
       '  kind: command',
       `  command: ${JSON.stringify([process.execPath, file])}`,
+      // Lease loss is what is under test here: an agent in the sandbox could not touch
+      // state.db at all (test/adversary covers that).
+      '  sandbox: off',
       ...extra,
       'tasks:',
       '  - id: t',

@@ -32,8 +32,9 @@ describe('what a user sees', () => {
 
   it('Ctrl-C: the agent swarm stopped is "agent stopped", never "agent failed"', async () => {
     a = arena();
-    const flag = join(a.scratch, 'started');
-    const agent = a.script('agent.sh', `touch "${flag}"; sleep 30`);
+    // In its own worktree: a sandboxed agent can write nowhere else.
+    const flag = join(a.repo.dir, '.swarm', 'worktrees', 'stop', 'a', 'started');
+    const agent = a.script('agent.sh', 'touch started; sleep 30');
     a.spec(['version: 1', 'name: stop', 'agent:', '  kind: command', `  command: ${JSON.stringify(['sh', agent])}`, 'tasks:', '  - id: a', '    prompt: Do a.', '    files: ["a.txt"]']);
     const run = swarm(['run', 'swarm.yaml', '--ui', 'plain'], { cwd: a.repo.dir });
     const { existsSync } = await import('node:fs');
