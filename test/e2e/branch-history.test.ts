@@ -41,6 +41,8 @@ function writeYaml(name: string, command: string[], task: { prompt: string; retr
       `retries: ${task.retries ?? 0}`,
       'agent:',
       '  kind: command',
+      // The agent reports what it saw to a file outside its worktree, which the sandbox forbids.
+      '  sandbox: off',
       `  command: ${JSON.stringify(command)}`,
       'tasks:',
       '  - id: t',

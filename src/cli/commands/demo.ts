@@ -56,7 +56,7 @@ async function demo(flags: DemoFlags): Promise<number> {
   git('-c', 'user.name=swarm demo', '-c', 'user.email=demo@swarm.invalid', 'commit', '-q', '-m', 'A new todo app');
 
   process.stderr.write(`swarm demo: a scratch repository in ${dir}\n`);
-  const code = await runCommand(join(dir, 'swarm.yaml'), { ui: flags.ui });
+  const code = await runCommand(join(dir, 'swarm.yaml'), { ui: flags.ui, repo: dir });
   process.stderr.write(
     `\nswarm demo: look at the result with\n  git -C ${dir} log --oneline --graph swarm/demo\n  cd ${dir} && npx swarm status\n`,
   );

@@ -30,6 +30,8 @@ export interface RunFlags {
   ui?: string;
   keepWorktrees?: boolean;
   acceptBranch?: boolean;
+  /** The repository to work in (not a flag: `swarm demo` passes its scratch repository). @default the current folder's */
+  repo?: string;
 }
 
 export function register(program: Command): void {
@@ -77,7 +79,7 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
   // The repository is the one you stand in; the file may live anywhere (its own relative
   // paths resolve against it). Outside any repository, the file's own is used.
   const options = { worktreesDir: spec.worktrees, pool };
-  const here = await Git.open(process.cwd(), options);
+  const here = await Git.open(flags.repo ?? process.cwd(), options);
   const opened = here.ok ? here : await Git.open(dirname(resolve(file)), options);
   if (!opened.ok) return fail(opened.error);
   const git = opened.value;
