@@ -255,16 +255,19 @@ export type AgentOutput =
   | { readonly reason: 'session'; readonly sessionId: string }
   | { readonly reason: 'tool'; readonly tool: string; readonly summary: string }
   | { readonly reason: 'output'; readonly text: string }
-  | { readonly reason: 'api-retry'; readonly retryAttempt: number; readonly delayMs: number; readonly error: string };
+  | { readonly reason: 'api-retry'; readonly retryAttempt: number; readonly delayMs: number; readonly error: string }
+  | { readonly reason: 'denied'; readonly tool: string; readonly summary: string; readonly suggestion: string };
 
 export interface AgentResult {
   readonly ok: boolean;
   /**
    * Why it failed: `exit` (non-zero), `is-error` (claude's result said so), `timeout`,
    * `cancelled`, `spawn`, or `session-missing`: the session given to resume does not exist
-   * (another HOME or config dir, `~/.claude/projects` deleted); nothing ran.
+   * (another HOME or config dir, `~/.claude/projects` deleted); nothing ran; `auth`: the
+   * model API refused the agent's login or key (a 401, no login): every other agent on the
+   * same login will fail the same way, so the engine stops the run instead of retrying.
    */
-  readonly failure?: 'exit' | 'is-error' | 'timeout' | 'cancelled' | 'spawn' | 'session-missing';
+  readonly failure?: 'exit' | 'is-error' | 'timeout' | 'cancelled' | 'spawn' | 'session-missing' | 'auth';
   readonly exitCode: number | null;
   readonly signal: string | null;
   readonly sessionId?: string;

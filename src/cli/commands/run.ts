@@ -17,6 +17,7 @@ import type { Reporter, RunControls } from '../../report/reporter.js';
 import { openStateDb } from '../../store/index.js';
 import { crashPointFromEnv } from '../../util/crash-point.js';
 import { shell } from '../../util/shell.js';
+import { sharedLoginWarning } from '../../agents/shared-login.js';
 import { EXIT } from '../exit.js';
 import { freshStart } from '../fresh.js';
 import { claimRun } from '../runner-lock.js';
@@ -156,6 +157,8 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
     const controls: RunControls = { stop: (force) => engine.stop(force) };
     const reporter = await makeReporter(ui, file, controls);
     engine.on((e) => reporter.handle(e));
+    const shared = sharedLoginWarning(spec, selected, slots);
+    if (shared !== undefined) reporter.handle({ type: 'log', reason: 'warning', run: spec.name, at: Date.now(), message: shared });
     if (await git.userCheckoutDirty()) {
       reporter.handle({
         type: 'log',
