@@ -43,6 +43,8 @@ const SESSION_MISSING = /No conversation found with session ID|--resume requires
  * it there rather than let every agent on the login wait out the backoff.
  */
 const AUTH_RETRIES = 2;
+/** How an `api-retry` event's error reads for a refused key or login. */
+const AUTH_ERROR = / \((401|403)\)$|authentication_failed/;
 
 export interface ClaudeRunnerOptions extends RunnerOptions {
   /** Whether we run as root (decides `IS_SANDBOX` for bypassPermissions). @default process.getuid() === 0 */
@@ -115,6 +117,7 @@ export class ClaudeRunner implements AgentRunner {
     let result: ClaudeResult | undefined;
     let authRetries = 0;
     let authMessage: string | undefined;
+    let authLine = false;
     const refusals = new Map<string, string>();
     const authStop = new AbortController();
     const outcome = await runAgentProcess({ ...input, signal: AbortSignal.any([input.signal, authStop.signal]) }, {
@@ -134,13 +137,17 @@ export class ClaudeRunner implements AgentRunner {
             continue;
           }
           if (item.reason === 'auth-error') {
+            authLine = true;
             authMessage = item.message ?? authMessage;
             continue;
           }
-          if (item.reason === 'api-retry' && / \((401|403)\)$|authentication_failed/.test(item.error)) {
+          if (item.reason === 'api-retry' && AUTH_ERROR.test(item.error)) {
+            // Not a rate limit: said as output, so the engine does not lower its concurrency for it.
             authRetries++;
-            authMessage ??= item.error;
+            authMessage ??= `the model API answered ${item.error}`;
+            input.onEvent({ reason: 'output', text: `the model API refused the login (${item.error}); claude retries in ${Math.round(item.delayMs / 1000)}s` });
             if (authRetries >= AUTH_RETRIES) authStop.abort();
+            continue;
           }
           if (item.reason === 'session') {
             sessionId = item.sessionId;
@@ -165,9 +172,9 @@ export class ClaudeRunner implements AgentRunner {
       ...(result?.turns === undefined ? {} : { turns: result.turns }),
     };
     if (authStop.signal.aborted && !input.signal.aborted) {
-      return { exitCode: outcome.exitCode, signal: outcome.signal, ok: false, failure: 'auth', ...extras, message: `the model API refused its login: ${authMessage ?? '401'}` };
+      return { exitCode: outcome.exitCode, signal: outcome.signal, ok: false, failure: 'auth', ...extras, message: authMessage ?? 'the model API answered 401' };
     }
-    if (result?.isError && (result.authFailed || authMessage !== undefined)) {
+    if (result?.isError && (result.authFailed || authLine)) {
       return { exitCode: outcome.exitCode, signal: outcome.signal, ok: false, failure: 'auth', ...extras, message: result.message ?? authMessage ?? 'authentication failed' };
     }
     const base = toResult(outcome, result?.message);

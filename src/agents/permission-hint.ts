@@ -13,7 +13,16 @@
 
 /** Words after the program that are still part of the command's name (`npm run build`). */
 const MAX_PREFIX_WORDS = 3;
-const SUBCOMMAND = /^[a-z][a-z0-9_-]*$/;
+const SUBCOMMAND = /^[a-z][a-z0-9:_-]*$/;
+/**
+ * Programs whose next word names what they do (`git commit`, `npm test`). For any other
+ * program the next word is an argument (`cat a.txt`, `pytest tests`), so the rule is the
+ * program alone.
+ */
+const HAS_SUBCOMMANDS = new Set([
+  'bun', 'cargo', 'deno', 'docker', 'dotnet', 'gh', 'git', 'go', 'gradle', 'kubectl', 'make',
+  'mvn', 'npm', 'npx', 'pip', 'pnpm', 'poetry', 'rake', 'uv', 'yarn',
+]);
 /** `run`, `exec`: the next word is the script's name, part of the command too. */
 const RUNS = new Set(['run', 'run-script', 'exec', 'x']);
 
@@ -56,7 +65,7 @@ export function commandParts(command: string): string[] {
     const program = words[0];
     if (program === undefined) continue;
     const prefix = [program];
-    for (const word of words.slice(1)) {
+    for (const word of HAS_SUBCOMMANDS.has(program) ? words.slice(1) : []) {
       if (prefix.length >= MAX_PREFIX_WORDS || !SUBCOMMAND.test(word)) break;
       const previous = prefix[prefix.length - 1]!;
       prefix.push(word);

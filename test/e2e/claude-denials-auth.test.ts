@@ -129,6 +129,7 @@ describe('swarm run with the real claude: refusals and logins', { timeout: 300_0
     const repo = setup(['a', 'b', 'c'], 3, 2);
     server.setScript(() => apiError(401, undefined, 'invalid x-api-key'));
     const first = await run(repo, 'json', claudeEnv(server, home));
+    console.log(JSON.stringify(first.events.filter((e) => e.type !== "agent" || e.reason !== "output").map((e) => [e.type, (e as {reason?: string}).reason, (e as {task?: string}).task, (e as {to?: string}).to, (e as {detail?: string}).detail ?? (e as {message?: string}).message ?? (e as {error?: string}).error]), null, 0), server.mainRequests().length);
     expect(first.exitCode, first.stderr).toBe(130);
     const authWarnings = warnings(first.events).filter((m) => m.includes('could not authenticate'));
     expect(authWarnings).toHaveLength(1);
