@@ -177,5 +177,12 @@ describe('swarm run with the real claude: refusals and logins', { timeout: 300_0
     expect(res.exitCode, res.stderr).toBe(130);
     expect(warnings(res.events).filter((m) => m.includes('could not authenticate'))).toEqual([expect.stringContaining('Not logged in')]);
     expect(res.events.some((e) => e.type === 'task' && e.to === 'failed')).toBe(false);
+
+    // With ANTHROPIC_API_KEY set: no warning, and the run resumes and merges both.
+    const withKey = await run(repo, 'json', claudeEnv(server, home));
+    expect(withKey.exitCode, withKey.stderr).toBe(0);
+    expect(warnings(withKey.events)).toEqual([]);
+    expect(show(repo, 'x/done.txt')).toBe('x');
+    expect(show(repo, 'y/done.txt')).toBe('y');
   });
 });

@@ -223,6 +223,26 @@ describe('engine', () => {
     expect(store.leases.size).toBe(0);
   });
 
+  it('an agent that cannot log in stops the run: no retry, no new start, the others cancelled, one message', async () => {
+    const spec = makeSpec(['a', 'b', 'c', 'd'].map((id) => makeTask(id, { retries: 2 })));
+    const { runner, engine, events, store } = setup(spec, { concurrency: 2 });
+    const done = engine.run();
+    const first = await runner.next();
+    const second = await runner.next();
+    first.finish({ ok: false, failure: 'auth', exitCode: 1, signal: null, message: 'Invalid API key · Fix external API key' });
+    expect(await done).toMatchObject({ ok: true, value: { outcome: 'cancelled', merged: 0 } });
+    // Two agents ever started (the second was stopped), none retried, c and d never started.
+    expect(runner.calls.map((c) => `${c.input.task.id}:${c.input.attempt}`)).toEqual([`${first.input.task.id}:1`, `${second.input.task.id}:1`]);
+    expect(events.some((e) => e.type === 'task' && e.to === 'failed')).toBe(false);
+    for (const call of [first, second]) {
+      const last = events.filter((e) => e.type === 'task' && e.task === call.input.task.id).at(-1);
+      expect(last).toMatchObject({ to: 'cancelled', detail: 'stopped: claude could not authenticate (Invalid API key · Fix external API key)' });
+    }
+    const messages = events.filter((e) => e.type === 'log' && e.reason === 'warning' && e.message.includes('could not authenticate'));
+    expect(messages).toHaveLength(1);
+    expect(store.leases.size).toBe(0);
+  });
+
   it('stops starting tasks when the budget is spent', async () => {
     const spec = makeSpec([makeTask('a'), makeTask('b'), makeTask('c')], { budgetUsd: 1 });
     const { runner, engine, events } = setup(spec, { concurrency: 1 });
