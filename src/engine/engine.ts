@@ -1056,6 +1056,7 @@ export class Engine {
     this.#o.store.updateTask(this.#spec.name, id, { attempts: live.attempt });
     this.#o.store.startAttempt(this.#spec.name, id, live.attempt, { startedAt: this.#now(), logFile: this.#logFile(id, live.attempt) });
     const result = await this.#runAgent(id, task, live, ctx);
+    if (result.failure === 'auth') this.#stopForAuth(id, result.message);
     this.#o.store.finishAttempt(this.#spec.name, id, live.attempt, {
       endedAt: this.#now(),
       outcome: result.ok ? 'ok' : (result.failure ?? 'exit'),

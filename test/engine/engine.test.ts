@@ -196,6 +196,18 @@ describe('engine', () => {
     expect(states('a').at(-1)).toBe('merged');
   });
 
+  it('an agent resolving a conflict that cannot log in: the task is cancelled (resumable), not conflicted', async () => {
+    const spec = makeSpec([makeTask('a')], { merge: { strategy: 'merge', onConflict: 'agent' } });
+    const { runner, engine, git, states, events } = setup(spec);
+    git.conflictOnce.add('a');
+    const done = engine.run();
+    (await runner.next()).finish();
+    (await runner.next()).finish({ ok: false, failure: 'auth', exitCode: 1, signal: null, message: 'Not logged in · Please run /login' });
+    expect(await done).toMatchObject({ ok: true, value: { outcome: 'cancelled' } });
+    expect(states('a').at(-1)).toBe('cancelled');
+    expect(events.filter((e) => e.type === 'log' && e.message.includes('could not authenticate (Not logged in'))).toHaveLength(1);
+  });
+
   it('merge.check failing fails the task and says the merge was undone', async () => {
     const spec = makeSpec([makeTask('a'), makeTask('b', { dependsOn: ['a'] })], { merge: { strategy: 'merge', onConflict: 'fail', check: 'make' } });
     const { runner, engine, git, shell, states, events } = setup(spec);
