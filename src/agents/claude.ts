@@ -25,7 +25,8 @@ import type { AgentInput, AgentResult, AgentRunner } from '../engine/ports.js';
 import type { Result } from '../util/result.js';
 import { runAgentProcess, toResult, type AgentSandbox, type RunnerOptions } from './command.js';
 import { agentEnv } from './env.js';
-import { parseStreamLine, type ClaudeResult } from './stream-json.js';
+import { suggestRule } from './permission-hint.js';
+import { parseStreamLine, toolSummary, type ClaudeResult } from './stream-json.js';
 import { PreflightPaths } from './which.js';
 
 /**
@@ -34,6 +35,16 @@ import { PreflightPaths } from './which.js';
  * HOME or CLAUDE_CODE_CONFIG_DIR, `~/.claude/projects` deleted), or an id that is no UUID.
  */
 const SESSION_MISSING = /No conversation found with session ID|--resume requires a valid session ID/;
+
+/**
+ * Claude retries a 401 ten times with backoff (minutes) before it gives up. The first
+ * retry is its chance to refresh an OAuth token; a second 401 in a row means the key or
+ * the login is refused for good (revoked by another process's refresh, invalid), so we stop
+ * it there rather than let every agent on the login wait out the backoff.
+ */
+const AUTH_RETRIES = 2;
+/** How an `api-retry` event's error reads for a refused key or login. */
+const AUTH_ERROR = / \((401|403)\)$|authentication_failed/;
 
 export interface ClaudeRunnerOptions extends RunnerOptions {
   /** Whether we run as root (decides `IS_SANDBOX` for bypassPermissions). @default process.getuid() === 0 */
@@ -106,7 +117,12 @@ export class ClaudeRunner implements AgentRunner {
     let sessionId = input.resumeSession;
     let sessionAnnounced = false;
     let result: ClaudeResult | undefined;
-    const outcome = await runAgentProcess(input, {
+    let authRetries = 0;
+    let authMessage: string | undefined;
+    let authLine = false;
+    const refusals = new Map<string, string>();
+    const authStop = new AbortController();
+    const outcome = await runAgentProcess({ ...input, signal: AbortSignal.any([input.signal, authStop.signal]) }, {
       file,
       args,
       env,
@@ -119,6 +135,23 @@ export class ClaudeRunner implements AgentRunner {
             result = item;
             continue;
           }
+          if (item.reason === 'refusal') {
+            refusals.set(item.toolUseId, item.text);
+            continue;
+          }
+          if (item.reason === 'auth-error') {
+            authLine = true;
+            authMessage = item.message ?? authMessage;
+            continue;
+          }
+          if (item.reason === 'api-retry' && AUTH_ERROR.test(item.error)) {
+            // Not a rate limit: said as output, so the engine does not lower its concurrency for it.
+            authRetries++;
+            authMessage ??= `the model API answered ${item.error}`;
+            input.onEvent({ reason: 'output', text: `the model API refused the login (${item.error}); claude retries in ${Math.round(item.delayMs / 1000)}s` });
+            if (authRetries >= AUTH_RETRIES) authStop.abort();
+            continue;
+          }
           if (item.reason === 'session') {
             sessionId = item.sessionId;
             if (sessionAnnounced) continue;
@@ -129,12 +162,24 @@ export class ClaudeRunner implements AgentRunner {
       },
     });
 
+    // After the agent ended: claude lists its refusals in its result only.
+    for (const d of result?.denials ?? []) {
+      const refusal = d.toolUseId === undefined ? undefined : refusals.get(d.toolUseId);
+      input.onEvent({ reason: 'denied', tool: d.tool, summary: toolSummary(d.tool, d.input, input.worktree), suggestion: suggestRule(d.tool, d.input, refusal) });
+    }
+
     sessionId = result?.sessionId ?? sessionId;
     const extras = {
       ...(sessionId === undefined ? {} : { sessionId }),
       ...(result?.costUsd === undefined ? {} : { costUsd: result.costUsd }),
       ...(result?.turns === undefined ? {} : { turns: result.turns }),
     };
+    if (authStop.signal.aborted && !input.signal.aborted) {
+      return { exitCode: outcome.exitCode, signal: outcome.signal, ok: false, failure: 'auth', ...extras, message: authMessage ?? 'the model API answered 401' };
+    }
+    if (result?.isError && (result.authFailed || authLine)) {
+      return { exitCode: outcome.exitCode, signal: outcome.signal, ok: false, failure: 'auth', ...extras, message: result.message ?? authMessage ?? 'authentication failed' };
+    }
     const base = toResult(outcome, result?.message);
     if (!base.ok && base.failure !== 'exit') return { ...base, ...extras };
     if (result === undefined) {

@@ -11,6 +11,17 @@
  * - `{type:"result", is_error, subtype, result, total_cost_usd, num_turns, session_id}`:
  *   success is `is_error === false`. The subtype is not enough: an API error ends with
  *   `subtype:"success", is_error:true`.
+ * - The result's `permission_denials: [{tool_name, tool_use_id, tool_input}]`: tool calls
+ *   Claude Code refused (under acceptEdits, any Bash command that is not read-only and not
+ *   in `--allowedTools`). The model only got an error back, and the run still ends
+ *   `is_error:false`, so nothing else tells the user. The refusal's text is in the tool
+ *   result (a `user` line): "This Bash command contains multiple operations. The following
+ *   part requires approval: npm test 2>&1" names the part that needs a rule.
+ * - Authentication: a 401 is retried by claude (`api_retry` with `error_status:401,
+ *   error:"authentication_failed"`, 10 times with backoff, minutes); then, like a missing
+ *   login (no request made at all), an `assistant` line with `error:"authentication_failed"`
+ *   and text "Invalid API key · Fix external API key" / "Not logged in · Please run /login",
+ *   and a result with `is_error:true` (`api_error_status:401` for the former, null for the latter).
  */
 import { isAbsolute, relative, sep } from 'node:path';
 import type { AgentOutput } from '../engine/ports.js';
@@ -24,9 +35,32 @@ export interface ClaudeResult {
   readonly turns?: number;
   /** The final text, or what went wrong. */
   readonly message?: string;
+  /** Tool calls Claude Code refused, in order. */
+  readonly denials: readonly Denial[];
+  /** The API answered 401 (an invalid key, a revoked login) or there was no login at all. */
+  readonly authFailed: boolean;
 }
 
-export type StreamItem = AgentOutput | ClaudeResult;
+export interface Denial {
+  readonly toolUseId?: string;
+  readonly tool: string;
+  readonly input: Record<string, unknown>;
+}
+
+/** What a refused tool call's result said needs approval; matched to its denial by id. */
+export interface Refusal {
+  readonly reason: 'refusal';
+  readonly toolUseId: string;
+  readonly text: string;
+}
+
+/** An `assistant` line flagged `error:"authentication_failed"`: the login or key was refused. */
+export interface AuthError {
+  readonly reason: 'auth-error';
+  readonly message?: string;
+}
+
+export type StreamItem = AgentOutput | ClaudeResult | Refusal | AuthError;
 
 const SUMMARY_MAX = 120;
 
@@ -38,7 +72,9 @@ export function parseStreamLine(line: string, worktree: string): StreamItem[] {
     case 'system':
       return parseSystem(msg);
     case 'assistant':
-      return parseAssistant(msg, worktree);
+      return msg.error === 'authentication_failed' ? [authError(msg)] : parseAssistant(msg, worktree);
+    case 'user':
+      return parseRefusals(msg);
     case 'result':
       return [parseResult(msg)];
     default:
@@ -85,6 +121,39 @@ function parseAssistant(msg: Record<string, unknown>, worktree: string): StreamI
   return out;
 }
 
+function authError(msg: Record<string, unknown>): AuthError {
+  const content = obj(msg.message)?.content;
+  const text = Array.isArray(content) ? content.map((b) => str(obj(b)?.text) ?? '').join(' ').trim() : '';
+  return text === '' ? { reason: 'auth-error' } : { reason: 'auth-error', message: text };
+}
+
+/** Tool results that Claude Code's permission check wrote (the model's own tool errors say otherwise). */
+function parseRefusals(msg: Record<string, unknown>): StreamItem[] {
+  const content = obj(msg.message)?.content;
+  if (!Array.isArray(content)) return [];
+  const out: StreamItem[] = [];
+  for (const raw of content) {
+    const block = obj(raw);
+    const id = str(block?.tool_use_id);
+    const text = typeof block?.content === 'string' ? block.content : undefined;
+    if (block?.type !== 'tool_result' || block.is_error !== true || id === undefined || text === undefined) continue;
+    if (/requires? approval|permission/i.test(text)) out.push({ reason: 'refusal', toolUseId: id, text });
+  }
+  return out;
+}
+
+function parseDenials(v: unknown): Denial[] {
+  if (!Array.isArray(v)) return [];
+  const out: Denial[] = [];
+  for (const raw of v) {
+    const d = obj(raw);
+    const tool = str(d?.tool_name);
+    if (d === undefined || tool === undefined) continue;
+    out.push({ tool, input: obj(d.tool_input) ?? {}, ...optional('toolUseId', str(d.tool_use_id)) });
+  }
+  return out;
+}
+
 function parseResult(msg: Record<string, unknown>): ClaudeResult {
   const errors = Array.isArray(msg.errors) ? msg.errors.filter((e): e is string => typeof e === 'string') : [];
   const subtype = str(msg.subtype);
@@ -98,6 +167,8 @@ function parseResult(msg: Record<string, unknown>): ClaudeResult {
     ...optional('costUsd', num(msg.total_cost_usd)),
     ...optional('turns', num(msg.num_turns)),
     ...optional('message', message),
+    denials: parseDenials(msg.permission_denials),
+    authFailed: msg.api_error_status === 401 || msg.api_error_status === 403,
   };
 }
 

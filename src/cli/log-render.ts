@@ -5,7 +5,9 @@
  * `{t, stream: 'check'|'setup', line}` that the engine appends for the task's commands.
  * Pure, so it is tested on recorded lines.
  */
+import { suggestRule } from '../agents/permission-hint.js';
 import { toolSummary } from '../agents/stream-json.js';
+import { deniedText } from '../engine/events.js';
 import { formatDuration } from '../util/duration.js';
 
 const RESULT_LINES = 3;
@@ -32,7 +34,7 @@ export function renderLogLine(raw: string, worktree: string): string[] {
     case 'user':
       return toolResults(msg);
     case 'result':
-      return [result(msg)];
+      return [result(msg), ...denials(msg, worktree)];
     default:
       return [];
   }
@@ -106,6 +108,19 @@ function result(msg: Record<string, unknown>): string {
   ].filter(Boolean);
   const text = (str(msg.result) ?? str(msg.subtype) ?? '').trim();
   return `${ok ? '✓ done' : '✗ failed'}${facts.length ? ` (${facts.join(', ')})` : ''}${text ? `: ${text}` : ''}`;
+}
+
+/** The tool calls Claude Code refused (its result lists them), each with the allowed_tools hint. */
+function denials(msg: Record<string, unknown>, worktree: string): string[] {
+  if (!Array.isArray(msg.permission_denials)) return [];
+  return msg.permission_denials.flatMap((d: unknown) => {
+    if (d === null || typeof d !== 'object') return [];
+    const tool = str((d as { tool_name?: unknown }).tool_name);
+    if (tool === undefined) return [];
+    const raw = (d as { tool_input?: unknown }).tool_input;
+    const input = raw !== null && typeof raw === 'object' ? (raw as Record<string, unknown>) : {};
+    return [`⚠ ${deniedText({ summary: toolSummary(tool, input, worktree), suggestion: suggestRule(tool, input) })}`];
+  });
 }
 
 function resultText(content: unknown): string {

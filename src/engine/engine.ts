@@ -157,6 +157,8 @@ export class Engine {
   #head = '';
   /** Set when the integration branch moved under the run: the run stops and this is its error. */
   #fatal: string | undefined;
+  /** Why the run stopped when the user did not stop it (a refused login): the detail of the tasks it cancels. */
+  #stopReason: string | undefined;
   /** Aborts a running merge.check on a forced stop. */
   readonly #mergeAbort = new AbortController();
   #timers: NodeJS.Timeout[] = [];
@@ -689,12 +691,13 @@ export class Engine {
       this.#transition(id, 'running', { attempts: live.attempt });
       this.#o.store.startAttempt(this.#spec.name, id, live.attempt, { startedAt: attemptStart, logFile: this.#logFile(id, live.attempt) });
       const result = await this.#runAgent(id, task, live, retry);
+      if (result.failure === 'auth') this.#stopForAuth(id, result.message);
       // Looked at as soon as the agent is gone, not at the next renewal: an agent that deleted
       // its own lease row must not go on to the check and the merge while another holder has its files.
       if (live.lease && !this.#o.store.isCurrent(live.lease.id, live.lease.token)) live.leaseLost = true;
       if (live.controller.signal.aborted || this.#stopping || live.leaseLost) {
         await this.#commitLeftovers(id, task, live);
-        const outcome = live.leaseLost ? 'lease-lost' : 'cancelled';
+        const outcome = live.leaseLost ? 'lease-lost' : result.failure === 'auth' ? 'auth' : 'cancelled';
         this.#o.store.finishAttempt(this.#spec.name, id, live.attempt, { endedAt: this.#now(), outcome, sessionId: live.sessionId });
         return this.#cancel(id);
       }
@@ -1077,6 +1080,7 @@ export class Engine {
     this.#o.store.updateTask(this.#spec.name, id, { attempts: live.attempt });
     this.#o.store.startAttempt(this.#spec.name, id, live.attempt, { startedAt: this.#now(), logFile: this.#logFile(id, live.attempt) });
     const result = await this.#runAgent(id, task, live, ctx);
+    if (result.failure === 'auth') this.#stopForAuth(id, result.message);
     this.#o.store.finishAttempt(this.#spec.name, id, live.attempt, {
       endedAt: this.#now(),
       outcome: result.ok ? 'ok' : (result.failure ?? 'exit'),
@@ -1117,10 +1121,26 @@ export class Engine {
     this.#pump();
   }
 
+  /**
+   * A refused login (a 401, no login) fails every agent on it alike, and with a shared OAuth
+   * login one agent's token refresh can revoke the others'. Retrying or starting more tasks
+   * only repeats it: the run stops as if the user had (resumable), and says once what to do.
+   */
+  #stopForAuth(id: string, why: string | undefined): void {
+    if (this.#stopReason !== undefined) return;
+    this.#stopReason = `stopped: claude could not authenticate (${why ?? 'authentication failed'})`;
+    this.#log(
+      'warning',
+      `task ${id}: claude could not authenticate (${why ?? 'authentication failed'}). The run stopped: no task is retried or started, and \`swarm run\` resumes it. ` +
+        'Log in again (run `claude`, then /login), or set ANTHROPIC_API_KEY; for many agents at once, run `claude setup-token` and set CLAUDE_CODE_OAUTH_TOKEN (with agent.isolate_config: true).',
+    );
+    this.stop(false);
+  }
+
   #cancel(id: string): void {
     const live = this.#live.get(id)!;
     if (live.leaseLost && !TERMINAL_STATES.has(live.state)) return this.#failLeaseLost(id, live);
-    if (!TERMINAL_STATES.has(live.state)) this.#transition(id, 'cancelled', { endedAt: this.#now() }, 'stopped by the user');
+    if (!TERMINAL_STATES.has(live.state)) this.#transition(id, 'cancelled', { endedAt: this.#now() }, this.#stopReason ?? 'stopped by the user');
     this.#releaseLease(id);
   }
 
@@ -1223,6 +1243,8 @@ function describeAgentFailure(r: AgentResult): string {
           ? 'could not start'
           : r.failure === 'session-missing'
             ? 'could not resume its session'
+            : r.failure === 'auth'
+              ? 'could not authenticate'
             : r.signal
             ? `was killed by ${r.signal}`
             : `exited with code ${r.exitCode}`;

@@ -72,6 +72,15 @@ export type AgentEvent = Base & { readonly type: 'agent'; readonly task: string;
         readonly delayMs: number;
         readonly error: string;
       }
+    | /**
+       * Claude Code refused a tool call (not allowed by `allowed_tools` in its permission mode);
+       * `suggestion` is the `allowed_tools` entry that would allow it, e.g. `Bash(npm test:*)`.
+       */ {
+        readonly reason: 'denied';
+        readonly tool: string;
+        readonly summary: string;
+        readonly suggestion: string;
+      }
     | /** The agent finished. */ {
         readonly reason: 'exited';
         readonly ok: boolean;
@@ -130,3 +139,7 @@ export type LogEvent = Base & { readonly type: 'log'; readonly reason: 'info' | 
 
 export type EventListener = (event: SwarmEvent) => void;
 
+/** How reporters word a refused tool call, the same everywhere. */
+export function deniedText(e: { readonly summary: string; readonly suggestion: string }): string {
+  return `refused by Claude Code: ${e.summary} (allow it with agent.allowed_tools: ${e.suggestion})`;
+}

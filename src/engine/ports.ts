@@ -255,7 +255,8 @@ export type AgentOutput =
   | { readonly reason: 'session'; readonly sessionId: string }
   | { readonly reason: 'tool'; readonly tool: string; readonly summary: string }
   | { readonly reason: 'output'; readonly text: string }
-  | { readonly reason: 'api-retry'; readonly retryAttempt: number; readonly delayMs: number; readonly error: string };
+  | { readonly reason: 'api-retry'; readonly retryAttempt: number; readonly delayMs: number; readonly error: string }
+  | { readonly reason: 'denied'; readonly tool: string; readonly summary: string; readonly suggestion: string };
 
 export interface AgentResult {
   readonly ok: boolean;
@@ -264,8 +265,10 @@ export interface AgentResult {
    * `cancelled`, `spawn`, or `session-missing`: the session given to resume does not exist
    * (another HOME or config dir, `~/.claude/projects` deleted); nothing ran. `tampered` (set
    * by the engine, never retried): it changed what no agent may touch (see `Enforcement.watch`).
+   * `auth`: the model API refused the agent's login or key (a 401, no login): every other
+   * agent on the same login would fail the same way, so the engine stops the run instead.
    */
-  readonly failure?: 'exit' | 'is-error' | 'timeout' | 'cancelled' | 'spawn' | 'session-missing' | 'tampered';
+  readonly failure?: 'exit' | 'is-error' | 'timeout' | 'cancelled' | 'spawn' | 'session-missing' | 'tampered' | 'auth';
   readonly exitCode: number | null;
   readonly signal: string | null;
   readonly sessionId?: string;

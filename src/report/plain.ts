@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import type { SwarmEvent } from '../engine/events.js';
+import { deniedText, type SwarmEvent } from '../engine/events.js';
 import { formatDuration } from '../util/duration.js';
 import { unreachable } from '../util/result.js';
 import type { Reporter } from './reporter.js';
@@ -61,6 +61,9 @@ export function createPlainReporter(opts: PlainOptions): Reporter {
               return;
             case 'api-retry':
               line(e.at, e.task, `  ${e.error}; the agent retries in ${formatDuration(e.delayMs)}`);
+              return;
+            case 'denied':
+              line(e.at, e.task, `  ${deniedText(e)}`);
               return;
             case 'exited':
               line(e.at, e.task, `  agent ${e.ok ? 'done' : e.stopped ? 'stopped' : 'failed'}${e.turns ? `, ${e.turns} turns` : ''}${e.costUsd ? `, $${e.costUsd.toFixed(2)}` : ''}`);

@@ -50,6 +50,9 @@ export interface EventQuery {
   readonly task?: string;
   readonly afterId?: number;
   readonly limit?: number;
+  /** Only events of this type and reason (both columns of the row). */
+  readonly type?: SwarmEvent['type'];
+  readonly reason?: string;
 }
 
 const TASK_COLUMNS: Readonly<Record<keyof TaskPatch, string>> = {
@@ -342,11 +345,13 @@ export class SqliteStore implements RunStore {
   events(run: string, query: EventQuery = {}): StoredEvent[] {
     const where = ['run = @run', 'id > @afterId'];
     if (query.task !== undefined) where.push('task = @task');
+    if (query.type !== undefined) where.push('type = @type');
+    if (query.reason !== undefined) where.push('reason = @reason');
     const rows = this.#db
       .prepare<Record<string, unknown>, { id: number; data: string }>(
         `SELECT id, data FROM events WHERE ${where.join(' AND ')} ORDER BY id LIMIT @limit`,
       )
-      .all({ run, task: query.task ?? null, afterId: query.afterId ?? 0, limit: query.limit ?? -1 });
+      .all({ run, task: query.task ?? null, type: query.type ?? null, reason: query.reason ?? null, afterId: query.afterId ?? 0, limit: query.limit ?? -1 });
     return rows.map((row) => ({ id: row.id, event: JSON.parse(row.data) as SwarmEvent }));
   }
 

@@ -1,4 +1,4 @@
-import type { AgentEvent, CheckEvent, LeaseEvent, MergeEvent, RunEvent, SwarmEvent, TaskEvent, TaskInfo } from '../engine/events.js';
+import { deniedText, type AgentEvent, type CheckEvent, type LeaseEvent, type MergeEvent, type RunEvent, type SwarmEvent, type TaskEvent, type TaskInfo } from '../engine/events.js';
 import type { TaskState } from '../engine/task-state.js';
 import { ACTIVE_STATES, TERMINAL_STATES } from '../engine/task-state.js';
 import { unreachable } from '../util/result.js';
@@ -35,6 +35,7 @@ interface MutableTask {
   reason: string | undefined;
   /** The last thing that went wrong, for a failure event that gives no detail. */
   lastFailure: string | undefined;
+  denied: number;
   log: RingBuffer<string>;
   /** The last snapshot of this task; dropped when it changes, so unchanged tasks are shared. */
   view: TaskView | undefined;
@@ -200,6 +201,7 @@ export class TuiStore {
       costUsd: task.costUsd,
       action: task.action,
       reason: task.reason,
+      denied: task.denied,
       log: task.log.toArray(),
       logTotal: task.log.total,
     };
@@ -234,6 +236,7 @@ export class TuiStore {
       action: undefined,
       reason: undefined,
       lastFailure: undefined,
+      denied: 0,
       log: new RingBuffer<string>(this.#logLines),
       view: undefined,
     };
@@ -350,6 +353,10 @@ export class TuiStore {
         task.log.push(`${error}; retry ${event.retryAttempt} in ${Math.round(event.delayMs / 1000)}s`);
         return;
       }
+      case 'denied':
+        task.denied += 1;
+        task.log.push(deniedText({ summary: sanitize(event.summary), suggestion: sanitize(event.suggestion) }));
+        return;
       case 'exited': {
         if (event.turns !== undefined) task.turns = (task.turns ?? 0) + event.turns;
         if (event.costUsd !== undefined) {

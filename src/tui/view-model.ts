@@ -20,6 +20,8 @@ export interface TaskView {
   readonly action: string | undefined;
   /** Why the task failed, was blocked or is waiting. */
   readonly reason: string | undefined;
+  /** Tool calls Claude Code refused its agent (each one is in the log with the allowed_tools hint). */
+  readonly denied: number;
   /** The newest lines of its log (agent output, tools, checks), oldest first. */
   readonly log: readonly string[];
   /** How many log lines were ever written, including those that fell out of `log`. */

@@ -29,6 +29,8 @@ describe('parseStreamLine on recorded claude output', () => {
         costUsd: 0.0018000000000000002,
         turns: 3,
         message: 'done',
+        denials: [],
+        authFailed: false,
       },
     ]);
   });
@@ -57,11 +59,41 @@ describe('parseStreamLine on edge cases', () => {
 
   it('treats a result without is_error as a failure, and reads errors[] when there is no result text', () => {
     expect(parseStreamLine('{"type":"result","subtype":"success","result":"hm"}', '/w')).toEqual([
-      { reason: 'result', isError: true, subtype: 'success', message: 'hm' },
+      { reason: 'result', isError: true, subtype: 'success', message: 'hm', denials: [], authFailed: false },
     ]);
     expect(
       parseStreamLine('{"type":"result","subtype":"error_max_turns","is_error":true,"errors":["Reached maximum number of turns (2)"],"num_turns":3}', '/w'),
-    ).toEqual([{ reason: 'result', isError: true, subtype: 'error_max_turns', turns: 3, message: 'Reached maximum number of turns (2)' }]);
+    ).toEqual([{ reason: 'result', isError: true, subtype: 'error_max_turns', turns: 3, message: 'Reached maximum number of turns (2)', denials: [], authFailed: false }]);
+  });
+});
+
+describe('parseStreamLine on refusals and logins (recorded from claude 2.1.110)', () => {
+  it('a Bash call refused under acceptEdits: the refusal text from the tool result, the denial from the result', () => {
+    const items = parseAll('claude-denied');
+    const refusal = items.find((i) => i.reason === 'refusal');
+    expect(refusal).toMatchObject({ toolUseId: 'toolu_test_2', text: 'This Bash command contains multiple operations. The following part requires approval: npm test 2>&1' });
+    // The allowed command's result (git status) is not a refusal.
+    expect(items.filter((i) => i.reason === 'refusal')).toHaveLength(1);
+    expect(items.at(-1)).toMatchObject({
+      reason: 'result',
+      isError: false,
+      authFailed: false,
+      denials: [{ tool: 'Bash', toolUseId: 'toolu_test_2', input: { command: 'npm test 2>&1 | tail -5', description: 'run tests' } }],
+    });
+  });
+
+  it('a 401: api_retry lines with status 401, then an authentication_failed assistant line and a result with api_error_status 401', () => {
+    const items = parseAll('claude-401');
+    expect(items).toContainEqual(expect.objectContaining({ reason: 'api-retry', error: 'authentication_failed (401)' }));
+    expect(items).toContainEqual({ reason: 'auth-error', message: 'Invalid API key · Fix external API key' });
+    expect(items.filter((i) => i.reason === 'output')).toEqual([]);
+    expect(items.at(-1)).toMatchObject({ reason: 'result', isError: true, authFailed: true, message: 'Invalid API key · Fix external API key' });
+  });
+
+  it('no login at all: no request made, the same authentication_failed line, a result without api_error_status', () => {
+    const items = parseAll('claude-no-login');
+    expect(items).toContainEqual({ reason: 'auth-error', message: 'Not logged in · Please run /login' });
+    expect(items.at(-1)).toMatchObject({ reason: 'result', isError: true, authFailed: false, message: 'Not logged in · Please run /login' });
   });
 });
 

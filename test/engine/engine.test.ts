@@ -196,6 +196,18 @@ describe('engine', () => {
     expect(states('a').at(-1)).toBe('merged');
   });
 
+  it('an agent resolving a conflict that cannot log in: the task is cancelled (resumable), not conflicted', async () => {
+    const spec = makeSpec([makeTask('a')], { merge: { strategy: 'merge', onConflict: 'agent' } });
+    const { runner, engine, git, states, events } = setup(spec);
+    git.conflictOnce.add('a');
+    const done = engine.run();
+    (await runner.next()).finish();
+    (await runner.next()).finish({ ok: false, failure: 'auth', exitCode: 1, signal: null, message: 'Not logged in · Please run /login' });
+    expect(await done).toMatchObject({ ok: true, value: { outcome: 'cancelled' } });
+    expect(states('a').at(-1)).toBe('cancelled');
+    expect(events.filter((e) => e.type === 'log' && e.message.includes('could not authenticate (Not logged in'))).toHaveLength(1);
+  });
+
   it('merge.check failing fails the task and says the merge was undone', async () => {
     const spec = makeSpec([makeTask('a'), makeTask('b', { dependsOn: ['a'] })], { merge: { strategy: 'merge', onConflict: 'fail', check: 'make' } });
     const { runner, engine, git, shell, states, events } = setup(spec);
@@ -220,6 +232,26 @@ describe('engine', () => {
     engine.stop(false);
     expect(await done).toMatchObject({ ok: true, value: { outcome: 'cancelled' } });
     expect(states('a').at(-1)).toBe('cancelled');
+    expect(store.leases.size).toBe(0);
+  });
+
+  it('an agent that cannot log in stops the run: no retry, no new start, the others cancelled, one message', async () => {
+    const spec = makeSpec(['a', 'b', 'c', 'd'].map((id) => makeTask(id, { retries: 2 })));
+    const { runner, engine, events, store } = setup(spec, { concurrency: 2 });
+    const done = engine.run();
+    const first = await runner.next();
+    const second = await runner.next();
+    first.finish({ ok: false, failure: 'auth', exitCode: 1, signal: null, message: 'Invalid API key · Fix external API key' });
+    expect(await done).toMatchObject({ ok: true, value: { outcome: 'cancelled', merged: 0 } });
+    // Two agents ever started (the second was stopped), none retried, c and d never started.
+    expect(runner.calls.map((c) => `${c.input.task.id}:${c.input.attempt}`)).toEqual([`${first.input.task.id}:1`, `${second.input.task.id}:1`]);
+    expect(events.some((e) => e.type === 'task' && e.to === 'failed')).toBe(false);
+    for (const call of [first, second]) {
+      const last = events.filter((e) => e.type === 'task' && e.task === call.input.task.id).at(-1);
+      expect(last).toMatchObject({ to: 'cancelled', detail: 'stopped: claude could not authenticate (Invalid API key · Fix external API key)' });
+    }
+    const messages = events.filter((e) => e.type === 'log' && e.reason === 'warning' && e.message.includes('could not authenticate'));
+    expect(messages).toHaveLength(1);
     expect(store.leases.size).toBe(0);
   });
 

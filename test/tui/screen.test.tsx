@@ -128,3 +128,16 @@ describe('a 200-task run', () => {
     expect(text).toContain('… 21 more');
   });
 });
+
+describe('a task whose tool calls Claude Code refused', () => {
+  it('shows how many in its row, before its action', () => {
+    const events = [
+      started(TASKS),
+      state(1, 'db', 'pending', 'running'),
+      ev(2, { type: 'agent', reason: 'tool', task: 'db', attempt: 1, tool: 'Bash', summary: 'Bash npm test' }),
+      ev(3, { type: 'agent', reason: 'denied', task: 'db', attempt: 1, tool: 'Bash', summary: 'Bash npm test', suggestion: 'Bash(npm test:*)' }),
+    ];
+    const row = frame(storeFrom(events).getSnapshot(), 120).split('\n').find((l) => l.includes(' db '))!;
+    expect(row).toContain('[1 refused] Bash npm test');
+  });
+});

@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { reapOrphans } from '../../agents/orphans.js';
 import { defaultRunners } from '../../agents/registry.js';
+import { sharedLoginWarning } from '../../agents/shared-login.js';
 import { Engine } from '../../engine/engine.js';
 import type { Enforcement } from '../../engine/ports.js';
 import { Git } from '../../git/index.js';
@@ -170,6 +171,8 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
     if (confinement.value !== undefined) {
       reporter.handle({ type: 'log', reason: 'warning', run: spec.name, at: Date.now(), message: confinement.value });
     }
+    const shared = sharedLoginWarning(spec, selected, slots);
+    if (shared !== undefined) reporter.handle({ type: 'log', reason: 'warning', run: spec.name, at: Date.now(), message: shared });
     if (await git.userCheckoutDirty()) {
       reporter.handle({
         type: 'log',

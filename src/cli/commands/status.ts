@@ -17,7 +17,7 @@ import { openState, pickRun, runnerAlive } from '../run-state.js';
  *   "counts": { "<state>": n, ... },           // only states that occur
  *   "tasks": [ { id, title?, state, dependsOn, attempts, startedAt?, endedAt?,
  *                durationMs?, costUsd, turns, detail?, branch?, worktree?, mergedSha?,
- *                sessionId?, history: [ { attempt, startedAt, endedAt?, durationMs?,
+ *                sessionId?, denied?: [ { attempt, tool, summary, suggestion } ], history: [ { attempt, startedAt, endedAt?, durationMs?,
  *                outcome?, exitCode?, costUsd?, turns?, detail?, logFile? } ] } ]
  * }
  *
@@ -60,7 +60,16 @@ export interface TaskStatus {
   readonly worktree?: string;
   readonly mergedSha?: string;
   readonly sessionId?: string;
+  /** Tool calls Claude Code refused the task's agent, oldest first, with the allowed_tools entry that would allow each. */
+  readonly denied?: readonly DeniedStatus[];
   readonly history: readonly AttemptStatus[];
+}
+
+export interface DeniedStatus {
+  readonly attempt: number;
+  readonly tool: string;
+  readonly summary: string;
+  readonly suggestion: string;
 }
 
 export interface AttemptStatus {
@@ -125,6 +134,11 @@ export function collectStatus(store: SqliteStore, run: RunRecord, now: number): 
   const stateOf = new Map(records.map((r) => [r.task, r.state]));
   const attempts = new Map<string, AttemptRecord[]>();
   for (const a of store.attempts(run.name)) attempts.set(a.task, [...(attempts.get(a.task) ?? []), a]);
+  const denied = new Map<string, DeniedStatus[]>();
+  for (const { event: e } of store.events(run.name, { type: 'agent', reason: 'denied' })) {
+    if (e.type !== 'agent' || e.reason !== 'denied') continue;
+    denied.set(e.task, [...(denied.get(e.task) ?? []), { attempt: e.attempt, tool: e.tool, summary: e.summary, suggestion: e.suggestion }]);
+  }
   const counts: Record<string, number> = {};
   const tasks = records.map((r): TaskStatus => {
     counts[r.state] = (counts[r.state] ?? 0) + 1;
@@ -148,6 +162,7 @@ export function collectStatus(store: SqliteStore, run: RunRecord, now: number): 
       ...opt('worktree', r.worktree),
       ...opt('mergedSha', r.mergedSha),
       ...opt('sessionId', r.sessionId),
+      ...opt('denied', denied.get(r.task)),
       history: (attempts.get(r.task) ?? []).map((a) => ({
         attempt: a.attempt,
         startedAt: a.startedAt,
@@ -232,6 +247,9 @@ export function formatStatus(s: StatusJson, now: number): string {
   for (const row of rows) lines.push(row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd());
   const failed = s.tasks.filter((t) => t.state === 'failed' || t.state === 'conflicted');
   if (failed.length > 0) lines.push('', `see why: ${failed.map((t) => `swarm logs ${t.id}`).join(' · ')}`);
+  const refused = s.tasks.filter((t) => t.denied !== undefined && t.denied.length > 0);
+  if (refused.length > 0) lines.push('', 'tool calls Claude Code refused (add the rule to agent.allowed_tools to allow them):');
+  for (const t of refused) for (const d of t.denied!) lines.push(`  ${t.id}: ${d.summary.replace(/\s+/g, ' ')} -> ${d.suggestion}`);
   return `${lines.join('\n')}\n`;
 }
 

@@ -86,7 +86,8 @@ export function TaskTable({ tasks, all, selected, height, width, now, frame, col
           time: task.startedAt === undefined ? '' : elapsed(end - task.startedAt),
           turns: task.turns === undefined ? '' : String(task.turns),
           cost: task.costUsd > 0 ? money(task.costUsd) : '',
-          action: actionText(task, stateOf),
+          // A refused tool call is easy to miss (the agent goes on without it): keep it in sight.
+          action: `${task.denied > 0 ? `[${task.denied} refused] ` : ''}${actionText(task, stateOf)}`,
         });
         const room = Math.max(0, width - 3 - Array.from(fixed).length - Array.from(time).length);
         const tail = isSelected ? fit(rest, room) : truncate(rest, room);
