@@ -8,7 +8,8 @@ import picomatch from 'picomatch';
 export function globMatcher(globs: readonly string[]): (path: string) => boolean {
   const patterns = globs.map(normalizeGlob);
   if (patterns.length === 0) return () => false;
-  const match = picomatch(patterns, { dot: true });
+  // `s`: a file name may hold a newline (git allows it), and picomatch's `.` would stop there.
+  const match = picomatch(patterns, { dot: true, flags: 's' });
   return (path) => match(normalizePath(path));
 }
 
@@ -20,8 +21,12 @@ export function normalizeGlob(glob: string): string {
   return g;
 }
 
+/**
+ * A path as git and the hooks give it: `/`-separated. A backslash is part of a file name on
+ * POSIX (`src\x.txt` is a file at the root, not in `src/`), so it is never read as a separator.
+ */
 export function normalizePath(path: string): string {
-  let p = path.replaceAll('\\', '/');
+  let p = path;
   while (p.startsWith('./')) p = p.slice(2);
   return p;
 }
