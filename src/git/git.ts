@@ -561,13 +561,18 @@ export class Git implements GitPort {
   }
 
   /**
-   * Paths touched, one commit at a time, by the non-merge commits reachable from `tip` but
-   * from none of `not`: what a squash would hide but the history would keep (a file changed,
-   * then changed back). Pass the integration head in `not`, so other tasks' commits brought
-   * in by a conflict resolution are not counted.
+   * Paths touched, one commit at a time, by the commits reachable from `tip` but from none of
+   * `not`: what a squash would hide but the history would keep (a file changed, then changed
+   * back). Pass the integration head in `not`, so other tasks' commits brought in by a
+   * conflict resolution are not counted. A merge commit counts for what it adds beyond
+   * merging its parents (remerge-diff): a merge can carry a change in its own tree, and a
+   * second merge take it back. Git before 2.36 has no remerge-diff: a merge then counts for
+   * its diff against each parent, which may flag a conflict resolution too (squash: safe).
    */
   async commitPaths(tip: string, not: readonly string[]): Promise<string[]> {
-    const out = await this.#runner.ok(['log', '--no-merges', '--format=', '--name-only', '-z', '--no-renames', tip, ...not.map((n) => `^${n}`), '--'], { cwd: this.root });
+    const args = (merges: string) => ['log', merges, '--format=', '--name-only', '-z', '--no-renames', tip, ...not.map((n) => `^${n}`), '--'];
+    const remerge = await this.#runner.run(args('--diff-merges=remerge'), { cwd: this.root });
+    const out = remerge.exitCode === 0 ? remerge.stdout : await this.#runner.ok(args('-m'), { cwd: this.root });
     return sortedUnique(splitNul(out).map((p) => p.replace(/^\n+/, '')).filter((p) => p !== ''));
   }
 
