@@ -583,6 +583,16 @@ export class Git implements GitPort {
   }
 
   /**
+   * Undoes a merge of the integration branch left unfinished in a task worktree (a conflict
+   * resolution that failed, or whose runner died); true when there was one.
+   */
+  async abortTaskMerge(worktree: string): Promise<boolean> {
+    if (!(await hasMergeHead(this.#runner, worktree))) return false;
+    await this.#runner.ok(['merge', '--abort'], { cwd: worktree });
+    return true;
+  }
+
+  /**
    * Merges the integration head into the task branch in its worktree. On conflict the
    * markers stay uncommitted (MERGE_HEAD set) for the agent to resolve; `commitAll`
    * concludes the merge afterwards. Without conflict the merge is committed at once.
