@@ -10,7 +10,19 @@ export function globMatcher(globs: readonly string[]): (path: string) => boolean
   if (patterns.length === 0) return () => false;
   // `s`: a file name may hold a newline (git allows it), and picomatch's `.` would stop there.
   const match = picomatch(patterns, { dot: true, flags: 's' });
-  return (path) => match(normalizePath(path));
+  return (path) => {
+    const p = normalizePath(path);
+    return !isSwarmPath(p) && match(p);
+  };
+}
+
+/**
+ * `.swarm/` is swarm's own folder (state.db, the guard hooks): no task owns it, whatever its
+ * globs (even `**`). Committed on a task branch, it would reach the integration branch, and
+ * merging that into a checkout overwrites the real, ignored folder: the state and the guard.
+ */
+export function isSwarmPath(path: string): boolean {
+  return path === '.swarm' || path.startsWith('.swarm/');
 }
 
 export function normalizeGlob(glob: string): string {
