@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { Git } from '../../git/index.js';
+import { idProblem } from '../../config/ref-name.js';
 import { GitError } from '../../git/index.js';
 import { EXIT } from '../exit.js';
 import { dropStaleExcludes, trackedFilesFrom } from '../project.js';
@@ -33,6 +34,9 @@ async function cleanCommand(name: string | undefined, force: boolean): Promise<n
     process.stderr.write(`swarm clean: ${message}\n`);
     return code;
   };
+  // The name becomes branch and folder names below: `..` must be bad input, not a git error.
+  const bad = name === undefined ? undefined : idProblem('run name', name);
+  if (bad !== undefined) return fail(bad);
   const state = await openState(process.cwd());
   if (!state.ok) return fail(state.error);
   const { store, root } = state.value;
