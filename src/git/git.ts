@@ -393,6 +393,7 @@ export class Git implements GitPort {
    */
   async commitAll(worktree: string, message: string, opts: CommitOptions = {}): Promise<string | null> {
     const env = opts.env ?? {};
+    await this.#onTaskBranch(worktree);
     await this.#runner.ok(['add', '-A'], { cwd: worktree, env });
     const merging = await hasMergeHead(this.#runner, worktree);
     if (merging) {
@@ -557,7 +558,29 @@ export class Git implements GitPort {
 
   /** The task commit a worktree's HEAD names right now (what the audit is about to see). */
   async headOf(worktree: string): Promise<string> {
+    await this.#onTaskBranch(worktree);
     return this.#worktreeHead(worktree) ?? this.#runner.ok(['rev-parse', 'HEAD'], { cwd: worktree });
+  }
+
+  /**
+   * Throws a `protected` GitError when an agent pointed its worktree's HEAD at a branch that
+   * is not a task branch (`git symbolic-ref HEAD refs/heads/swarm/x` needs no checkout, so
+   * git's "already checked out" guard never sees it): swarm's own commit there would move
+   * that branch, and the audit would take that branch's commit for the task's.
+   */
+  async #onTaskBranch(worktree: string): Promise<void> {
+    let head: string | undefined;
+    try {
+      const gitdir = /^gitdir: (.+)$/m.exec(readFileSync(join(worktree, '.git'), 'utf8'))?.[1];
+      if (gitdir !== undefined) head = readFileSync(join(resolve(worktree, gitdir.trim()), 'HEAD'), 'utf8').trim();
+    } catch {
+      head = undefined;
+    }
+    head ??= (await this.#runner.run(['symbolic-ref', '-q', 'HEAD'], { cwd: worktree })).stdout.trim().replace(/^(?=refs\/)/, 'ref: ');
+    const ref = /^ref: (.+)$/.exec(head)?.[1];
+    if (ref !== undefined && !ref.startsWith(`refs/heads/${TASK_BRANCH_PREFIX}`)) {
+      throw new GitError('protected', `the HEAD of ${worktree} was pointed at ${ref}, not at a task branch (an agent did this); swarm neither commits there nor merges it`);
+    }
   }
 
   /**
