@@ -239,5 +239,11 @@ export function worktreesProblem(value: string): string | undefined {
   if (norm === '..' || norm.startsWith('../')) return 'is outside the repository; task worktrees must live inside it (relative to its root)';
   if (norm === '.' || norm === '') return 'is the repository root; choose a folder of its own, such as .swarm/worktrees';
   if (norm.split('/').includes('.git')) return 'is inside .git/; Claude Code refuses to edit files there, choose another folder';
+  // Worktrees go under <folder>/<run>/<task>: at .swarm itself a run named `hooks` would put
+  // its merge worktree among the guard hooks (and task `pre-commit` onto one), `logs` among the logs.
+  const [top, second = ''] = norm.split('/');
+  if (top === '.swarm' && (second === '' || second === 'hooks' || second === 'logs' || second.startsWith('state.db'))) {
+    return "holds swarm's own files (state.db, hooks, logs); choose .swarm/worktrees or a folder of its own";
+  }
   return undefined;
 }

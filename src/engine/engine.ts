@@ -659,6 +659,12 @@ export class Engine {
     if (!wt.ok) return this.#fail(id, `could not create the worktree: ${wt.error}`);
     Object.assign(live, { worktree: wt.value.path, branch: wt.value.branch, startSha: wt.value.startSha, auditBase: wt.value.startSha });
     this.#o.store.updateTask(this.#spec.name, id, { worktree: wt.value.path, branch: wt.value.branch, startSha: wt.value.startSha });
+    // A conflict resolution left unfinished (it failed, or its runner died) is undone: an agent
+    // not asked to resolve it would otherwise conclude that merge with whatever it wrote,
+    // dropping the integration's side. The merge raises the conflict again.
+    if (await git.abortTaskMerge?.(wt.value.path)) {
+      this.#log('warning', `task ${id}: undid the unfinished merge of ${this.#into} in its worktree (a conflict resolution that did not finish); the conflict comes back at its merge`);
+    }
     if (live.mergeReady) {
       live.mergeReady = false;
       await this.#commitLeftovers(id, task, live);

@@ -208,6 +208,8 @@ export interface GitPort {
   commitsBetween(from: string, to: string): Promise<{ sha: string; subject: string }[]>;
   /** Merges the integration head into the task branch; conflict markers are left uncommitted (MERGE_HEAD set) for the agent. Returns conflicted paths. */
   mergeIntegrationIntoTask(worktree: string, into: string, head: string): Promise<{ conflicted: string[] }>;
+  /** Undoes an unfinished merge of the integration branch in a task worktree; true when there was one. Optional. */
+  abortTaskMerge?(worktree: string): Promise<boolean>;
   /** Whether `branch`'s work is already in `into` (for resume). */
   isMerged(branch: string, into: string): Promise<boolean>;
   /** Whether commit `sha` is in `into`'s history (a recorded merge commit, once its task branch was cleaned). Optional. */

@@ -398,6 +398,7 @@ export class Git implements GitPort {
    */
   async commitAll(worktree: string, message: string, opts: CommitOptions = {}): Promise<string | null> {
     const env = opts.env ?? {};
+    await this.#onTaskBranch(worktree);
     await this.#runner.ok(['add', '-A'], { cwd: worktree, env });
     const merging = await hasMergeHead(this.#runner, worktree);
     if (merging) {
@@ -562,17 +563,44 @@ export class Git implements GitPort {
 
   /** The task commit a worktree's HEAD names right now (what the audit is about to see). */
   async headOf(worktree: string): Promise<string> {
+    await this.#onTaskBranch(worktree);
     return this.#worktreeHead(worktree) ?? this.#runner.ok(['rev-parse', 'HEAD'], { cwd: worktree });
   }
 
   /**
-   * Paths touched, one commit at a time, by the non-merge commits reachable from `tip` but
-   * from none of `not`: what a squash would hide but the history would keep (a file changed,
-   * then changed back). Pass the integration head in `not`, so other tasks' commits brought
-   * in by a conflict resolution are not counted.
+   * Throws a `protected` GitError when an agent pointed its worktree's HEAD at a branch that
+   * is not a task branch (`git symbolic-ref HEAD refs/heads/swarm/x` needs no checkout, so
+   * git's "already checked out" guard never sees it): swarm's own commit there would move
+   * that branch, and the audit would take that branch's commit for the task's.
+   */
+  async #onTaskBranch(worktree: string): Promise<void> {
+    let head: string | undefined;
+    try {
+      const gitdir = /^gitdir: (.+)$/m.exec(readFileSync(join(worktree, '.git'), 'utf8'))?.[1];
+      if (gitdir !== undefined) head = readFileSync(join(resolve(worktree, gitdir.trim()), 'HEAD'), 'utf8').trim();
+    } catch {
+      head = undefined;
+    }
+    head ??= (await this.#runner.run(['symbolic-ref', '-q', 'HEAD'], { cwd: worktree })).stdout.trim().replace(/^(?=refs\/)/, 'ref: ');
+    const ref = /^ref: (.+)$/.exec(head)?.[1];
+    if (ref !== undefined && !ref.startsWith(`refs/heads/${TASK_BRANCH_PREFIX}`)) {
+      throw new GitError('protected', `the HEAD of ${worktree} was pointed at ${ref}, not at a task branch (an agent did this); swarm neither commits there nor merges it`);
+    }
+  }
+
+  /**
+   * Paths touched, one commit at a time, by the commits reachable from `tip` but from none of
+   * `not`: what a squash would hide but the history would keep (a file changed, then changed
+   * back). Pass the integration head in `not`, so other tasks' commits brought in by a
+   * conflict resolution are not counted. A merge commit counts for what it adds beyond
+   * merging its parents (remerge-diff): a merge can carry a change in its own tree, and a
+   * second merge take it back. Git before 2.36 has no remerge-diff: a merge then counts for
+   * its diff against each parent, which may flag a conflict resolution too (squash: safe).
    */
   async commitPaths(tip: string, not: readonly string[]): Promise<string[]> {
-    const out = await this.#runner.ok(['log', '--no-merges', '--format=', '--name-only', '-z', '--no-renames', tip, ...not.map((n) => `^${n}`), '--'], { cwd: this.root });
+    const args = (merges: string) => ['log', merges, '--format=', '--name-only', '-z', '--no-renames', tip, ...not.map((n) => `^${n}`), '--'];
+    const remerge = await this.#runner.run(args('--diff-merges=remerge'), { cwd: this.root });
+    const out = remerge.exitCode === 0 ? remerge.stdout : await this.#runner.ok(args('-m'), { cwd: this.root });
     return sortedUnique(splitNul(out).map((p) => p.replace(/^\n+/, '')).filter((p) => p !== ''));
   }
 
@@ -580,6 +608,16 @@ export class Git implements GitPort {
   async commitsBetween(from: string, to: string): Promise<{ sha: string; subject: string }[]> {
     const out = await this.#runner.ok(['log', '--format=%H %s', `${from}..${to}`, '--'], { cwd: this.root });
     return out === '' ? [] : out.split('\n').map((l) => ({ sha: l.slice(0, l.indexOf(' ') < 0 ? l.length : l.indexOf(' ')), subject: l.slice(l.indexOf(' ') + 1) }));
+  }
+
+  /**
+   * Undoes a merge of the integration branch left unfinished in a task worktree (a conflict
+   * resolution that failed, or whose runner died); true when there was one.
+   */
+  async abortTaskMerge(worktree: string): Promise<boolean> {
+    if (!(await hasMergeHead(this.#runner, worktree))) return false;
+    await this.#runner.ok(['merge', '--abort'], { cwd: worktree });
+    return true;
   }
 
   /**

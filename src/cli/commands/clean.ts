@@ -1,10 +1,12 @@
 import type { Command } from 'commander';
 import type { Git } from '../../git/index.js';
+import { idProblem } from '../../config/ref-name.js';
 import { GitError } from '../../git/index.js';
 import { EXIT } from '../exit.js';
 import { dropStaleExcludes, trackedFilesFrom } from '../project.js';
 import { openGit, openState, pickRun, worktreesDirOf } from '../run-state.js';
 import { claimRun } from '../runner-lock.js';
+import { HOST, pidAlive } from '../../store/index.js';
 
 export function register(program: Command): void {
   program
@@ -33,6 +35,9 @@ async function cleanCommand(name: string | undefined, force: boolean): Promise<n
     process.stderr.write(`swarm clean: ${message}\n`);
     return code;
   };
+  // The name becomes branch and folder names below: `..` must be bad input, not a git error.
+  const bad = name === undefined ? undefined : idProblem('run name', name);
+  if (bad !== undefined) return fail(bad);
   const state = await openState(process.cwd());
   if (!state.ok) return fail(state.error);
   const { store, root } = state.value;
@@ -47,6 +52,11 @@ async function cleanCommand(name: string | undefined, force: boolean): Promise<n
     const claim = store ? claimRun(store, runName, 'cleaning it') : undefined;
     if (claim && !claim.ok) return fail(claim.error);
     try {
+      // A second look, at the run's own record: a live runner whose claim row was deleted
+      // (an agent with sqlite3 can) must not have its worktrees and branches pulled away.
+      if (run?.status === 'running' && run.host === HOST && run.pid !== process.pid && pidAlive(run.pid, run.pidStart)) {
+        return fail(`the run "${runName}" is running (pid ${run.pid} on ${run.host}); cleaning it would race it. Stop it first (q or Ctrl-C in its terminal, or \`kill ${run.pid}\`)`);
+      }
       const tasks = run && store ? store.getTasks(run.name) : [];
       const git = await openGit(root, worktreesDirOf(root, run, tasks));
       if (!git.ok) return fail(git.error);

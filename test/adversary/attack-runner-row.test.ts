@@ -1,0 +1,53 @@
+import { existsSync, writeFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { swarm } from '../helpers/cli.js';
+import { arena, mergedTasks, type Arena } from './run-fixture.js';
+
+let a: Arena | undefined;
+afterEach(() => a?.cleanup());
+
+describe("an agent deletes the live runner's row in state.db (sqlite3), then someone runs swarm clean", () => {
+  it('clean still sees the runner alive (the run record), exits 2 and removes nothing; the run merges everything', async () => {
+    a = arena();
+    const db = `${a.repo.dir}/.swarm/state.db`;
+    const deleted = `${a.scratch}/deleted`;
+    const go = `${a.scratch}/go`;
+    // Task a clears the runners table, then works until the test has tried its clean.
+    const agent = a.script(
+      'agent.sh',
+      [
+        'if [ "$SWARM_TASK" = a ]; then',
+        `  sqlite3 "${db}" "DELETE FROM runners" && touch "${deleted}"`,
+        `  while [ ! -e "${go}" ]; do sleep 0.05; done`,
+        'fi',
+        'echo "$SWARM_TASK" > "$SWARM_TASK.txt"',
+      ].join('\n'),
+    );
+    a.spec([
+      'version: 1',
+      'name: rr',
+      'concurrency: 2',
+      'agent:',
+      '  kind: command',
+      `  command: ${JSON.stringify(['sh', agent])}`,
+      'tasks:',
+      '  - id: a',
+      '    prompt: Do a.',
+      '    files: ["a.txt"]',
+      '  - id: b',
+      '    prompt: Do b.',
+      '    files: ["b.txt"]',
+    ]);
+    const base = a.repo.git('rev-parse', 'HEAD');
+    const run = a.run();
+    while (!existsSync(deleted)) await new Promise((r) => setTimeout(r, 50));
+    const clean = await swarm(['clean', 'rr', '--force'], { cwd: a.repo.dir, timeout: 10_000 });
+    writeFileSync(go, '');
+    expect(clean.exitCode, String(clean.stdout)).toBe(2);
+    expect(String(clean.stderr)).toMatch(/^swarm clean: the run "rr" is running \(pid \d+ on .+\); cleaning it would race it/);
+    expect(String(clean.stdout)).not.toContain('removed worktree');
+    const result = await run;
+    expect(result.exitCode, String(result.stderr)).toBe(0);
+    expect(mergedTasks(a.repo, base, 'swarm/rr').sort()).toEqual(['a', 'b']);
+  }, 30_000);
+});
