@@ -44,7 +44,7 @@ const SESSION_MISSING = /No conversation found with session ID|--resume requires
  */
 const AUTH_RETRIES = 2;
 /** How an `api-retry` event's error reads for a refused key or login. */
-const AUTH_ERROR = / \((401|403)\)$|authentication_failed/;
+const AUTH_ERROR = /\(HTTP (401|403)\)$|authentication.failed/;
 
 export interface ClaudeRunnerOptions extends RunnerOptions {
   /** Whether we run as root (decides `IS_SANDBOX` for bypassPermissions). @default process.getuid() === 0 */

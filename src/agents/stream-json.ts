@@ -250,5 +250,6 @@ function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]
 function retryLabel(error: string, status: number | undefined): string {
   if (status === 429) return 'rate limited (HTTP 429)';
   if (status === 529) return 'API overloaded (HTTP 529)';
+  if (status === 401) return 'authentication failed (HTTP 401)';
   return status === undefined ? error : `${error} (HTTP ${status})`;
 }

@@ -19,6 +19,8 @@ describe("an agent points its worktree's HEAD at the integration branch (git sym
       'retries: 0',
       'agent:',
       '  kind: command',
+      // The layer under attack is swarm's own (hook, guard, audit, git), which must hold without the sandbox.
+      '  sandbox: off',
       `  command: ${JSON.stringify(['sh', agent])}`,
       'tasks:',
       '  - id: a',
@@ -33,7 +35,10 @@ describe("an agent points its worktree's HEAD at the integration branch (git sym
     const result = await a.run();
     expect(result.exitCode, String(result.stderr)).toBe(1);
     const failed = events(result.stdout).find((e) => e.type === 'task' && e.reason === 'state' && e.task === 'b' && e.to === 'failed');
-    expect(failed?.type === 'task' && failed.reason === 'state' ? failed.detail : '').toContain('was pointed at refs/heads/swarm/sr, not at a task branch (an agent did this)');
+    expect(failed?.type === 'task' && failed.reason === 'state' ? failed.detail : '').toMatch(
+      // Tamper detection sees the HEAD first; swarm's own commit refuses it too, if it gets that far.
+      /worktree HEAD changed \(to "ref: refs\/heads\/swarm\/sr", not its branch\)|was pointed at refs\/heads\/swarm\/sr, not at a task branch/,
+    );
     expect(String(result.stdout)).not.toContain('moved outside swarm');
     // Only a's merge is there: swarm committed nothing onto the integration branch itself.
     expect(mergedTasks(a.repo, base, 'swarm/sr')).toEqual(['a']);

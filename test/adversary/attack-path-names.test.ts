@@ -13,6 +13,8 @@ function spec(agent: string, files: string): string[] {
     '  enforce: block',
     'agent:',
     '  kind: command',
+    // The layer under attack is swarm's own (hook, guard, audit, git), which must hold without the sandbox.
+    '  sandbox: off',
     `  command: ${JSON.stringify(['sh', agent])}`,
     'tasks:',
     '  - id: a',
@@ -42,7 +44,11 @@ describe('file names an agent picks to slip past the globs', () => {
     expect(readFileSync(guard, 'utf8')).toContain('src\\evil.txt');
     expect(a.repo.git('log', '--format=%s', 'swarm-task/pn/a')).not.toContain('mine');
     const violations = events(result.stdout).filter((e) => e.type === 'lease' && e.reason === 'violation');
-    expect(violations).toEqual([expect.objectContaining({ task: 'a', path: 'src\\evil.txt', where: 'audit', blocked: true })]);
+    // The guard's refusal of the agent's own commit reaches the stream too, then the audit's.
+    expect(violations).toEqual([
+      expect.objectContaining({ task: 'a', path: 'src\\evil.txt', where: 'pre-commit', blocked: true }),
+      expect.objectContaining({ task: 'a', path: 'src\\evil.txt', where: 'audit', blocked: true }),
+    ]);
   }, 30_000);
 
   it('names with a newline, unicode, a leading dash or quotes inside the globs are the task\'s own and land', async () => {

@@ -29,6 +29,8 @@ describe("an agent deletes the live runner's row in state.db (sqlite3), then som
       'concurrency: 2',
       'agent:',
       '  kind: command',
+      // The layer under attack is swarm's own (hook, guard, audit, git), which must hold without the sandbox.
+      '  sandbox: off',
       `  command: ${JSON.stringify(['sh', agent])}`,
       'tasks:',
       '  - id: a',

@@ -31,6 +31,8 @@ describe("an agent that owns everything (`**`) commits files under .swarm/", () 
       '  enforce: block',
       'agent:',
       '  kind: command',
+      // The layer under attack is swarm's own (hook, guard, audit, git), which must hold without the sandbox.
+      '  sandbox: off',
       `  command: ${JSON.stringify(['sh', agent])}`,
       'tasks:',
       '  - id: a',

@@ -34,6 +34,8 @@ function setup(a: Arena): { resolve: string; base: string } {
     '  on_conflict: agent',
     'agent:',
     '  kind: command',
+    // The layer under attack is swarm's own (hook, guard, audit, git), which must hold without the sandbox.
+    '  sandbox: off',
     `  command: ${JSON.stringify(['sh', agent, '{prompt_file}'])}`,
     'tasks:',
     '  - id: one',

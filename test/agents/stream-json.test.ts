@@ -84,7 +84,7 @@ describe('parseStreamLine on refusals and logins (recorded from claude 2.1.110)'
 
   it('a 401: api_retry lines with status 401, then an authentication_failed assistant line and a result with api_error_status 401', () => {
     const items = parseAll('claude-401');
-    expect(items).toContainEqual(expect.objectContaining({ reason: 'api-retry', error: 'authentication_failed (401)' }));
+    expect(items).toContainEqual(expect.objectContaining({ reason: 'api-retry', error: 'authentication failed (HTTP 401)' }));
     expect(items).toContainEqual({ reason: 'auth-error', message: 'Invalid API key · Fix external API key' });
     expect(items.filter((i) => i.reason === 'output')).toEqual([]);
     expect(items.at(-1)).toMatchObject({ reason: 'result', isError: true, authFailed: true, message: 'Invalid API key · Fix external API key' });

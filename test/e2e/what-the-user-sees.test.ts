@@ -115,4 +115,29 @@ describe('what a user sees', () => {
       `into swarm/existing from ${earlier.slice(0, 10)} (swarm/existing as it is, already holding work on top of base ${base.slice(0, 10)})`,
     );
   }, 60_000);
+
+  it('no parked worktree outlives its run: after success, failure or Ctrl-C only _merge and unmerged tasks keep one', async () => {
+    a = arena();
+    const agent = a.script('agent.sh', 'echo "$SWARM_TASK" > "$SWARM_TASK.txt"; [ "$SWARM_TASK" = bad ] && exit 1; [ "$SWARM_TASK" = slow ] && sleep 30; exit 0');
+    const tasks = ['a', 'b', 'c', 'd', 'bad'].flatMap((id) => [`  - id: ${id}`, `    prompt: Do ${id}.`, `    files: ["${id}.txt"]`]);
+    a.spec(['version: 1', 'name: pool', 'concurrency: 2', 'retries: 0', 'agent:', '  kind: command', `  command: ${JSON.stringify(['sh', agent])}`, 'tasks:', ...tasks]);
+    const registered = () =>
+      a!.repo
+        .git('worktree', 'list', '--porcelain')
+        .split('\n')
+        .filter((l) => l.startsWith('worktree ') && l.includes('/.swarm/worktrees/'))
+        .map((l) => l.slice(l.lastIndexOf('/') + 1))
+        .sort();
+    expect((await a.run()).exitCode).toBe(1);
+    expect(registered()).toEqual(['_merge', 'bad']);
+
+    // A stopped run: the running task keeps its worktree (resumable), no parked one stays.
+    a.spec(['version: 1', 'name: pool', 'concurrency: 2', 'retries: 0', 'agent:', '  kind: command', `  command: ${JSON.stringify(['sh', agent])}`, 'tasks:', ...tasks, '  - id: slow', '    prompt: Do slow.', '    files: ["slow.txt"]']);
+    const run = swarm(['run', 'swarm.yaml', '--ui', 'plain'], { cwd: a.repo.dir });
+    const { existsSync } = await import('node:fs');
+    while (!existsSync(join(a.repo.dir, '.swarm', 'worktrees', 'pool', 'slow', 'slow.txt'))) await new Promise((r) => setTimeout(r, 50));
+    (run as unknown as { kill(s: string): void }).kill('SIGINT');
+    expect((await run).exitCode).toBe(130);
+    expect(registered().filter((n) => n !== 'bad')).toEqual(['_merge', 'slow']);
+  }, 90_000);
 });
