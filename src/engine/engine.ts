@@ -1,3 +1,6 @@
+// Over 400 lines, for now: the scheduler, one task's life, the merge queue and crash
+// recovery still share this class and its per-task state. Issue 13 splits it along those
+// seams (scheduler, task-run, merge-queue, recover); until then, each section is marked.
 import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import PQueue from 'p-queue';

@@ -1,3 +1,5 @@
+// Over 400 lines, for now: one facade for refs, worktrees (with the pool) and merging,
+// whose caches and mutexes must agree. Issue 13 splits it behind this facade.
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, rmdir } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
