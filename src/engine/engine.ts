@@ -465,7 +465,9 @@ export class Engine {
     const git = this.#o.git;
     try {
       if (rec.state === 'merged') {
-        if (rec.mergedSha && git.isAncestor && (await git.isAncestor(rec.mergedSha, into))) return true;
+        // The recorded merge counts only if it is swarm's merge of this task: a record an
+        // unsandboxed agent rewrote (merged, at some old commit) must not skip the task.
+        if (rec.mergedSha && git.isAncestor && (await git.isAncestor(rec.mergedSha, into)) && (await this.#isMergeOf(rec.task, rec.mergedSha))) return true;
         return rec.branch !== undefined && (await git.isMerged(rec.branch, into));
       }
       if (!MERGE_READY_STATES.has(rec.state) || !rec.branch || !rec.startSha) return false;
@@ -475,6 +477,12 @@ export class Engine {
     } catch {
       return false;
     }
+  }
+
+  /** Whether `sha` is a commit swarm made landing `task` (merge and squash commits are `swarm(<task>): ...`). */
+  async #isMergeOf(task: string, sha: string): Promise<boolean> {
+    const [commit] = await this.#o.git.commitsBetween(`${sha}^`, sha).catch(() => []);
+    return commit !== undefined && commit.sha === sha && commit.subject.startsWith(`swarm(${task}):`);
   }
 
   /** The run's first event: every task with the state it starts (or resumes) in. */
