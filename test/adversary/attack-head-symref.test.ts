@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { arena, events, mergedTasks, type Arena } from './run-fixture.js';
+import { arena, commandSpec, events, mergedTasks, NO_SANDBOX, type Arena } from './run-fixture.js';
 
 let a: Arena | undefined;
 afterEach(() => a?.cleanup());
@@ -12,25 +12,7 @@ describe("an agent points its worktree's HEAD at the integration branch (git sym
       'agent.sh',
       ['if [ "$SWARM_TASK" = b ]; then git symbolic-ref HEAD refs/heads/swarm/sr; git read-tree refs/heads/swarm/sr; fi', 'echo "$SWARM_TASK" > "$SWARM_TASK.txt"'].join('\n'),
     );
-    a.spec([
-      'version: 1',
-      'name: sr',
-      'concurrency: 1',
-      'retries: 0',
-      'agent:',
-      '  kind: command',
-      // The layer under attack is swarm's own (hook, guard, audit, git), which must hold without the sandbox.
-      '  sandbox: off',
-      `  command: ${JSON.stringify(['sh', agent])}`,
-      'tasks:',
-      '  - id: a',
-      '    prompt: Do a.',
-      '    files: ["a.txt"]',
-      '  - id: b',
-      '    prompt: Do b.',
-      '    files: ["b.txt"]',
-      '    depends_on: [a]',
-    ]);
+    a.spec(commandSpec({ name: 'sr', agent, top: ['concurrency: 1', 'retries: 0'], agentLines: NO_SANDBOX, tasks: ['a', { id: 'b', dependsOn: ['a'] }] }));
     const base = a.repo.git('rev-parse', 'HEAD');
     const result = await a.run();
     expect(result.exitCode, String(result.stderr)).toBe(1);

@@ -1,7 +1,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { swarm } from '../helpers/cli.js';
-import { arena, mergedTasks, type Arena } from './run-fixture.js';
+import { arena, commandSpec, mergedTasks, NO_SANDBOX, type Arena } from './run-fixture.js';
 
 let a: Arena | undefined;
 afterEach(() => a?.cleanup());
@@ -23,23 +23,7 @@ describe("an agent deletes the live runner's row in state.db (sqlite3), then som
         'echo "$SWARM_TASK" > "$SWARM_TASK.txt"',
       ].join('\n'),
     );
-    a.spec([
-      'version: 1',
-      'name: rr',
-      'concurrency: 2',
-      'agent:',
-      '  kind: command',
-      // The layer under attack is swarm's own (hook, guard, audit, git), which must hold without the sandbox.
-      '  sandbox: off',
-      `  command: ${JSON.stringify(['sh', agent])}`,
-      'tasks:',
-      '  - id: a',
-      '    prompt: Do a.',
-      '    files: ["a.txt"]',
-      '  - id: b',
-      '    prompt: Do b.',
-      '    files: ["b.txt"]',
-    ]);
+    a.spec(commandSpec({ name: 'rr', agent, top: ['concurrency: 2'], agentLines: NO_SANDBOX, tasks: ['a', 'b'] }));
     const base = a.repo.git('rev-parse', 'HEAD');
     const run = a.run();
     while (!existsSync(deleted)) await new Promise((r) => setTimeout(r, 50));

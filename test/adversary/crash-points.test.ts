@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/index.js';
 import { checkoutSnapshot } from '../helpers/snapshot.js';
-import { arena, mergedTasks, readLines, type Arena } from './run-fixture.js';
+import { arena, commandSpec, mergedTasks, readLines, type Arena } from './run-fixture.js';
 
 let a: Arena | undefined;
 afterEach(() => a?.cleanup());
@@ -16,24 +16,7 @@ describe('the runner killed at every named point of a merge, then run again', ()
       const checked = `${a.scratch}/checked.log`;
       // merge.check records the commit it judged: a merge on the branch must be among them.
       const check = a.script('check.sh', `git rev-parse HEAD >> "${checked}"`);
-      a.spec([
-        'version: 1',
-        'name: crash',
-        'concurrency: 1',
-        'agent:',
-        '  kind: command',
-        `  command: ${JSON.stringify(['sh', agent])}`,
-        'merge:',
-        `  check: sh ${check}`,
-        'tasks:',
-        '  - id: a',
-        '    prompt: Do a.',
-        '    files: ["a.txt"]',
-        '  - id: b',
-        '    prompt: Do b.',
-        '    files: ["b.txt"]',
-        '    depends_on: [a]',
-      ]);
+      a.spec(commandSpec({ name: 'crash', agent, top: ['concurrency: 1'], tail: ['merge:', `  check: sh ${check}`], tasks: ['a', { id: 'b', dependsOn: ['a'] }] }));
       const base = a.repo.git('rev-parse', 'HEAD');
       const before = checkoutSnapshot(a.repo.dir);
 

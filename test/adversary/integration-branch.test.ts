@@ -1,33 +1,14 @@
 import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { arena, events, mergedTasks, type Arena } from './run-fixture.js';
+import { arena, commandSpec, events, mergedTasks, NO_SANDBOX, type Arena } from './run-fixture.js';
 
 let a: Arena | undefined;
 afterEach(() => a?.cleanup());
 
+// The layer under test is the runner's own: in the sandbox an agent cannot move the
+// integration branch at all (test/adversary/adversary.test.ts covers that).
 function spec(agent: string, extra: readonly string[] = []): string[] {
-  return [
-    'version: 1',
-    'name: ib',
-    'concurrency: 1',
-    'lease:',
-    '  enforce: block',
-    'agent:',
-    '  kind: command',
-    `  command: ${JSON.stringify(['sh', agent])}`,
-    // The layer under test is the runner's own: in the sandbox an agent cannot move the
-    // integration branch at all (test/adversary/hostile-agents covers that).
-    '  sandbox: off',
-    ...extra,
-    'tasks:',
-    '  - id: a',
-    '    prompt: Do a.',
-    '    files: ["a.txt"]',
-    '  - id: b',
-    '    prompt: Do b.',
-    '    files: ["b.txt"]',
-    '    depends_on: [a]',
-  ];
+  return commandSpec({ name: 'ib', agent, top: ['concurrency: 1', 'lease:', '  enforce: block'], agentLines: NO_SANDBOX, tail: extra, tasks: ['a', { id: 'b', dependsOn: ['a'] }] });
 }
 
 describe('an agent that moves the integration branch itself (git update-ref)', () => {

@@ -1,30 +1,14 @@
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { arena, events, mergedTasks, readLines, type Arena } from './run-fixture.js';
+import { arena, commandSpec, events, mergedTasks, NO_SANDBOX, readLines, type Arena } from './run-fixture.js';
 
 let a: Arena | undefined;
 afterEach(() => a?.cleanup());
 
+// The runner's own care of _merge is under test; in the sandbox an agent cannot reach it.
 function spec(agent: string, extra: readonly string[] = []): string[] {
-  return [
-    'version: 1',
-    'name: mw',
-    'concurrency: 1',
-    'agent:',
-    '  kind: command',
-    `  command: ${JSON.stringify(['sh', agent])}`,
-    // The runner's own care of _merge is under test; in the sandbox an agent cannot reach it.
-    '  sandbox: off',
-    ...extra,
-    'tasks:',
-    '  - id: a',
-    '    prompt: Do a.',
-    '    files: ["a.txt"]',
-    '  - id: b',
-    '    prompt: Do b.',
-    '    files: ["b.txt"]',
-  ];
+  return commandSpec({ name: 'mw', agent, top: ['concurrency: 1'], agentLines: NO_SANDBOX, tail: extra, tasks: ['a', 'b'] });
 }
 
 describe('the merge worktree', () => {

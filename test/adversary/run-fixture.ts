@@ -67,3 +67,51 @@ export function readLines(path: string): string[] {
     return [];
   }
 }
+
+export interface SpecTask {
+  readonly id: string;
+  /** @default [`<id>.txt`] */
+  readonly files?: readonly string[];
+  readonly dependsOn?: readonly string[];
+  /** Further lines of the task, already indented. */
+  readonly lines?: readonly string[];
+}
+
+/**
+ * The swarm.yaml lines of a run whose every agent is `sh <agent>`: `top` goes before the
+ * agent block, `agentLines` into it (`  sandbox: off` when a test attacks swarm's own
+ * layers rather than the sandbox). A task given by id alone owns `<id>.txt`.
+ */
+export function commandSpec(o: {
+  readonly name: string;
+  readonly agent: string;
+  readonly top?: readonly string[];
+  readonly agentLines?: readonly string[];
+  readonly tail?: readonly string[];
+  readonly tasks: readonly (string | SpecTask)[];
+}): string[] {
+  return [
+    'version: 1',
+    `name: ${o.name}`,
+    ...(o.top ?? []),
+    'agent:',
+    '  kind: command',
+    `  command: ${JSON.stringify(['sh', o.agent])}`,
+    ...(o.agentLines ?? []),
+    ...(o.tail ?? []),
+    'tasks:',
+    ...o.tasks.flatMap((t) => {
+      const task: SpecTask = typeof t === 'string' ? { id: t } : t;
+      return [
+        `  - id: ${task.id}`,
+        `    prompt: Do ${task.id}.`,
+        `    files: ${JSON.stringify(task.files ?? [`${task.id}.txt`])}`,
+        ...(task.dependsOn ? [`    depends_on: ${JSON.stringify(task.dependsOn)}`] : []),
+        ...(task.lines ?? []),
+      ];
+    }),
+  ];
+}
+
+/** For tests that attack swarm's own layers (hook, guard, audit, git), which must hold without the sandbox. */
+export const NO_SANDBOX = ['  sandbox: off'] as const;
