@@ -33,7 +33,9 @@ try {
     byCommand.set(key, (byCommand.get(key) ?? 0) + 1);
   }
   const rows = [...byCommand].sort((a, b) => b[1] - a[1]).map(([k, n]) => [k, n, (n / tasks).toFixed(2)]);
-  console.log(`swarm run, ${tasks} independent tasks, no-op agent, concurrency ${concurrency}: ${calls.length} git calls, ${(calls.length / tasks).toFixed(1)} per task\n`);
+  console.log(
+    `swarm run, ${tasks} independent tasks, no-op agent, concurrency ${concurrency}: ${calls.length} git calls, ${(calls.length / tasks).toFixed(1)} per task\n`,
+  );
   console.log(table(['git command', 'calls', 'per task'], rows));
 } finally {
   repo.cleanup();

@@ -9,7 +9,7 @@ export function rng(seed) {
     let t = a;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * n | 0;
+    return ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n) | 0;
   };
 }
 
@@ -20,15 +20,7 @@ export function rng(seed) {
 export function generateSwarm({ tasks = 2000, packages = 150, seed = 42 } = {}) {
   const rand = rng(seed);
   const id = (i) => `t${String(i).padStart(4, '0')}`;
-  const lines = [
-    'version: 1',
-    'name: bench',
-    'concurrency: 8',
-    'agent:',
-    '  kind: command',
-    '  command: ["true"]',
-    'tasks:',
-  ];
+  const lines = ['version: 1', 'name: bench', 'concurrency: 8', 'agent:', '  kind: command', '  command: ["true"]', 'tasks:'];
   const files = [];
   for (let i = 0; i < tasks; i++) {
     const pkg = `packages/pkg${i % packages}`;

@@ -28,7 +28,7 @@ try {
     'agent beyond its own sleep': [],
     'commit and audit (to queued)': [],
     'waiting in the merge queue': [],
-    'merge': [],
+    merge: [],
   };
   for (const t of graph.tasks) {
     const of = (match) => at((e) => e.task === t.id && match(e));
@@ -40,13 +40,26 @@ try {
     const queued = of((e) => e.to === 'queued');
     const mergeStarted = of((e) => e.type === 'merge' && e.reason === 'started');
     const merged = of((e) => e.to === 'merged');
-    const values = [ready - depsMerged, starting - ready, spawned - starting, exited - spawned - t.ms, queued - exited, mergeStarted - queued, merged - mergeStarted];
-    Object.values(phases).forEach((list, i) => list.push(values[i]));
+    const values = [
+      ready - depsMerged,
+      starting - ready,
+      spawned - starting,
+      exited - spawned - t.ms,
+      queued - exited,
+      mergeStarted - queued,
+      merged - mergeStarted,
+    ];
+    for (const [i, list] of Object.values(phases).entries()) list.push(values[i]);
   }
   const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))];
   console.log(`machine: ${machine()}`);
   console.log(`${graph.tasks.length} tasks at ${slots} slots; ms per task, over all tasks\n`);
-  console.log(table(['phase', 'median', 'p90', 'max'], Object.entries(phases).map(([name, xs]) => [name, pct(xs, 0.5), pct(xs, 0.9), Math.max(...xs)])));
+  console.log(
+    table(
+      ['phase', 'median', 'p90', 'max'],
+      Object.entries(phases).map(([name, xs]) => [name, pct(xs, 0.5), pct(xs, 0.9), Math.max(...xs)]),
+    ),
+  );
 } finally {
   repo.cleanup();
 }

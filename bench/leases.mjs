@@ -58,7 +58,9 @@ async function round(procs, mode) {
   const db = join(dir, 'state.db');
   const { openStore } = await import(storeUrl.href);
   openStore(db).close();
-  const children = Array.from({ length: procs }, (_, id) => spawn(process.execPath, [self, '--worker', db, String(id), mode], { stdio: ['pipe', 'pipe', 'inherit'] }));
+  const children = Array.from({ length: procs }, (_, id) =>
+    spawn(process.execPath, [self, '--worker', db, String(id), mode], { stdio: ['pipe', 'pipe', 'inherit'] }),
+  );
   const lines = children.map((c) => createInterface({ input: c.stdout })[Symbol.asyncIterator]());
   for (const l of lines) await l.next(); // every worker has opened the db
   for (const c of children) c.stdin.end(String(SECONDS));
@@ -91,7 +93,9 @@ async function main() {
   const header = ['workload', 'procs', 'ops/s', 'granted', 'refused', 'errors', 'p50 ms', 'p99 ms', 'max ms'];
   const table = [
     header,
-    ...rows.map((r) => [r.mode, r.procs, r.perSecond.toFixed(0), r.granted, r.refused, r.errors, r.p50.toFixed(2), r.p99.toFixed(2), r.max.toFixed(1)].map(String)),
+    ...rows.map((r) =>
+      [r.mode, r.procs, r.perSecond.toFixed(0), r.granted, r.refused, r.errors, r.p50.toFixed(2), r.p99.toFixed(2), r.max.toFixed(1)].map(String),
+    ),
   ];
   const widths = header.map((_, i) => Math.max(...table.map((row) => row[i].length)));
   console.log(`lease acquire+release on one state.db, ${SECONDS}s per round (an op is acquire, then release when granted)`);

@@ -34,7 +34,7 @@ async function swarmMakespan(graph, slots, priority) {
 }
 
 async function makeMakespan(graph, slots) {
-  const repo = tempRepo({ 'Makefile': toMakefile(graph) });
+  const repo = tempRepo({ Makefile: toMakefile(graph) });
   try {
     const r = await timed('make', ['-s', `-j${slots}`, 'all'], { cwd: repo.dir, env: env() });
     if (r.code !== 0) throw new Error(`make failed: ${r.stderr}`);
@@ -80,5 +80,20 @@ for (const [key, s] of Object.entries(sums)) {
   rows.push([`mean`, key.slice(1), '', '', ...['swarmCp', 'swarmFifo', 'make', 'simCp', 'simFifo'].map((k) => (s[k] / s.n).toFixed(2)), '', '']);
 }
 console.log(
-  table(['graph', 'slots', 'critical path', 'work / slots', 'swarm', 'swarm FIFO', 'make -j', 'order alone', 'FIFO alone', 'path tasks', 'swarm extra per path task'], rows),
+  table(
+    [
+      'graph',
+      'slots',
+      'critical path',
+      'work / slots',
+      'swarm',
+      'swarm FIFO',
+      'make -j',
+      'order alone',
+      'FIFO alone',
+      'path tasks',
+      'swarm extra per path task',
+    ],
+    rows,
+  ),
 );

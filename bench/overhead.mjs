@@ -76,4 +76,6 @@ console.log(
     ],
   ),
 );
-console.log(`\nplain runs: ${(p1 / 1000).toFixed(1)} s and ${(p2 / 1000).toFixed(1)} s; swarm peak RSS ${s.maxRssMb?.toFixed(0)} MB; node startup ${node.ms.toFixed(0)} ms`);
+console.log(
+  `\nplain runs: ${(p1 / 1000).toFixed(1)} s and ${(p2 / 1000).toFixed(1)} s; swarm peak RSS ${s.maxRssMb?.toFixed(0)} MB; node startup ${node.ms.toFixed(0)} ms`,
+);

@@ -69,14 +69,26 @@ async function measure(repoDir, pool, run) {
 console.log(`machine: ${machine()}`);
 const made = performance.now();
 const repo = bigRepo();
-console.log(`repository: ${files + 2} tracked files (made in ${((performance.now() - made) / 1000).toFixed(0)} s); ${tasks} tasks one after another; setup writes ${modules} ignored files when node_modules is missing\n`);
+console.log(
+  `repository: ${files + 2} tracked files (made in ${((performance.now() - made) / 1000).toFixed(0)} s); ${tasks} tasks one after another; setup writes ${modules} ignored files when node_modules is missing\n`,
+);
 try {
   // Alternated, so load that drifts hits both ways alike.
   const fresh = await measure(repo.dir, 0, 'fresh');
   const pooled = await measure(repo.dir, 1, 'pooled');
-  const row = (name, m) => [name, `${m.start.toFixed(0)} ms`, `${m.setup.toFixed(0)} ms`, `${m.release.toFixed(0)} ms`, `${(m.start + m.setup + m.release).toFixed(0)} ms`];
-  console.log(table(['worktrees', 'start (createWorktree)', 'setup', 'release after merge', 'per task'], [row('fresh per task', fresh), row('pool (reuse)', pooled)]));
-  console.log(`\nstart + setup + release, pool / fresh: ${((pooled.start + pooled.setup + pooled.release) / (fresh.start + fresh.setup + fresh.release)).toFixed(2)}; start alone: ${(pooled.start / fresh.start).toFixed(2)} (means over tasks 2..${tasks}; the first task of each makes a fresh worktree)`);
+  const row = (name, m) => [
+    name,
+    `${m.start.toFixed(0)} ms`,
+    `${m.setup.toFixed(0)} ms`,
+    `${m.release.toFixed(0)} ms`,
+    `${(m.start + m.setup + m.release).toFixed(0)} ms`,
+  ];
+  console.log(
+    table(['worktrees', 'start (createWorktree)', 'setup', 'release after merge', 'per task'], [row('fresh per task', fresh), row('pool (reuse)', pooled)]),
+  );
+  console.log(
+    `\nstart + setup + release, pool / fresh: ${((pooled.start + pooled.setup + pooled.release) / (fresh.start + fresh.setup + fresh.release)).toFixed(2)}; start alone: ${(pooled.start / fresh.start).toFixed(2)} (means over tasks 2..${tasks}; the first task of each makes a fresh worktree)`,
+  );
 } finally {
   repo.cleanup();
 }

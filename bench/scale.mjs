@@ -23,7 +23,13 @@ for (const n of sizes) {
     const finished = r.events.find((e) => e.type === 'run' && e.reason === 'finished');
     if (finished?.merged !== n) throw new Error(`merged ${finished?.merged} of ${n}`);
     const merges = Number(git(repo.dir, 'rev-list', '--count', '--merges', 'swarm/bench'));
-    rows.push([n, `${(r.ms / 1000).toFixed(1)} s`, `${(r.ms / n).toFixed(0)} ms`, `${r.maxRssMb.toFixed(0)} MB`, `${merges} merges, ${r.events.length} events`]);
+    rows.push([
+      n,
+      `${(r.ms / 1000).toFixed(1)} s`,
+      `${(r.ms / n).toFixed(0)} ms`,
+      `${r.maxRssMb.toFixed(0)} MB`,
+      `${merges} merges, ${r.events.length} events`,
+    ]);
     console.log(`  ${n} tasks done`);
   } finally {
     repo.cleanup();

@@ -42,7 +42,7 @@ function* syntheticRun(start) {
   let merged = 0;
   let failed = 0;
   let cost = 0;
-  let left = perTask * TASKS;
+  let _left = perTask * TASKS;
   const startTask = function* (id) {
     yield ev({ type: 'task', reason: 'state', task: id, from: 'pending', to: 'ready', attempt: 0 });
     yield ev({ type: 'task', reason: 'state', task: id, from: 'ready', to: 'starting', attempt: 1 });
@@ -55,7 +55,7 @@ function* syntheticRun(start) {
   while (active.length > 0) {
     const slot = turn++ % active.length;
     const task = active[slot];
-    left -= 1;
+    _left -= 1;
     task.left -= 1;
     yield turn % 3 === 0
       ? ev({ type: 'agent', reason: 'output', task: task.id, attempt: 1, text: `Working on step ${turn} of the change in src/${task.id}.` })
@@ -69,7 +69,16 @@ function* syntheticRun(start) {
     yield ev({ type: 'check', reason: 'started', scope: 'task', task: id, attempt: 1, command: 'npm test' });
     if (Number(id.slice(-3)) % 50 === 0) {
       failed += 1;
-      yield ev({ type: 'check', reason: 'failed', scope: 'task', task: id, attempt: 1, command: 'npm test', exitCode: 1, tail: 'FAIL x.test.ts\nexpected 1, got 2' });
+      yield ev({
+        type: 'check',
+        reason: 'failed',
+        scope: 'task',
+        task: id,
+        attempt: 1,
+        command: 'npm test',
+        exitCode: 1,
+        tail: 'FAIL x.test.ts\nexpected 1, got 2',
+      });
       yield ev({ type: 'task', reason: 'state', task: id, from: 'checking', to: 'failed', attempt: 1, detail: 'check failed' });
     } else {
       yield ev({ type: 'check', reason: 'passed', scope: 'task', task: id, attempt: 1, command: 'npm test', exitCode: 0, tail: '' });
@@ -117,7 +126,14 @@ async function makeReporter(kind, out) {
   switch (kind) {
     case 'tui': {
       const { createTuiReporter } = await import(dist('tui/reporter.js'));
-      return createTuiReporter({ stdout: out, stdin: new FakeStdin(), controls: { stop() {} }, file: 'swarm.yaml', noColor: process.env.BENCH_NOCOLOR === '1', ...(FPS === undefined ? {} : { maxFps: Number(FPS) }) });
+      return createTuiReporter({
+        stdout: out,
+        stdin: new FakeStdin(),
+        controls: { stop() {} },
+        file: 'swarm.yaml',
+        noColor: process.env.BENCH_NOCOLOR === '1',
+        ...(FPS === undefined ? {} : { maxFps: Number(FPS) }),
+      });
     }
     case 'plain': {
       if (existsSync(dist('report/plain.js'))) {
@@ -161,9 +177,9 @@ async function child(kind) {
     wallMs: performance.now() - wall,
     bytes: out.bytes,
     writes: out.writes,
-    heapMb: (globalThis.gc?.(), process.memoryUsage().heapUsed / 2 ** 20),
+    heapMb: heapAfterGc(),
   };
-  process.stdout.write(JSON.stringify(result) + '\n');
+  process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 
 function parent() {
@@ -174,7 +190,21 @@ function parent() {
   }
   const results = {};
   for (const kind of ['none', 'plain', 'tui']) {
-    const args = ['--expose-gc', self, '--child', kind, '--tasks', String(TASKS), '--events', String(EVENTS), '--seconds', String(SECONDS), '--concurrency', String(CONCURRENCY), ...(FPS === undefined ? [] : ['--fps', FPS])];
+    const args = [
+      '--expose-gc',
+      self,
+      '--child',
+      kind,
+      '--tasks',
+      String(TASKS),
+      '--events',
+      String(EVENTS),
+      '--seconds',
+      String(SECONDS),
+      '--concurrency',
+      String(CONCURRENCY),
+      ...(FPS === undefined ? [] : ['--fps', FPS]),
+    ];
     const run = spawnSync(process.execPath, args, { encoding: 'utf8', env: process.env });
     if (run.status !== 0) {
       process.stderr.write(`bench/tui-cpu.mjs: the ${kind} run failed\n${run.stderr}`);
@@ -187,7 +217,7 @@ function parent() {
     `${r.kind.padEnd(6)} ${r.cpuMs.toFixed(0).padStart(7)} ms cpu ${r.wallMs.toFixed(0).padStart(7)} ms wall ${String(r.writes).padStart(7)} writes ${(r.bytes / 1024).toFixed(0).padStart(7)} KiB ${r.heapMb.toFixed(0).padStart(5)} MiB heap`;
   const { none, plain, tui } = results;
   process.stdout.write(`${TASKS} tasks, ${tui.events} events over ~${SECONDS}s, concurrency ${CONCURRENCY}\n`);
-  for (const r of [none, plain, tui]) process.stdout.write(row(r) + '\n');
+  for (const r of [none, plain, tui]) process.stdout.write(`${row(r)}\n`);
   const over = (r) => Math.max(1, r.cpuMs - none.cpuMs);
   process.stdout.write(`tui / plain cpu: ${(tui.cpuMs / plain.cpuMs).toFixed(2)}x`);
   process.stdout.write(`  (over the feed alone: ${(over(tui) / over(plain)).toFixed(2)}x)\n`);
@@ -197,3 +227,8 @@ function parent() {
 const at = process.argv.indexOf('--child');
 if (at >= 0) await child(process.argv[at + 1]);
 else parent();
+
+function heapAfterGc() {
+  globalThis.gc?.();
+  return process.memoryUsage().heapUsed / 2 ** 20;
+}

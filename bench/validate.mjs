@@ -24,7 +24,14 @@ try {
     writeFileSync(join(dir, f), `// ${f}\n`);
   }
   writeFileSync(join(dir, 'swarm.yaml'), yaml);
-  const env = { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_AUTHOR_NAME: 'bench', GIT_AUTHOR_EMAIL: 'b@x.invalid', GIT_COMMITTER_NAME: 'bench', GIT_COMMITTER_EMAIL: 'b@x.invalid' };
+  const env = {
+    ...process.env,
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_AUTHOR_NAME: 'bench',
+    GIT_AUTHOR_EMAIL: 'b@x.invalid',
+    GIT_COMMITTER_NAME: 'bench',
+    GIT_COMMITTER_EMAIL: 'b@x.invalid',
+  };
   execFileSync('git', ['init', '-q', '-b', 'main'], { cwd: dir, env });
   execFileSync('git', ['add', '-A'], { cwd: dir, env });
   execFileSync('git', ['commit', '-q', '-m', 'bench'], { cwd: dir, env });
@@ -84,10 +91,14 @@ try {
   }
   const m = (xs) => median(xs).toFixed(0);
   console.log(`${last}`);
-  console.log(`in-process medians (modules already loaded and warm): load ${median(parts.load).toFixed(0)} ms, git ls-files ${median(parts.lsFiles).toFixed(0)} ms, graph ${median(parts.graph).toFixed(0)} ms`);
+  console.log(
+    `in-process medians (modules already loaded and warm): load ${median(parts.load).toFixed(0)} ms, git ls-files ${median(parts.lsFiles).toFixed(0)} ms, graph ${median(parts.graph).toFixed(0)} ms`,
+  );
   console.log(`medians over ${runs} runs: node alone ${m(series.node)} ms, swarm start-up (validate --help) ${m(series.startup)} ms`);
-  console.log(`swarm validate, ${tasks} tasks, ${files.length} tracked files: median ${m(series.validate)} ms ` +
-    `(min ${Math.min(...series.validate).toFixed(0)}, max ${Math.max(...series.validate).toFixed(0)})`);
+  console.log(
+    `swarm validate, ${tasks} tasks, ${files.length} tracked files: median ${m(series.validate)} ms ` +
+      `(min ${Math.min(...series.validate).toFixed(0)}, max ${Math.max(...series.validate).toFixed(0)})`,
+  );
   if (launcher.length > 0) console.log(`npx adds npm's own start-up before swarm's: median ${m(launcher)} ms here`);
 } finally {
   rmSync(dir, { recursive: true, force: true });

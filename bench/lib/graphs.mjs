@@ -20,7 +20,7 @@ export function fanOut(n, ms = () => 100) {
 /** Diamonds stacked: root -> width parallel tasks -> join -> width parallel ... */
 export function diamonds(n, width = 4, ms = () => 100) {
   const tasks = [];
-  let join = undefined;
+  let join;
   for (let i = 0; i < n; ) {
     const layer = [];
     for (let k = 0; k < width && i < n; k++, i++) {
@@ -96,7 +96,7 @@ export function simulate(graph, slots, order = 'critical-path') {
   for (const t of [...graph.tasks].reverse()) remaining.set(t.id, t.ms + Math.max(0, ...dependents.get(t.id).map((d) => remaining.get(d))));
   const byId = new Map(graph.tasks.map((t) => [t.id, t]));
   const left = new Map(graph.tasks.map((t) => [t.id, t.deps.length]));
-  let ready = graph.tasks.filter((t) => t.deps.length === 0).map((t) => t.id);
+  const ready = graph.tasks.filter((t) => t.deps.length === 0).map((t) => t.id);
   const running = []; // { id, end }
   let now = 0;
   let done = 0;
@@ -147,7 +147,7 @@ export function toSwarmYaml(graph, { name = 'bench', concurrency = 4, agent, est
 export function toMakefile(graph) {
   const lines = ['.PHONY: all', `all: ${graph.tasks.map((t) => t.id).join(' ')}`, ''];
   for (const t of graph.tasks) {
-    lines.push(`${t.id}: ${t.deps.join(' ')}`, `\t@sleep ${(t.ms / 1000).toFixed(3)}`, '.PHONY: ' + t.id, '');
+    lines.push(`${t.id}: ${t.deps.join(' ')}`, `\t@sleep ${(t.ms / 1000).toFixed(3)}`, `.PHONY: ${t.id}`, '');
   }
   return `${lines.join('\n')}\n`;
 }

@@ -53,7 +53,10 @@ export function timed(cmd, args, opts = {}) {
 export async function swarmRun(dir, file, { args = [], extraEnv = {} } = {}) {
   const r = await timed('/usr/bin/time', ['-f', 'MAXRSS_KB=%M', process.execPath, CLI, 'run', file, '--ui', 'json', ...args], { cwd: dir, env: env(extraEnv) });
   const rss = /MAXRSS_KB=(\d+)/.exec(r.stderr);
-  const events = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  const events = r.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
   if (r.code !== 0) throw new Error(`swarm run exited ${r.code}: ${r.stderr.slice(-2000)}`);
   return { ...r, events, maxRssMb: rss ? Number(rss[1]) / 1024 : undefined };
 }

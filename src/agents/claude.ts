@@ -122,50 +122,61 @@ export class ClaudeRunner implements AgentRunner {
     let authLine = false;
     const refusals = new Map<string, string>();
     const authStop = new AbortController();
-    const outcome = await runAgentProcess({ ...input, signal: AbortSignal.any([input.signal, authStop.signal]) }, {
-      file,
-      args,
-      env,
-      graceMs: this.#graceMs,
-      sandbox: this.#sandbox,
-      stdoutIsJsonl: true,
-      onStdoutLine: (line) => {
-        for (const item of parseStreamLine(line, input.worktree)) {
-          if (item.reason === 'result') {
-            result = item;
-            continue;
+    const outcome = await runAgentProcess(
+      { ...input, signal: AbortSignal.any([input.signal, authStop.signal]) },
+      {
+        file,
+        args,
+        env,
+        graceMs: this.#graceMs,
+        sandbox: this.#sandbox,
+        stdoutIsJsonl: true,
+        onStdoutLine: (line) => {
+          for (const item of parseStreamLine(line, input.worktree)) {
+            if (item.reason === 'result') {
+              result = item;
+              continue;
+            }
+            if (item.reason === 'refusal') {
+              refusals.set(item.toolUseId, item.text);
+              continue;
+            }
+            if (item.reason === 'auth-error') {
+              authLine = true;
+              authMessage = item.message ?? authMessage;
+              continue;
+            }
+            if (item.reason === 'api-retry' && AUTH_ERROR.test(item.error)) {
+              // Not a rate limit: said as output, so the engine does not lower its concurrency for it.
+              authRetries++;
+              authMessage ??= `the model API answered ${item.error}`;
+              input.onEvent({
+                reason: 'output',
+                text: `the model API refused the login (${item.error}); claude retries in ${Math.round(item.delayMs / 1000)}s`,
+              });
+              if (authRetries >= AUTH_RETRIES) authStop.abort();
+              continue;
+            }
+            if (item.reason === 'session') {
+              sessionId = item.sessionId;
+              if (sessionAnnounced) continue;
+              sessionAnnounced = true;
+            }
+            input.onEvent(item);
           }
-          if (item.reason === 'refusal') {
-            refusals.set(item.toolUseId, item.text);
-            continue;
-          }
-          if (item.reason === 'auth-error') {
-            authLine = true;
-            authMessage = item.message ?? authMessage;
-            continue;
-          }
-          if (item.reason === 'api-retry' && AUTH_ERROR.test(item.error)) {
-            // Not a rate limit: said as output, so the engine does not lower its concurrency for it.
-            authRetries++;
-            authMessage ??= `the model API answered ${item.error}`;
-            input.onEvent({ reason: 'output', text: `the model API refused the login (${item.error}); claude retries in ${Math.round(item.delayMs / 1000)}s` });
-            if (authRetries >= AUTH_RETRIES) authStop.abort();
-            continue;
-          }
-          if (item.reason === 'session') {
-            sessionId = item.sessionId;
-            if (sessionAnnounced) continue;
-            sessionAnnounced = true;
-          }
-          input.onEvent(item);
-        }
+        },
       },
-    });
+    );
 
     // After the agent ended: claude lists its refusals in its result only.
     for (const d of result?.denials ?? []) {
       const refusal = d.toolUseId === undefined ? undefined : refusals.get(d.toolUseId);
-      input.onEvent({ reason: 'denied', tool: d.tool, summary: toolSummary(d.tool, d.input, input.worktree), suggestion: suggestRule(d.tool, d.input, refusal) });
+      input.onEvent({
+        reason: 'denied',
+        tool: d.tool,
+        summary: toolSummary(d.tool, d.input, input.worktree),
+        suggestion: suggestRule(d.tool, d.input, refusal),
+      });
     }
 
     sessionId = result?.sessionId ?? sessionId;
@@ -175,10 +186,24 @@ export class ClaudeRunner implements AgentRunner {
       ...(result?.turns === undefined ? {} : { turns: result.turns }),
     };
     if (authStop.signal.aborted && !input.signal.aborted) {
-      return { exitCode: outcome.exitCode, signal: outcome.signal, ok: false, failure: 'auth', ...extras, message: authMessage ?? 'the model API answered 401' };
+      return {
+        exitCode: outcome.exitCode,
+        signal: outcome.signal,
+        ok: false,
+        failure: 'auth',
+        ...extras,
+        message: authMessage ?? 'the model API answered 401',
+      };
     }
     if (result?.isError && (result.authFailed || authLine)) {
-      return { exitCode: outcome.exitCode, signal: outcome.signal, ok: false, failure: 'auth', ...extras, message: result.message ?? authMessage ?? 'authentication failed' };
+      return {
+        exitCode: outcome.exitCode,
+        signal: outcome.signal,
+        ok: false,
+        failure: 'auth',
+        ...extras,
+        message: result.message ?? authMessage ?? 'authentication failed',
+      };
     }
     const base = toResult(outcome, result?.message);
     if (!base.ok && base.failure !== 'exit') return { ...base, ...extras };
@@ -189,7 +214,14 @@ export class ClaudeRunner implements AgentRunner {
     if (result.isError && input.resumeSession !== undefined && result.turns === 0 && SESSION_MISSING.test(result.message ?? '')) {
       // The session id claude reports here is a new, empty one: not worth keeping.
       const { sessionId: _new, ...rest } = extras;
-      return { exitCode: outcome.exitCode, signal: outcome.signal, ok: false, failure: 'session-missing', ...rest, message: result.message ?? 'session not found' };
+      return {
+        exitCode: outcome.exitCode,
+        signal: outcome.signal,
+        ok: false,
+        failure: 'session-missing',
+        ...rest,
+        message: result.message ?? 'session not found',
+      };
     }
     if (result.isError) {
       return {

@@ -19,10 +19,7 @@ export const PARENT_SESSION_VARS: readonly string[] = [
 ];
 
 /** process.env overlaid with `extra`, without undefined values and without a parent session's identity. */
-export function agentEnv(
-  extra: Readonly<Record<string, string>>,
-  parent: Readonly<Record<string, string | undefined>> = process.env,
-): Record<string, string> {
+export function agentEnv(extra: Readonly<Record<string, string>>, parent: Readonly<Record<string, string | undefined>> = process.env): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(parent)) if (v !== undefined) env[k] = v;
   Object.assign(env, extra);

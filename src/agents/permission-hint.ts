@@ -20,8 +20,26 @@ const SUBCOMMAND = /^[a-z][a-z0-9:_-]*$/;
  * program alone.
  */
 const HAS_SUBCOMMANDS = new Set([
-  'bun', 'cargo', 'deno', 'docker', 'dotnet', 'gh', 'git', 'go', 'gradle', 'kubectl', 'make',
-  'mvn', 'npm', 'npx', 'pip', 'pnpm', 'poetry', 'rake', 'uv', 'yarn',
+  'bun',
+  'cargo',
+  'deno',
+  'docker',
+  'dotnet',
+  'gh',
+  'git',
+  'go',
+  'gradle',
+  'kubectl',
+  'make',
+  'mvn',
+  'npm',
+  'npx',
+  'pip',
+  'pnpm',
+  'poetry',
+  'rake',
+  'uv',
+  'yarn',
 ]);
 /** `run`, `exec`: the next word is the script's name, part of the command too. */
 const RUNS = new Set(['run', 'run-script', 'exec', 'x']);

@@ -100,7 +100,7 @@ export async function runProcess(opts: ProcessOptions): Promise<ProcessOutcome> 
     const rl = createInterface({ input: sub.stdout, crlfDelay: Infinity });
     rl.on('line', (line) => {
       if (opts.stdoutIsJsonl === true && isJsonObjectLine(line)) {
-        if (log && !log.destroyed) log.write(line + '\n');
+        if (log && !log.destroyed) log.write(`${line}\n`);
       } else {
         writeLog(log, 'stdout', line);
       }
@@ -189,7 +189,7 @@ function openLog(file: string): WriteStream | undefined {
 
 function writeLog(log: WriteStream | undefined, stream: StreamName, line: string): void {
   if (log?.destroyed) return;
-  log?.write(JSON.stringify({ t: Date.now(), stream, line }) + '\n');
+  log?.write(`${JSON.stringify({ t: Date.now(), stream, line })}\n`);
 }
 
 function closeLog(log: WriteStream | undefined): Promise<void> {
@@ -200,4 +200,3 @@ function closeLog(log: WriteStream | undefined): Promise<void> {
     log.end();
   });
 }
-

@@ -123,7 +123,12 @@ function parseAssistant(msg: Record<string, unknown>, worktree: string): StreamI
 
 function authError(msg: Record<string, unknown>): AuthError {
   const content = obj(msg.message)?.content;
-  const text = Array.isArray(content) ? content.map((b) => str(obj(b)?.text) ?? '').join(' ').trim() : '';
+  const text = Array.isArray(content)
+    ? content
+        .map((b) => str(obj(b)?.text) ?? '')
+        .join(' ')
+        .trim()
+    : '';
   return text === '' ? { reason: 'auth-error' } : { reason: 'auth-error', message: text };
 }
 
@@ -209,7 +214,7 @@ function relativeTo(worktree: string, path: string): string {
 
 function clip(text: string): string {
   const line = text.replace(/\s*\n[\s\S]*$/, ' …').trim();
-  return line.length > SUMMARY_MAX ? line.slice(0, SUMMARY_MAX - 1) + '…' : line;
+  return line.length > SUMMARY_MAX ? `${line.slice(0, SUMMARY_MAX - 1)}…` : line;
 }
 
 function firstString(input: Record<string, unknown>): string | undefined {

@@ -30,13 +30,21 @@ export async function freshStart(git: Git, store: SqliteStore, spec: Spec): Prom
   if (previous) {
     const counts = new Map<string, number>();
     for (const t of store.getTasks(spec.name)) counts.set(t.state, (counts.get(t.state) ?? 0) + 1);
-    const summary = [...counts].sort(([a], [b]) => a.localeCompare(b)).map(([s, n]) => `${n} ${s}`).join(', ');
+    const summary = [...counts]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([s, n]) => `${n} ${s}`)
+      .join(', ');
     const dropped = store.discardRun(spec.name);
     lines.push(`--fresh: discarded the saved run ${spec.name}${summary ? ` (tasks: ${summary})` : ''}${dropped ? `; ${dropped}` : ''}`);
   }
   const report = await cleanRun(git, spec.name, { force: false, into: spec.into });
   if (report.removedWorktrees.length + report.deletedBranches.length + report.refused.length > 0) {
-    lines.push(...formatCleanReport(spec.name, report, undefined).trimEnd().split('\n').map((l) => `--fresh: ${l}`));
+    lines.push(
+      ...formatCleanReport(spec.name, report, undefined)
+        .trimEnd()
+        .split('\n')
+        .map((l) => `--fresh: ${l}`),
+    );
   }
   const kept = await git.resolveCommit(`refs/heads/${spec.into}`);
   lines.push(

@@ -94,7 +94,7 @@ function toolResults(msg: Record<string, unknown>): string[] {
     const shown = lines.slice(0, RESULT_LINES).map((l) => (l.length > RESULT_WIDTH ? `${l.slice(0, RESULT_WIDTH - 1)}…` : l));
     const more = lines.length > RESULT_LINES ? ` … (${lines.length - RESULT_LINES} more lines)` : '';
     const mark = block.is_error === true ? '✗' : '←';
-    shown.forEach((l, i) => out.push(`  ${i === 0 ? mark : ' '} ${l}${i === shown.length - 1 ? more : ''}`));
+    for (const [i, l] of shown.entries()) out.push(`  ${i === 0 ? mark : ' '} ${l}${i === shown.length - 1 ? more : ''}`);
   }
   return out;
 }

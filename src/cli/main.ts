@@ -37,9 +37,10 @@ if (!versionOnly) {
 
 try {
   // Hidden, for the tests of the handler below: a bug on demand, inside a command's run.
-  if (process.env.SWARM_TEST_INTERNAL_ERROR === '1') program.hook('preAction', () => {
-    throw new Error('a deliberate internal error (SWARM_TEST_INTERNAL_ERROR=1)');
-  });
+  if (process.env.SWARM_TEST_INTERNAL_ERROR === '1')
+    program.hook('preAction', () => {
+      throw new Error('a deliberate internal error (SWARM_TEST_INTERNAL_ERROR=1)');
+    });
   await program.parseAsync(process.argv);
 } catch (error) {
   if (error instanceof CommanderError) {

@@ -33,11 +33,8 @@ export function swarmArgv(): string[] {
  */
 export function trackedFilesFrom(dir: string): Promise<string[]> {
   return new Promise((done) => {
-    execFile(
-      'git',
-      ['ls-files', '-z', '--full-name', '--', ':/'],
-      { cwd: dir, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 },
-      (error, stdout) => done(error === null ? stdout.split('\0').filter(Boolean) : []),
+    execFile('git', ['ls-files', '-z', '--full-name', '--', ':/'], { cwd: dir, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 }, (error, stdout) =>
+      done(error === null ? stdout.split('\0').filter(Boolean) : []),
     );
   });
 }
@@ -67,6 +64,8 @@ export async function dropStaleExcludes(root: string, tracked: readonly string[]
   });
   if (file === undefined) return;
   for (const line of await dropTrackedFolderExcludes(file, tracked)) {
-    process.stderr.write(`swarm: removed ${line} from ${file}: an older swarm put its worktrees there, and the line hid your new files in a folder git tracks\n`);
+    process.stderr.write(
+      `swarm: removed ${line} from ${file}: an older swarm put its worktrees there, and the line hid your new files in a folder git tracks\n`,
+    );
   }
 }

@@ -53,7 +53,10 @@ export function checkSpec(raw: unknown, file: string, at: Locator, options: Chec
     checkPositiveDuration(raw.lease.ttl, ['lease', 'ttl'], raw, at, error);
     const ttl = parseDuration(raw.lease.ttl);
     if (ttl !== undefined && ttl > 0 && ttl < MIN_LEASE_TTL_MS) {
-      error(`lease.ttl: expected at least 5s (the runner renews its leases every third of the ttl), got ${describeValue(raw.lease.ttl)}`, at.at(['lease', 'ttl']));
+      error(
+        `lease.ttl: expected at least 5s (the runner renews its leases every third of the ttl), got ${describeValue(raw.lease.ttl)}`,
+        at.at(['lease', 'ttl']),
+      );
     }
   }
   if (typeof raw.into === 'string' && raw.into !== '') {
@@ -157,7 +160,11 @@ export function checkSpec(raw: unknown, file: string, at: Locator, options: Chec
   if (topAgent.kind === 'codex') claudeOnlyKeys(topAgent, ['agent'], 'the agent is codex', at, error);
   if (commandless.size > 0) {
     const names = [...commandless];
-    const shown = names.slice(0, 5).map((id) => JSON.stringify(id)).join(', ') + (names.length > 5 ? `, and ${names.length - 5} more` : '');
+    const shown =
+      names
+        .slice(0, 5)
+        .map((id) => JSON.stringify(id))
+        .join(', ') + (names.length > 5 ? `, and ${names.length - 5} more` : '');
     error(`agent kind is "command" but no agent.command is given (tasks without their own: ${shown})`, at.at(['agent', 'kind']));
   }
   return { diagnostics: out, prompts };
@@ -219,7 +226,13 @@ export function readRegularFile(path: string): string {
   const stat = statSync(path);
   if (stat.isDirectory()) throw Object.assign(new Error('is a folder'), { code: 'EISDIR' });
   if (!stat.isFile()) {
-    const kind = stat.isFIFO() ? 'a named pipe (FIFO)' : stat.isSocket() ? 'a socket' : stat.isCharacterDevice() || stat.isBlockDevice() ? 'a device' : 'not a file';
+    const kind = stat.isFIFO()
+      ? 'a named pipe (FIFO)'
+      : stat.isSocket()
+        ? 'a socket'
+        : stat.isCharacterDevice() || stat.isBlockDevice()
+          ? 'a device'
+          : 'not a file';
     throw Object.assign(new Error(`is ${kind}, not a regular file`), { code: NOT_REGULAR });
   }
   if (stat.size > MAX_PROMPT_BYTES) {

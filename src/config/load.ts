@@ -33,7 +33,13 @@ export function loadSpecFile(path: string, options: LoadOptions = {}): Result<Sp
     if (stat.isDirectory()) return problem(`${path} is a folder, not a swarm file`);
     // A named pipe or a device (/dev/zero) would be read forever: refused before it is opened.
     if (!stat.isFile()) {
-      const kind = stat.isFIFO() ? 'a named pipe (FIFO)' : stat.isSocket() ? 'a socket' : stat.isCharacterDevice() || stat.isBlockDevice() ? 'a device' : 'not a file';
+      const kind = stat.isFIFO()
+        ? 'a named pipe (FIFO)'
+        : stat.isSocket()
+          ? 'a socket'
+          : stat.isCharacterDevice() || stat.isBlockDevice()
+            ? 'a device'
+            : 'not a file';
       return problem(`${path} is ${kind}, not a regular file`);
     }
     if (stat.size > MAX_SPEC_BYTES) return problem(tooLarge(path, stat.size));

@@ -142,10 +142,5 @@ function asNode(value: unknown): Node | undefined {
 }
 
 function isNodeWithRange(value: unknown): value is { range: [number, number, number] } {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    'range' in value &&
-    Array.isArray((value as { range?: unknown }).range)
-  );
+  return typeof value === 'object' && value !== null && 'range' in value && Array.isArray((value as { range?: unknown }).range);
 }

@@ -24,11 +24,7 @@ const dim = ansi('2');
  *
  * Related places (one per edge of a cycle, the first of two duplicates) follow as notes.
  */
-export function formatDiagnostics(
-  diags: readonly Diagnostic[],
-  readSource: (file: string) => string | undefined,
-  opts: FormatOptions = {},
-): string {
+export function formatDiagnostics(diags: readonly Diagnostic[], readSource: (file: string) => string | undefined, opts: FormatOptions = {}): string {
   const color = opts.color === true;
   const sources = new Map<string, readonly string[] | undefined>();
   const linesOf = (file: string): readonly string[] | undefined => {
@@ -87,8 +83,5 @@ function excerpt(loc: SourceLoc | undefined, linesOf: (file: string) => readonly
   const number = String(loc.line);
   const gutter = ' '.repeat(number.length);
   const marker = `^${'~'.repeat(width - 1)}`;
-  return [
-    `  ${dim(color, `${number} |`)} ${text}`,
-    `  ${dim(color, `${gutter} |`)} ${' '.repeat(start - 1)}${color ? red(true, marker) : marker}`,
-  ];
+  return [`  ${dim(color, `${number} |`)} ${text}`, `  ${dim(color, `${gutter} |`)} ${' '.repeat(start - 1)}${color ? red(true, marker) : marker}`];
 }

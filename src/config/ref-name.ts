@@ -13,7 +13,7 @@ export const ID_PATTERN = /^(?!.*\.\.)(?!.*\.$)(?!.*\.lock$)[a-z0-9][a-z0-9._-]{
 
 /** The rule, as every message about a run name or a task id says it. */
 export const ID_RULE =
-  "lower-case letters, digits, '.', '_' or '-', starting with a letter or digit, at most 64 characters, with no \"..\" and not ending in \".\" or \".lock\" (git refuses those in branch names)";
+  'lower-case letters, digits, \'.\', \'_\' or \'-\', starting with a letter or digit, at most 64 characters, with no ".." and not ending in "." or ".lock" (git refuses those in branch names)';
 
 /** Why `id` cannot name a task or a run, or undefined when it can. */
 export function idProblem(what: 'task id' | 'run name', id: string): string | undefined {

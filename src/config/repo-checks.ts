@@ -24,7 +24,13 @@ export function checkAgainstRepository(spec: Spec, tracked: readonly string[], f
   const why = isFile
     ? 'is a file tracked by git'
     : `holds files tracked by git (${inside.join(', ')}${inside.length === 3 ? ', ...' : ''}); swarm lists its worktrees folder in .git/info/exclude, which would hide your new files there from git status`;
-  return [{ severity: 'error', message: `worktrees: ${JSON.stringify(spec.worktrees)} ${why}; choose a folder of its own, such as .swarm/worktrees`, loc: locate(file, ['worktrees']) }];
+  return [
+    {
+      severity: 'error',
+      message: `worktrees: ${JSON.stringify(spec.worktrees)} ${why}; choose a folder of its own, such as .swarm/worktrees`,
+      loc: locate(file, ['worktrees']),
+    },
+  ];
 }
 
 /** Where `path` is written in `file`; read again only on this error path. */

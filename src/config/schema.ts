@@ -33,10 +33,7 @@ export const AgentSchema = z
       .min(1)
       .optional()
       .meta({ description: 'kind: command only. argv with {prompt}, {prompt_file}, {task}, {worktree} filled in.' }),
-    isolate_config: z
-      .boolean()
-      .optional()
-      .meta({ description: 'Give each task its own CLAUDE_CONFIG_DIR (safe with OAuth logins). @default false' }),
+    isolate_config: z.boolean().optional().meta({ description: 'Give each task its own CLAUDE_CONFIG_DIR (safe with OAuth logins). @default false' }),
     sandbox: z.enum(['auto', 'required', 'off']).optional().meta({
       description:
         'Confine the agent with bubblewrap: it may write only its worktree and what a commit on its own branch needs. auto: when bwrap works, else detect tampering; required: refuse to start without it; off: detection only. @default auto',
@@ -63,9 +60,7 @@ export const TaskSchema = z.strictObject({
     .optional()
     .meta({ description: 'Whether a task whose agent changed no file succeeds as "no changes" (true) or fails and is retried (false). @default true' }),
   timeout: duration.optional(),
-  estimate: duration
-    .optional()
-    .meta({ description: 'Expected duration; weights the critical path until swarm has learnt one.' }),
+  estimate: duration.optional().meta({ description: 'Expected duration; weights the critical path until swarm has learnt one.' }),
   env: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
   agent: AgentSchema.optional(),
 });
@@ -82,18 +77,16 @@ export const SpecSchema = z
       .optional()
       .meta({ description: 'The integration branch: a valid branch name, not HEAD-like (FETCH_HEAD...), not under swarm-task/. @default swarm/<name>' }),
     concurrency: z.number().int().min(1).max(MAX_CONCURRENCY).optional(),
-    worktrees: z
-      .string()
-      .min(1)
-      .optional()
-      .meta({ description: 'Where task worktrees live, relative to the repository root: inside it, not under .git/, holding no tracked file. @default .swarm/worktrees' }),
+    worktrees: z.string().min(1).optional().meta({
+      description: 'Where task worktrees live, relative to the repository root: inside it, not under .git/, holding no tracked file. @default .swarm/worktrees',
+    }),
     setup: z.string().optional(),
     check: z.string().optional(),
     retries: z.number().int().min(0).max(20).optional(),
-    allow_empty: z
-      .boolean()
-      .optional()
-      .meta({ description: 'Whether a task whose agent changed no file succeeds as "no changes" (true) or fails and is retried (false); a task may override it. @default true' }),
+    allow_empty: z.boolean().optional().meta({
+      description:
+        'Whether a task whose agent changed no file succeeds as "no changes" (true) or fails and is retried (false); a task may override it. @default true',
+    }),
     timeout: duration.optional(),
     budget_usd: z.number().positive().optional().meta({ description: 'Stop starting tasks once the run has spent this much.' }),
     agent: AgentSchema.optional(),

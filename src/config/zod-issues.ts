@@ -36,7 +36,8 @@ export const issueMessages: z.core.$ZodErrorMap = (issue) => {
     case 'too_big': {
       const limit = Number(issue.code === 'too_small' ? issue.minimum : issue.maximum);
       const small = issue.code === 'too_small';
-      if (issue.origin === 'string') return small && limit === 1 ? 'expected a non-empty string' : `expected ${small ? 'at least' : 'at most'} ${limit} characters`;
+      if (issue.origin === 'string')
+        return small && limit === 1 ? 'expected a non-empty string' : `expected ${small ? 'at least' : 'at most'} ${limit} characters`;
       if (issue.origin === 'array') return `expected ${small ? 'at least' : 'at most'} ${limit} item${limit === 1 ? '' : 's'}`;
       const op = small ? (issue.inclusive ? '>=' : '>') : issue.inclusive ? '<=' : '<';
       return `expected a number ${op} ${limit}, got ${describeValue(issue.input)}`;

@@ -187,7 +187,7 @@ export class Engine {
     const ids = [...options.graph.ids].sort();
     // FIFO: every task the same, so p-queue keeps the order in which they became ready.
     const fifo = options.priority === 'fifo';
-    ids.forEach((id, rank) => this.#priority.set(id, fifo ? 0 : options.graph.remaining(id) * (ids.length + 1) + (ids.length - rank)));
+    for (const [rank, id] of ids.entries()) this.#priority.set(id, fifo ? 0 : options.graph.remaining(id) * (ids.length + 1) + (ids.length - rank));
   }
 
   on(listener: EventListener): void {
@@ -258,7 +258,14 @@ export class Engine {
     const mergeReady = new Set<string>();
     for (const id of plan.mergeReady) {
       const branch = prevTasks.get(id)?.branch;
-      if (branch && (await git.resolve(`refs/heads/${branch}`).then(() => true, () => false))) mergeReady.add(id);
+      if (
+        branch &&
+        (await git.resolve(`refs/heads/${branch}`).then(
+          () => true,
+          () => false,
+        ))
+      )
+        mergeReady.add(id);
     }
     for (const id of mergeReady) this.#log('info', `task ${id} had passed its check before the runner stopped: it goes straight to the merge queue`);
     // A merged task that runs again starts over from the integration head, on a fresh branch.
@@ -417,7 +424,10 @@ export class Engine {
         const sha = await git.commitAll(rec.worktree, `swarm(${rec.task}): work left by an interrupted attempt`, { noVerify: true });
         if (sha) this.#log('info', `task ${rec.task}: committed what its interrupted agent left (${sha.slice(0, 10)}) on ${rec.branch ?? 'its branch'}`);
       } catch (error) {
-        this.#log('warning', `task ${rec.task}: could not commit what its interrupted agent left in ${rec.worktree}; the worktree is kept as it is: ${messageOf(error)}`);
+        this.#log(
+          'warning',
+          `task ${rec.task}: could not commit what its interrupted agent left in ${rec.worktree}; the worktree is kept as it is: ${messageOf(error)}`,
+        );
       }
     }
   }
@@ -647,13 +657,16 @@ export class Engine {
       run: spec.name,
       at: this.#now(),
     });
-    const renew = setInterval(() => {
-      const l = live.lease;
-      if (l && !this.#o.store.renew(l.id, l.token, spec.lease.ttlMs)) {
-        live.leaseLost = true;
-        live.controller?.abort();
-      }
-    }, Math.max(1000, spec.lease.ttlMs / 3));
+    const renew = setInterval(
+      () => {
+        const l = live.lease;
+        if (l && !this.#o.store.renew(l.id, l.token, spec.lease.ttlMs)) {
+          live.leaseLost = true;
+          live.controller?.abort();
+        }
+      },
+      Math.max(1000, spec.lease.ttlMs / 3),
+    );
     try {
       await this.#startAndWork(id, task, live);
     } finally {
@@ -674,7 +687,10 @@ export class Engine {
     // not asked to resolve it would otherwise conclude that merge with whatever it wrote,
     // dropping the integration's side. The merge raises the conflict again.
     if (await git.abortTaskMerge?.(wt.value.path)) {
-      this.#log('warning', `task ${id}: undid the unfinished merge of ${this.#into} in its worktree (a conflict resolution that did not finish); the conflict comes back at its merge`);
+      this.#log(
+        'warning',
+        `task ${id}: undid the unfinished merge of ${this.#into} in its worktree (a conflict resolution that did not finish); the conflict comes back at its merge`,
+      );
     }
     if (live.mergeReady) {
       live.mergeReady = false;
@@ -874,7 +890,8 @@ export class Engine {
   /** Emits what the enforcement saw of an attempt; returns the tampering that refuses it (enforce: block). */
   #findings(id: string, found: AttemptFindings): readonly string[] {
     const run = this.#spec.name;
-    for (const v of found.violations) this.#emit({ type: 'lease', reason: 'violation', task: id, path: v.path, where: v.where, blocked: v.blocked, run, at: v.at });
+    for (const v of found.violations)
+      this.#emit({ type: 'lease', reason: 'violation', task: id, path: v.path, where: v.where, blocked: v.blocked, run, at: v.at });
     const blocked = this.#spec.lease.enforce === 'block';
     for (const path of found.tampered) this.#emit({ type: 'lease', reason: 'violation', task: id, path, where: 'tamper', blocked, run, at: this.#now() });
     return blocked ? found.tampered : [];
@@ -927,7 +944,15 @@ export class Engine {
       cwd,
       // merge.check runs on the integration branch: the task's own env is not its.
       // No colour unless the user asked for it: the output goes into prompts and events.
-      env: { NO_COLOR: '1', FORCE_COLOR: '0', ...this.#env, ...(scope === 'merge' ? {} : this.#tasks.get(id)!.env), SWARM_TASK: id, SWARM_RUN: this.#spec.name, SWARM_WORKTREE: cwd },
+      env: {
+        NO_COLOR: '1',
+        FORCE_COLOR: '0',
+        ...this.#env,
+        ...(scope === 'merge' ? {} : this.#tasks.get(id)!.env),
+        SWARM_TASK: id,
+        SWARM_RUN: this.#spec.name,
+        SWARM_WORKTREE: cwd,
+      },
       timeoutMs,
       signal: at?.signal ?? live.controller!.signal,
       onLine: (line) => appendLog(logFile, { t: this.#now(), stream: scope === 'setup' ? 'setup' : scope === 'merge' ? 'merge-check' : 'check', line }),
@@ -982,7 +1007,10 @@ export class Engine {
         store.updateTask(spec.name, id, { mergeBase: undefined, mergedSha: undefined });
         if (res.cancelled) return this.#cancel(id);
         this.#emit({ type: 'merge', reason: 'undone', task: id, detail: res.output.slice(-2000), run: spec.name, at: this.#now() });
-        return this.#fail(id, `merge.check \`${spec.merge.check}\` failed on its merge (exit ${res.exitCode ?? res.signal}); the integration branch did not move`);
+        return this.#fail(
+          id,
+          `merge.check \`${spec.merge.check}\` failed on its merge (exit ${res.exitCode ?? res.signal}); the integration branch did not move`,
+        );
       }
     }
     if (!(await git.landMerge({ run: spec.name, into: spec.into, commit: prepared.commit, expected, task: id }))) {
@@ -996,7 +1024,15 @@ export class Engine {
     // After the merge: whatever reached the branch up to now, during merge.check too, is told.
     await this.#reportLateCommits(id, live, sha);
     const empty = prepared.commit === expected || live.empty === true;
-    this.#emit({ type: 'merge', reason: 'merged', task: id, commit: prepared.commit, ...(empty ? { empty: true as const } : {}), run: spec.name, at: this.#now() });
+    this.#emit({
+      type: 'merge',
+      reason: 'merged',
+      task: id,
+      commit: prepared.commit,
+      ...(empty ? { empty: true as const } : {}),
+      run: spec.name,
+      at: this.#now(),
+    });
     store.recordDuration(id, Math.max(1, live.agentMs));
     this.#transition(id, 'merged', { mergedSha: prepared.commit, mergeBase: undefined, endedAt: this.#now() });
     this.#releaseLease(id);
@@ -1019,9 +1055,21 @@ export class Engine {
     if (tip === audited) return;
     const late = await this.#o.git.commitsBetween(audited, tip).catch(() => []);
     for (const c of late.length > 0 ? late : [{ sha: tip, subject: '(the branch was moved)' }]) {
-      this.#emit({ type: 'lease', reason: 'violation', task: id, path: `${c.sha.slice(0, 12)} ${c.subject}`, where: 'merge', blocked: true, run: this.#spec.name, at: this.#now() });
+      this.#emit({
+        type: 'lease',
+        reason: 'violation',
+        task: id,
+        path: `${c.sha.slice(0, 12)} ${c.subject}`,
+        where: 'merge',
+        blocked: true,
+        run: this.#spec.name,
+        at: this.#now(),
+      });
     }
-    this.#log('warning', `task ${id}: ${live.branch} moved after its audit (now ${tip.slice(0, 12)}); only the audited commit ${audited.slice(0, 12)} is merged`);
+    this.#log(
+      'warning',
+      `task ${id}: ${live.branch} moved after its audit (now ${tip.slice(0, 12)}); only the audited commit ${audited.slice(0, 12)} is merged`,
+    );
   }
 
   /**
@@ -1036,7 +1084,10 @@ export class Engine {
     const touched = await this.#o.git.commitPaths(sha, [live.startSha, this.#head]);
     const refused = enforcement.audit(touched, task.files);
     if (refused.length === 0) return strategy;
-    this.#log('info', `task ${id}: its history holds commits that changed files outside its globs (${refused.slice(0, 5).join(', ')}), later undone; it is merged as one squash commit so they stay out of ${this.#spec.into}`);
+    this.#log(
+      'info',
+      `task ${id}: its history holds commits that changed files outside its globs (${refused.slice(0, 5).join(', ')}), later undone; it is merged as one squash commit so they stay out of ${this.#spec.into}`,
+    );
     return 'squash';
   }
 
@@ -1262,9 +1313,9 @@ function describeAgentFailure(r: AgentResult): string {
             ? 'could not resume its session'
             : r.failure === 'auth'
               ? 'could not authenticate'
-            : r.signal
-            ? `was killed by ${r.signal}`
-            : `exited with code ${r.exitCode}`;
+              : r.signal
+                ? `was killed by ${r.signal}`
+                : `exited with code ${r.exitCode}`;
   // The runner's message often says the same ("killed by SIGKILL"): don't say it twice.
   if (!r.message) return `the agent ${how}`;
   return r.message.includes(how.replace(/^was /, '')) ? `the agent ${how}` : `the agent ${how}: ${r.message}`;

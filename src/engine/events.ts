@@ -73,9 +73,9 @@ export type AgentEvent = Base & { readonly type: 'agent'; readonly task: string;
         readonly error: string;
       }
     | /**
-       * Claude Code refused a tool call (not allowed by `allowed_tools` in its permission mode);
-       * `suggestion` is the `allowed_tools` entry that would allow it, e.g. `Bash(npm test:*)`.
-       */ {
+     * Claude Code refused a tool call (not allowed by `allowed_tools` in its permission mode);
+     * `suggestion` is the `allowed_tools` entry that would allow it, e.g. `Bash(npm test:*)`.
+     */ {
         readonly reason: 'denied';
         readonly tool: string;
         readonly summary: string;
@@ -107,11 +107,11 @@ export type LeaseEvent = Base & { readonly type: 'lease'; readonly task: string 
     | { readonly reason: 'acquired' | 'released'; readonly token: number; readonly globs: readonly string[] }
     | /** The task's files are held by someone else. */ { readonly reason: 'waiting'; readonly heldBy: string }
     | /**
-       * A write or commit outside the lease (enforce: warn records, block refuses). `symlink`:
-       * a committed symlink pointing outside the repository (`path -> target`); `tamper`: the
-       * agent, unsandboxed, changed what no agent may (`path` says what: `.git/config changed`);
-       * `merge`: a commit made on the task branch after its audit, not merged (`<sha> <subject>`).
-       */ {
+     * A write or commit outside the lease (enforce: warn records, block refuses). `symlink`:
+     * a committed symlink pointing outside the repository (`path -> target`); `tamper`: the
+     * agent, unsandboxed, changed what no agent may (`path` says what: `.git/config changed`);
+     * `merge`: a commit made on the task branch after its audit, not merged (`<sha> <subject>`).
+     */ {
         readonly reason: 'violation';
         readonly path: string;
         readonly where: 'hook' | 'pre-commit' | 'audit' | 'symlink' | 'tamper' | 'merge';
@@ -121,7 +121,11 @@ export type LeaseEvent = Base & { readonly type: 'lease'; readonly task: string 
 
 export type MergeEvent = Base & { readonly type: 'merge'; readonly task: string } & (
     | { readonly reason: 'queued' | 'started' }
-    | /** `empty`: the task changed nothing (allow_empty), so nothing new landed. */ { readonly reason: 'merged'; readonly commit: string; readonly empty?: true }
+    | /** `empty`: the task changed nothing (allow_empty), so nothing new landed. */ {
+        readonly reason: 'merged';
+        readonly commit: string;
+        readonly empty?: true;
+      }
     | { readonly reason: 'conflict'; readonly files: readonly string[] }
     | /** merge.check failed; the merge was undone. */ { readonly reason: 'undone'; readonly detail: string }
   );

@@ -326,12 +326,7 @@ export interface ShellPort {
 
 /** The enforcement wiring for one agent process: env (pre-commit guard, SWARM_*) and claude --settings. */
 export interface Enforcement {
-  forTask(opts: {
-    run: string;
-    task: TaskSpec;
-    worktree: string;
-    lease: Lease;
-  }): { env: Record<string, string>; settingsJson?: string };
+  forTask(opts: { run: string; task: TaskSpec; worktree: string; lease: Lease }): { env: Record<string, string>; settingsJson?: string };
   /** The paths among `paths` that no glob of `globs` matches. */
   audit(paths: readonly string[], globs: readonly string[]): string[];
   /** Symlinks committed in `worktree` since `from` that point outside the repository, as `path -> target`. Optional. */

@@ -26,13 +26,7 @@ export function clipTail(text: string, max = TAIL_CHARS): string {
 }
 
 /** The preamble every agent gets: who it is, what it owns, what it builds on. */
-export function buildPrompt(
-  spec: Spec,
-  task: TaskSpec,
-  deps: readonly DependencyResult[],
-  retry?: RetryContext,
-  held: readonly BranchCommit[] = [],
-): string {
+export function buildPrompt(spec: Spec, task: TaskSpec, deps: readonly DependencyResult[], retry?: RetryContext, held: readonly BranchCommit[] = []): string {
   const lines: string[] = [
     `You are the agent for task "${task.id}" (${task.title}) of the swarm run "${spec.name}".`,
     'Other agents are working on other parts of this repository at the same time, each in its own git worktree.',
@@ -93,7 +87,7 @@ function retryLines(retry: RetryContext): string[] {
         ...retry.files.map((f) => `  - ${f}`),
         '',
         `In each marker block, the side under \`<<<<<<< HEAD\` is your task's work and the side above \`>>>>>>> ${retry.into}\` is what other tasks merged into ${retry.into}.`,
-        'Edit them to remove every conflict marker (<<<<<<<, =======, >>>>>>>), keeping both sides\' intent. Do not commit; swarm does.',
+        "Edit them to remove every conflict marker (<<<<<<<, =======, >>>>>>>), keeping both sides' intent. Do not commit; swarm does.",
       ];
   }
 }

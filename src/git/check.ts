@@ -17,10 +17,7 @@ export interface CheckResult {
  * Runs `merge.check`: the user's own shell command, in its own process group, so an abort
  * also stops what it spawned (the same runner as the tasks' checks).
  */
-export async function runCheck(
-  command: string,
-  opts: { cwd: string; env: Readonly<Record<string, string>>; signal?: AbortSignal },
-): Promise<CheckResult> {
+export async function runCheck(command: string, opts: { cwd: string; env: Readonly<Record<string, string>>; signal?: AbortSignal }): Promise<CheckResult> {
   const res = await shell.run({
     command,
     cwd: opts.cwd,

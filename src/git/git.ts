@@ -364,9 +364,7 @@ export class Git implements GitPort {
 
     await mkdir(dirname(path), { recursive: true });
     // Resume: an existing branch is checked out as it is, never reset, so committed work stays.
-    const args = branchExists
-      ? ['worktree', 'add', '-q', path, branch]
-      : ['worktree', 'add', '-q', '--no-track', '-b', branch, path, start.value];
+    const args = branchExists ? ['worktree', 'add', '-q', path, branch] : ['worktree', 'add', '-q', '--no-track', '-b', branch, path, start.value];
     const out = await this.#atRoot(args);
     if (out.exitCode === 0) {
       return ok({ path, branch, startSha: branchExists ? await this.#startOf(branch, start.value) : start.value });
@@ -455,14 +453,7 @@ export class Git implements GitPort {
    * worktree is settled first, whatever was left there. `moved` when the branch is not at
    * `expected`: someone other than swarm moved it.
    */
-  async prepareMerge(opts: {
-    run: string;
-    into: string;
-    sha: string;
-    expected: string;
-    strategy: MergeStrategy;
-    message: string;
-  }): Promise<PreparedMerge> {
+  async prepareMerge(opts: { run: string; into: string; sha: string; expected: string; strategy: MergeStrategy; message: string }): Promise<PreparedMerge> {
     this.#checkName('run', opts.run);
     return this.#merges.run(async () => {
       const cwd = await this.#mergeWorktree(opts.run, opts.into);
@@ -497,7 +488,9 @@ export class Git implements GitPort {
   async landMerge(opts: { run: string; into: string; commit: string; expected: string; task: string }): Promise<boolean> {
     return this.#merges.run(async () => {
       const cwd = this.mergeWorktreePath(opts.run);
-      const out = await this.#mergeRunner.run(['update-ref', '-m', `swarm: merge ${opts.task}`, `refs/heads/${opts.into}`, opts.commit, opts.expected], { cwd: this.root });
+      const out = await this.#mergeRunner.run(['update-ref', '-m', `swarm: merge ${opts.task}`, `refs/heads/${opts.into}`, opts.commit, opts.expected], {
+        cwd: this.root,
+      });
       if (out.exitCode !== 0) return false;
       // HEAD is detached at `commit`, which the branch now names: attaching changes no file.
       await this.#mergeRunner.run(['symbolic-ref', 'HEAD', `refs/heads/${opts.into}`], { cwd });
@@ -586,7 +579,10 @@ export class Git implements GitPort {
     head ??= (await this.#runner.run(['symbolic-ref', '-q', 'HEAD'], { cwd: worktree })).stdout.trim().replace(/^(?=refs\/)/, 'ref: ');
     const ref = /^ref: (.+)$/.exec(head)?.[1];
     if (ref !== undefined && !ref.startsWith(`refs/heads/${TASK_BRANCH_PREFIX}`)) {
-      throw new GitError('protected', `the HEAD of ${worktree} was pointed at ${ref}, not at a task branch (an agent did this); swarm neither commits there nor merges it`);
+      throw new GitError(
+        'protected',
+        `the HEAD of ${worktree} was pointed at ${ref}, not at a task branch (an agent did this); swarm neither commits there nor merges it`,
+      );
     }
   }
 
@@ -603,13 +599,19 @@ export class Git implements GitPort {
     const args = (merges: string) => ['log', merges, '--format=', '--name-only', '-z', '--no-renames', tip, ...not.map((n) => `^${n}`), '--'];
     const remerge = await this.#runner.run(args('--diff-merges=remerge'), { cwd: this.root });
     const out = remerge.exitCode === 0 ? remerge.stdout : await this.#runner.ok(args('-m'), { cwd: this.root });
-    return sortedUnique(splitNul(out).map((p) => p.replace(/^\n+/, '')).filter((p) => p !== ''));
+    return sortedUnique(
+      splitNul(out)
+        .map((p) => p.replace(/^\n+/, ''))
+        .filter((p) => p !== ''),
+    );
   }
 
   /** Commits in `from..to`, newest first, with their subjects: what came after an audit. */
   async commitsBetween(from: string, to: string): Promise<{ sha: string; subject: string }[]> {
     const out = await this.#runner.ok(['log', '--format=%H %s', `${from}..${to}`, '--'], { cwd: this.root });
-    return out === '' ? [] : out.split('\n').map((l) => ({ sha: l.slice(0, l.indexOf(' ') < 0 ? l.length : l.indexOf(' ')), subject: l.slice(l.indexOf(' ') + 1) }));
+    return out === ''
+      ? []
+      : out.split('\n').map((l) => ({ sha: l.slice(0, l.indexOf(' ') < 0 ? l.length : l.indexOf(' ')), subject: l.slice(l.indexOf(' ') + 1) }));
   }
 
   /**
@@ -839,7 +841,11 @@ export class Git implements GitPort {
   }
 
   #identity(cwd: string, env: Readonly<Record<string, string>> = {}, fresh = false): Promise<string[]> {
-    const key = JSON.stringify(Object.entries(env).filter(([k]) => /^(GIT_(AUTHOR|COMMITTER)_|EMAIL$|GIT_CONFIG)/.test(k)).sort());
+    const key = JSON.stringify(
+      Object.entries(env)
+        .filter(([k]) => /^(GIT_(AUTHOR|COMMITTER)_|EMAIL$|GIT_CONFIG)/.test(k))
+        .sort(),
+    );
     let found = fresh ? undefined : this.#identities.get(key);
     if (found === undefined) {
       found = identityArgs(this.#runner, cwd, env);
@@ -912,7 +918,18 @@ export class Git implements GitPort {
    * an agent starting on an existing branch is told it holds.
    */
   async branchCommits(from: string, tip: string): Promise<BranchCommit[]> {
-    const out = await this.#atRoot(['log', '--reverse', '--first-parent', '--no-merges', '--no-renames', '--format=%x1e%H%x1f%s', '--name-only', '-z', `${from}..${tip}`, '--']);
+    const out = await this.#atRoot([
+      'log',
+      '--reverse',
+      '--first-parent',
+      '--no-merges',
+      '--no-renames',
+      '--format=%x1e%H%x1f%s',
+      '--name-only',
+      '-z',
+      `${from}..${tip}`,
+      '--',
+    ]);
     if (out.exitCode !== 0) throw commandFailed(['log', `${from}..${tip}`], out);
     return out.stdout
       .split('\x1e')
@@ -971,7 +988,10 @@ async function leftoverMarkers(runner: GitRunner, worktree: string): Promise<str
     if (!m?.[1] || !m[2]) continue;
     let lines = files.get(m[1]);
     if (lines === undefined) {
-      lines = await readFile(join(worktree, m[1]), 'utf8').then((t) => t.split('\n'), () => []);
+      lines = await readFile(join(worktree, m[1]), 'utf8').then(
+        (t) => t.split('\n'),
+        () => [],
+      );
       files.set(m[1], lines);
     }
     const text = lines[Number(m[2]) - 1] ?? '';

@@ -53,7 +53,7 @@ export function buildGraph(spec: Spec, opts: BuildGraphOptions = {}): Result<Tas
   const n = ids.length;
   const deps = ids.map((id) => dependsOn(id).map((d) => index.get(d)!));
   const dependents: number[][] = ids.map(() => []);
-  deps.forEach((ds, v) => ds.forEach((d) => dependents[d]!.push(v)));
+  for (const [v, ds] of deps.entries()) for (const d of ds) dependents[d]!.push(v);
   const order = stableTopoOrder(n, deps, dependents);
 
   if (order.length < n) {

@@ -20,12 +20,7 @@ interface Entry {
   readonly alt: Alternative;
 }
 
-export function findConflicts(
-  ids: readonly string[],
-  files: readonly (readonly string[])[],
-  reach: Reach,
-  trackedFiles: readonly string[] = [],
-): Conflict[] {
+export function findConflicts(ids: readonly string[], files: readonly (readonly string[])[], reach: Reach, trackedFiles: readonly string[] = []): Conflict[] {
   const n = ids.length;
   const found = new Map<number, { a: number; b: number; path?: string }>();
   const key = (i: number, j: number) => (i < j ? i * n + j : j * n + i);

@@ -39,7 +39,7 @@ export function heightsOf(order: readonly number[], dependents: readonly (readon
 
 export function groupByLayer(layer: readonly number[]): number[][] {
   const groups: number[][] = [];
-  layer.forEach((l, i) => (groups[l] ??= []).push(i));
+  for (const [i, l] of layer.entries()) (groups[l] ??= []).push(i);
   return groups.map((g) => g ?? []);
 }
 

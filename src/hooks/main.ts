@@ -20,7 +20,9 @@ export async function runHook(event: string, args: readonly string[]): Promise<n
     await reportUncaught(error, `swarm hook ${event}`);
     if (event === 'pre-tool-use') {
       const reason = `swarm's edit guard failed, so the edit was refused: ${error instanceof Error ? error.message : String(error)}`;
-      process.stdout.write(`${JSON.stringify({ hookSpecificOutput: { hookEventName: 'PreToolUse', permissionDecision: 'deny', permissionDecisionReason: reason } })}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ hookSpecificOutput: { hookEventName: 'PreToolUse', permissionDecision: 'deny', permissionDecisionReason: reason } })}\n`,
+      );
       return 0;
     }
     return 1;

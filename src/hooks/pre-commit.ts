@@ -13,7 +13,7 @@ import { recordViolations } from './violations.js';
  * and returns its exit code. Returns the exit code for git.
  */
 export async function preCommit(args: readonly string[], env: NodeJS.ProcessEnv, cwd = process.cwd()): Promise<number> {
-  let guard;
+  let guard: ReturnType<typeof readGuard>;
   try {
     guard = readGuard(env);
   } catch (error) {

@@ -66,7 +66,11 @@ export function createPlainReporter(opts: PlainOptions): Reporter {
               line(e.at, e.task, `  ${deniedText(e)}`);
               return;
             case 'exited':
-              line(e.at, e.task, `  agent ${e.ok ? 'done' : e.stopped ? 'stopped' : 'failed'}${e.turns ? `, ${e.turns} turns` : ''}${e.costUsd ? `, $${e.costUsd.toFixed(2)}` : ''}`);
+              line(
+                e.at,
+                e.task,
+                `  agent ${e.ok ? 'done' : e.stopped ? 'stopped' : 'failed'}${e.turns ? `, ${e.turns} turns` : ''}${e.costUsd ? `, $${e.costUsd.toFixed(2)}` : ''}`,
+              );
               return;
             case 'output':
               if (opts.verbose) line(e.at, e.task, `  > ${e.text}`);

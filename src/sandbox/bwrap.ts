@@ -52,10 +52,7 @@ export interface SandboxLayout {
  * renames it) and its reflog folder. Not packed-refs (a plain commit writes a loose ref), not
  * `refs/heads/swarm/<run>` (the integration branch), not config, hooks or info.
  */
-export function writablePaths(
-  target: SandboxTarget,
-  layout: SandboxLayout,
-): { dirs: string[]; files: string[]; tmp: string; readOnly: string[] } {
+export function writablePaths(target: SandboxTarget, layout: SandboxLayout): { dirs: string[]; files: string[]; tmp: string; readOnly: string[] } {
   const git = layout.commonDir;
   const tmp = join(layout.stateDir, 'tmp', target.run, target.task);
   const dirs = [

@@ -76,7 +76,7 @@ function hashFile(prints: Map<string, string>, path: string, name: (path: string
 }
 
 function hashTree(prints: Map<string, string>, dir: string, name: (path: string) => string): void {
-  let entries;
+  let entries: import('node:fs').Dirent[];
   try {
     entries = readdirSync(dir, { withFileTypes: true });
   } catch {
@@ -124,7 +124,9 @@ function git(cwd: string, args: readonly string[]): Promise<string> {
   return new Promise((done) => {
     // A failing call is a fingerprint too ("" before and after is no change). No optional
     // locks: `git status` must not rewrite the user's index (nor race the runner's in _merge).
-    execFile('git', [...args], { cwd, env: cleanEnv({ GIT_OPTIONAL_LOCKS: '0' }), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }, (_error, stdout) => done(stdout ?? ''));
+    execFile('git', [...args], { cwd, env: cleanEnv({ GIT_OPTIONAL_LOCKS: '0' }), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }, (_error, stdout) =>
+      done(stdout ?? ''),
+    );
   });
 }
 

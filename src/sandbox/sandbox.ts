@@ -49,7 +49,10 @@ export class BwrapSandbox implements AgentSandbox {
     try {
       const target = { run: input.run, task: input.task.id, kind: input.agent.kind, worktree: resolve(input.worktree), env: command.env };
       // `codex exec ...`: its own options go right after the subcommand.
-      const own = input.agent.kind === 'codex' && command.args[0] === 'exec' ? { ...command, args: ['exec', ...CODEX_IN_SANDBOX_ARGS, ...command.args.slice(1)] } : command;
+      const own =
+        input.agent.kind === 'codex' && command.args[0] === 'exec'
+          ? { ...command, args: ['exec', ...CODEX_IN_SANDBOX_ARGS, ...command.args.slice(1)] }
+          : command;
       return ok(bwrapCommand(this.#bin, target, this.#layout, own));
     } catch (error) {
       return err(`could not prepare the sandbox: ${error instanceof Error ? error.message : String(error)}`);

@@ -56,16 +56,12 @@ export class Leases {
     this.#all = db.prepare<[], LeaseRow>('SELECT * FROM leases ORDER BY token');
     this.#byId = db.prepare<[number], LeaseRow>('SELECT * FROM leases WHERE id = ?');
     this.#delete = db.prepare<[number]>('DELETE FROM leases WHERE id = ?');
-    this.#nextToken = db.prepare<[], { value: number }>(
-      "UPDATE counters SET value = value + 1 WHERE name = 'lease_token' RETURNING value",
-    );
+    this.#nextToken = db.prepare<[], { value: number }>("UPDATE counters SET value = value + 1 WHERE name = 'lease_token' RETURNING value");
     this.#insert = db.prepare(
       `INSERT INTO leases (holder, run, task, globs, pid, pid_start, host, acquired_at, renewed_at, expires_at, reason, token)
        VALUES (@holder, @run, @task, @globs, @pid, @pidStart, @host, @now, @now, @expires, @reason, @token) RETURNING *`,
     );
-    this.#renew = db.prepare<[number, number, number, number]>(
-      'UPDATE leases SET renewed_at = ?, expires_at = ? WHERE id = ? AND token = ?',
-    );
+    this.#renew = db.prepare<[number, number, number, number]>('UPDATE leases SET renewed_at = ?, expires_at = ? WHERE id = ? AND token = ?');
     this.#release = db.prepare<[number, number]>('DELETE FROM leases WHERE id = ? AND token = ?');
   }
 

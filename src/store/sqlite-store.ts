@@ -1,15 +1,5 @@
 import type { SwarmEvent } from '../engine/events.js';
-import type {
-  AcquireResult,
-  Lease,
-  LeaseRequest,
-  RunnerClaim,
-  RunRecord,
-  RunStatus,
-  RunStore,
-  TaskPatch,
-  TaskRecord,
-} from '../engine/ports.js';
+import type { AcquireResult, Lease, LeaseRequest, RunnerClaim, RunRecord, RunStatus, RunStore, TaskPatch, TaskRecord } from '../engine/ports.js';
 import type { TaskState } from '../engine/task-state.js';
 import { err, ok, type Result } from '../util/result.js';
 import { StateDbError } from './broken.js';
@@ -309,7 +299,9 @@ export class SqliteStore implements RunStore {
         .prepare<[string], { task: string; attempt: number }>('SELECT task, attempt FROM attempts WHERE run = ? AND ended_at IS NULL ORDER BY task, attempt')
         .all(run);
       this.#db
-        .prepare("UPDATE attempts SET ended_at = ?, outcome = 'interrupted', detail = 'the runner stopped during this attempt' WHERE run = ? AND ended_at IS NULL")
+        .prepare(
+          "UPDATE attempts SET ended_at = ?, outcome = 'interrupted', detail = 'the runner stopped during this attempt' WHERE run = ? AND ended_at IS NULL",
+        )
         .run(at, run);
       return open;
     });
@@ -348,9 +340,7 @@ export class SqliteStore implements RunStore {
     if (query.type !== undefined) where.push('type = @type');
     if (query.reason !== undefined) where.push('reason = @reason');
     const rows = this.#db
-      .prepare<Record<string, unknown>, { id: number; data: string }>(
-        `SELECT id, data FROM events WHERE ${where.join(' AND ')} ORDER BY id LIMIT @limit`,
-      )
+      .prepare<Record<string, unknown>, { id: number; data: string }>(`SELECT id, data FROM events WHERE ${where.join(' AND ')} ORDER BY id LIMIT @limit`)
       .all({ run, task: query.task ?? null, type: query.type ?? null, reason: query.reason ?? null, afterId: query.afterId ?? 0, limit: query.limit ?? -1 });
     return rows.map((row) => ({ id: row.id, event: JSON.parse(row.data) as SwarmEvent }));
   }

@@ -32,7 +32,10 @@ export function App({ store, controls, file, color, size }: AppProps) {
   const { isRawModeSupported } = useStdin();
   const [ui, setUi] = useState<UiState>(INITIAL_UI);
   const visible = useMemo(() => visibleTasks(view.tasks, ui.filter), [view.tasks, ui.filter]);
-  const selected = selectedIndex(ui, visible.map((t) => t.id));
+  const selected = selectedIndex(
+    ui,
+    visible.map((t) => t.id),
+  );
 
   // Several keys can arrive in one chunk, before React re-renders: the handler must see
   // the choices the previous key left, not those of the last render. Only the handler
@@ -65,7 +68,5 @@ export function App({ store, controls, file, color, size }: AppProps) {
     { isActive: isRawModeSupported && !view.closed },
   );
 
-  return (
-    <Screen view={view} ui={ui} visible={visible} selected={selected} width={columns} height={rows} color={color} file={file} />
-  );
+  return <Screen view={view} ui={ui} visible={visible} selected={selected} width={columns} height={rows} color={color} file={file} />;
 }

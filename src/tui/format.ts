@@ -25,7 +25,7 @@ export function truncate(text: string, width: number): string {
   const chars = Array.from(text);
   if (chars.length <= width) return text;
   if (width === 1) return '…';
-  return chars.slice(0, width - 1).join('') + '…';
+  return `${chars.slice(0, width - 1).join('')}…`;
 }
 
 /** Truncates, then pads with spaces on the right (or left with `alignRight`) to exactly `width`. */

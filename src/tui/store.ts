@@ -1,4 +1,14 @@
-import { deniedText, type AgentEvent, type CheckEvent, type LeaseEvent, type MergeEvent, type RunEvent, type SwarmEvent, type TaskEvent, type TaskInfo } from '../engine/events.js';
+import {
+  deniedText,
+  type AgentEvent,
+  type CheckEvent,
+  type LeaseEvent,
+  type MergeEvent,
+  type RunEvent,
+  type SwarmEvent,
+  type TaskEvent,
+  type TaskInfo,
+} from '../engine/events.js';
 import type { TaskState } from '../engine/task-state.js';
 import { ACTIVE_STATES, TERMINAL_STATES } from '../engine/task-state.js';
 import { unreachable } from '../util/result.js';

@@ -44,7 +44,7 @@ export interface KeyOutcome {
 /** The index of the selected task among `visible`, or 0 when it is not shown. */
 export function selectedIndex(ui: UiState, visible: readonly string[]): number {
   const index = ui.selected === undefined ? -1 : visible.indexOf(ui.selected);
-  return index < 0 ? 0 : index;
+  return Math.max(index, 0);
 }
 
 /**

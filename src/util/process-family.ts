@@ -28,10 +28,14 @@ export interface Family {
 
 /** SIGTERM to the whole family, then SIGKILL after `graceMs` to whoever is still alive. */
 export async function terminateFamily(family: Family, graceMs: number): Promise<void> {
-  await terminate(() => familyMembers(family), graceMs, (members, signal) => {
-    trySignal(-family.pgid, signal);
-    for (const pid of members) trySignal(pid, signal);
-  });
+  await terminate(
+    () => familyMembers(family),
+    graceMs,
+    (members, signal) => {
+      trySignal(-family.pgid, signal);
+      for (const pid of members) trySignal(pid, signal);
+    },
+  );
 }
 
 /**

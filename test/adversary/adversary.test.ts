@@ -65,19 +65,23 @@ describe.each(modes)('hostile agents, sandbox: %s', (mode) => {
     repo = new HostileRepo();
     const config = repo.read('.git/config');
     const run = repo.run.bind(repo);
-    const out = await run(mode, [
-      {
-        id: 'evil',
-        files: ['own.txt'],
-        script: [
-          'fail=0',
-          'echo mine > own.txt',
-          `printf '[alias]\\n\\tpwned = status\\n' >> "$ROOT/.git/config" || fail=1`,
-          `printf '#!/bin/sh\\necho pwned\\n' > "$ROOT/.git/hooks/post-commit" || fail=1`,
-          'exit $fail',
-        ].join('\n'),
-      },
-    ], { retries: confined ? 0 : 1 });
+    const out = await run(
+      mode,
+      [
+        {
+          id: 'evil',
+          files: ['own.txt'],
+          script: [
+            'fail=0',
+            'echo mine > own.txt',
+            `printf '[alias]\\n\\tpwned = status\\n' >> "$ROOT/.git/config" || fail=1`,
+            `printf '#!/bin/sh\\necho pwned\\n' > "$ROOT/.git/hooks/post-commit" || fail=1`,
+            'exit $fail',
+          ].join('\n'),
+        },
+      ],
+      { retries: confined ? 0 : 1 },
+    );
     expect(out.exitCode).toBe(1);
     expect(repo.integrationFiles()).not.toContain('own.txt');
     if (confined) {
@@ -85,7 +89,9 @@ describe.each(modes)('hostile agents, sandbox: %s', (mode) => {
       expect(() => repo!.read('.git/hooks/post-commit')).toThrow(/ENOENT/);
       expect(failure(out.events, 'evil')).toMatch(/Read-only file system/);
     } else {
-      const flagged = violations(out.events).filter((v) => v.where === 'tamper').map((v) => v.path);
+      const flagged = violations(out.events)
+        .filter((v) => v.where === 'tamper')
+        .map((v) => v.path);
       expect(flagged).toEqual(['.git/config changed', '.git/hooks/post-commit added']);
       // A retry would start from the tampered state and be judged against it: none is made.
       expect(out.events.filter((e) => e.type === 'agent' && e.reason === 'spawned')).toHaveLength(1);
@@ -167,9 +173,7 @@ describe.each(modes)('hostile agents, sandbox: %s', (mode) => {
 
   it("pointing its worktree's HEAD at the user's branch, so that the runner's commit lands there", async () => {
     repo = new HostileRepo();
-    const out = await repo.run(mode, [
-      { id: 'evil', files: ['own.txt'], script: 'set -e\ngit symbolic-ref HEAD refs/heads/main\necho mine > own.txt' },
-    ]);
+    const out = await repo.run(mode, [{ id: 'evil', files: ['own.txt'], script: 'set -e\ngit symbolic-ref HEAD refs/heads/main\necho mine > own.txt' }]);
     const main = repo.repo.git('log', '--format=%s', 'main');
     expect(main.split('\n')[0]).toBe('swarm.yaml');
     expect(repo.repo.git('ls-tree', '--name-only', 'main')).not.toContain('own.txt');
@@ -189,7 +193,7 @@ describe.each(modes)('hostile agents, sandbox: %s', (mode) => {
       { id: 'evil', files: ['own.txt'], script: 'fail=0\necho mine > own.txt\nprintf "gitdir: %s\\n" "$PWD/fake" > .git || fail=1\nexit $fail' },
     ]);
     const dotGit = readFileSync(join(repo.root, `.swarm/worktrees/${RUN}/evil/.git`), 'utf8');
-    expect(dotGit).toMatch(new RegExp(`^gitdir: .*/\\.git/worktrees/evil\\n$`));
+    expect(dotGit).toMatch(/^gitdir: .*\/\.git\/worktrees\/evil\n$/);
     expect(out.exitCode).toBe(1);
     expect(repo.integrationFiles()).not.toContain('own.txt');
     if (confined) expect(failure(out.events, 'evil')).toMatch(/Read-only file system|Device or resource busy/);
@@ -264,7 +268,21 @@ describe('agent.sandbox, when bubblewrap does not work', () => {
   it('required: refuses to start, naming the key (exit 2); auto: says so once and detects instead', async () => {
     repo = new HostileRepo();
     const env = { SWARM_BWRAP: '/nonexistent/bwrap' };
-    repo.repo.write('swarm.yaml', ['version: 1', 'agent:', '  kind: command', '  command: [sh, -c, "echo x > a.txt"]', '  sandbox: required', 'tasks:', '  - id: a', '    prompt: p', '    files: [a.txt]', ''].join('\n'));
+    repo.repo.write(
+      'swarm.yaml',
+      [
+        'version: 1',
+        'agent:',
+        '  kind: command',
+        '  command: [sh, -c, "echo x > a.txt"]',
+        '  sandbox: required',
+        'tasks:',
+        '  - id: a',
+        '    prompt: p',
+        '    files: [a.txt]',
+        '',
+      ].join('\n'),
+    );
     repo.repo.commitAll('yaml');
     const { swarm } = await import('../helpers/cli.js');
     const refused = await swarm(['run', 'swarm.yaml', '--ui', 'plain'], { cwd: repo.root, env });

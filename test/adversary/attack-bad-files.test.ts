@@ -34,7 +34,9 @@ describe('a swarm file that is not a regular file', () => {
     for (const name of ['..', '../..', 'x.lock', 'Upper']) {
       const result = await swarm(['clean', name, '--force'], { cwd: a.repo.dir, timeout: 10_000 });
       expect(result.exitCode, name).toBe(2);
-      expect(String(result.stderr)).toBe(`swarm clean: ${JSON.stringify(name)} is not a valid run name: expected lower-case letters, digits, '.', '_' or '-', starting with a letter or digit, at most 64 characters, with no ".." and not ending in "." or ".lock" (git refuses those in branch names)`);
+      expect(String(result.stderr)).toBe(
+        `swarm clean: ${JSON.stringify(name)} is not a valid run name: expected lower-case letters, digits, '.', '_' or '-', starting with a letter or digit, at most 64 characters, with no ".." and not ending in "." or ".lock" (git refuses those in branch names)`,
+      );
     }
     expect(a.repo.git('branch', '--list')).toBe(branches);
   }, 30_000);

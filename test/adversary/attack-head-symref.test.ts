@@ -10,7 +10,10 @@ describe("an agent points its worktree's HEAD at the integration branch (git sym
     // git's "already checked out" guard is for checkouts; symbolic-ref goes around it.
     const agent = a.script(
       'agent.sh',
-      ['if [ "$SWARM_TASK" = b ]; then git symbolic-ref HEAD refs/heads/swarm/sr; git read-tree refs/heads/swarm/sr; fi', 'echo "$SWARM_TASK" > "$SWARM_TASK.txt"'].join('\n'),
+      [
+        'if [ "$SWARM_TASK" = b ]; then git symbolic-ref HEAD refs/heads/swarm/sr; git read-tree refs/heads/swarm/sr; fi',
+        'echo "$SWARM_TASK" > "$SWARM_TASK.txt"',
+      ].join('\n'),
     );
     a.spec(commandSpec({ name: 'sr', agent, top: ['concurrency: 1', 'retries: 0'], agentLines: NO_SANDBOX, tasks: ['a', { id: 'b', dependsOn: ['a'] }] }));
     const base = a.repo.git('rev-parse', 'HEAD');

@@ -32,7 +32,10 @@ describe('file names an agent picks to slip past the globs', () => {
     a = arena();
     const guard = `${a.scratch}/guard.log`;
     // Through the guard first (its own commit), then left for swarm's commit and the audit.
-    const agent = a.script('agent.sh', `echo pwned > 'src\\evil.txt'; echo ok > src/ok.txt; git add -A; git commit -q -m mine 2>>"${guard}" || echo refused >> "${guard}"`);
+    const agent = a.script(
+      'agent.sh',
+      `echo pwned > 'src\\evil.txt'; echo ok > src/ok.txt; git add -A; git commit -q -m mine 2>>"${guard}" || echo refused >> "${guard}"`,
+    );
     a.spec(spec(agent, 'src/**'));
     const base = a.repo.git('rev-parse', 'HEAD');
     const result = await a.run();
@@ -51,7 +54,7 @@ describe('file names an agent picks to slip past the globs', () => {
     ]);
   }, 30_000);
 
-  it('names with a newline, unicode, a leading dash or quotes inside the globs are the task\'s own and land', async () => {
+  it("names with a newline, unicode, a leading dash or quotes inside the globs are the task's own and land", async () => {
     a = arena();
     const names = ['src/a/new\nline.txt', 'src/a/ünï cödé.txt', 'src/a/-rf', 'src/a/"quoted".txt', 'src/a/tab\there'];
     const agent = a.script('agent.sh', ['mkdir -p src/a', ...names.map((n) => `printf x > '${n}'`), 'git add -A; git commit -q -m "odd names"'].join('\n'));

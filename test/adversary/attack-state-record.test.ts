@@ -12,8 +12,26 @@ describe('a run record rewritten to say a failed task merged', () => {
     const once = `${a.scratch}/failed-once`;
     // b fails the first time; its record is then rewritten (as an unsandboxed agent with
     // sqlite3 could) to "merged" at the base commit, which is on the integration branch.
-    const agent = a.script('agent.sh', `echo "$SWARM_TASK" > "$SWARM_TASK.txt"\nif [ "$SWARM_TASK" = b ] && [ ! -e "${once}" ]; then touch "${once}"; exit 1; fi`);
-    a.spec(['version: 1', 'name: rec', 'retries: 0', 'agent:', '  kind: command', `  command: ${JSON.stringify(['sh', agent])}`, '  sandbox: off', 'tasks:', '  - id: a', '    prompt: Do a.', '    files: ["a.txt"]', '  - id: b', '    prompt: Do b.', '    files: ["b.txt"]']);
+    const agent = a.script(
+      'agent.sh',
+      `echo "$SWARM_TASK" > "$SWARM_TASK.txt"\nif [ "$SWARM_TASK" = b ] && [ ! -e "${once}" ]; then touch "${once}"; exit 1; fi`,
+    );
+    a.spec([
+      'version: 1',
+      'name: rec',
+      'retries: 0',
+      'agent:',
+      '  kind: command',
+      `  command: ${JSON.stringify(['sh', agent])}`,
+      '  sandbox: off',
+      'tasks:',
+      '  - id: a',
+      '    prompt: Do a.',
+      '    files: ["a.txt"]',
+      '  - id: b',
+      '    prompt: Do b.',
+      '    files: ["b.txt"]',
+    ]);
     const base = a.repo.git('rev-parse', 'HEAD');
     expect((await a.run()).exitCode).toBe(1);
     const db = new Database(join(a.repo.dir, '.swarm', 'state.db'));

@@ -6,7 +6,7 @@ import { arena, events, mergedTasks, type Arena } from './run-fixture.js';
 let a: Arena | undefined;
 afterEach(() => a?.cleanup());
 
-describe("an agent that owns everything (`**`) commits files under .swarm/", () => {
+describe('an agent that owns everything (`**`) commits files under .swarm/', () => {
   it('they never reach the integration branch, so merging it cannot overwrite the real state.db and guard hooks', async () => {
     a = arena();
     const guard = `${a.scratch}/guard.log`;
@@ -46,7 +46,9 @@ describe("an agent that owns everything (`**`) commits files under .swarm/", () 
     expect(a.repo.git('ls-tree', '-r', '--name-only', 'swarm/sf')).not.toContain('.swarm/');
     expect(readFileSync(guard, 'utf8')).toContain('.swarm/state.db');
     expect(a.repo.git('log', '--format=%s', 'swarm-task/sf/a')).not.toContain('tooling');
-    const refused = events(result.stdout).filter((e) => e.type === 'lease' && e.reason === 'violation').map((e) => e.type === 'lease' && e.reason === 'violation' && e.path);
+    const refused = events(result.stdout)
+      .filter((e) => e.type === 'lease' && e.reason === 'violation')
+      .map((e) => e.type === 'lease' && e.reason === 'violation' && e.path);
     expect([...new Set(refused)].sort()).toEqual(['.swarm/hooks/pre-commit', '.swarm/state.db']);
     // The real state.db is untouched and still answers.
     const status = await swarm(['status', 'sf'], { cwd: a.repo.dir });

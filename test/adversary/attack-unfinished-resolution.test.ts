@@ -17,7 +17,7 @@ function setup(a: Arena): { resolve: string; base: string } {
   const agent = a.script(
     'agent.sh',
     [
-      'if grep -q "Resolve a merge conflict" "$1"; then exec sh ' + JSON.stringify(resolve) + '; fi',
+      `if grep -q "Resolve a merge conflict" "$1"; then exec sh ${JSON.stringify(resolve)}; fi`,
       'echo "from $SWARM_TASK" > shared.txt; echo x > "$SWARM_TASK.txt"',
       '[ "$SWARM_TASK" = two ] && sleep 1',
       'exit 0',

@@ -7,7 +7,7 @@ import { arena, type Arena } from './run-fixture.js';
 let a: Arena | undefined;
 afterEach(() => a?.cleanup());
 
-describe('worktrees: pointed at swarm\'s own folder', () => {
+describe("worktrees: pointed at swarm's own folder", () => {
   it('is refused at its place in the file: a run named hooks would put worktrees among the guard hooks', async () => {
     a = arena();
     const agent = a.script('agent.sh', 'echo "$SWARM_TASK" > "$SWARM_TASK.txt"');
@@ -39,7 +39,18 @@ describe('worktrees: pointed at swarm\'s own folder', () => {
   it('a folder of its own under .swarm is fine', async () => {
     a = arena();
     const agent = a.script('agent.sh', 'echo "$SWARM_TASK" > "$SWARM_TASK.txt"');
-    a.spec(['version: 1', 'name: hooks', 'worktrees: .swarm/wt', 'agent:', '  kind: command', `  command: ${JSON.stringify(['sh', agent])}`, 'tasks:', '  - id: pre-commit', '    prompt: Do it.', '    files: ["pre-commit.txt"]']);
+    a.spec([
+      'version: 1',
+      'name: hooks',
+      'worktrees: .swarm/wt',
+      'agent:',
+      '  kind: command',
+      `  command: ${JSON.stringify(['sh', agent])}`,
+      'tasks:',
+      '  - id: pre-commit',
+      '    prompt: Do it.',
+      '    files: ["pre-commit.txt"]',
+    ]);
     const run = await a.run();
     expect(run.exitCode, String(run.stderr)).toBe(0);
     expect(a.repo.git('show', 'swarm/hooks:pre-commit.txt')).toBe('pre-commit');

@@ -16,7 +16,9 @@ describe('the runner killed at every named point of a merge, then run again', ()
       const checked = `${a.scratch}/checked.log`;
       // merge.check records the commit it judged: a merge on the branch must be among them.
       const check = a.script('check.sh', `git rev-parse HEAD >> "${checked}"`);
-      a.spec(commandSpec({ name: 'crash', agent, top: ['concurrency: 1'], tail: ['merge:', `  check: sh ${check}`], tasks: ['a', { id: 'b', dependsOn: ['a'] }] }));
+      a.spec(
+        commandSpec({ name: 'crash', agent, top: ['concurrency: 1'], tail: ['merge:', `  check: sh ${check}`], tasks: ['a', { id: 'b', dependsOn: ['a'] }] }),
+      );
       const base = a.repo.git('rev-parse', 'HEAD');
       const before = checkoutSnapshot(a.repo.dir);
 

@@ -46,7 +46,7 @@ export class HostileRepo {
   readonly repo: TempRepo;
   readonly #scripts = mkdtempSync(join(tmpdir(), 'swarm-hostile-'));
 
-  constructor(files: Record<string, string> = { 'README.md': '# the user\'s readme\n' }) {
+  constructor(files: Record<string, string> = { 'README.md': "# the user's readme\n" }) {
     this.repo = tempRepo(files);
   }
 
@@ -56,7 +56,16 @@ export class HostileRepo {
 
   /** Writes swarm.yaml (committed, so the user's checkout starts clean) and runs it. */
   async run(mode: Mode, tasks: readonly HostileTask[], opts: { retries?: number; timeout?: string } = {}): Promise<Outcome> {
-    const lines = ['version: 1', `name: ${RUN}`, `retries: ${opts.retries ?? 0}`, `timeout: ${opts.timeout ?? '30s'}`, 'agent:', '  kind: command', `  sandbox: ${mode}`, 'tasks:'];
+    const lines = [
+      'version: 1',
+      `name: ${RUN}`,
+      `retries: ${opts.retries ?? 0}`,
+      `timeout: ${opts.timeout ?? '30s'}`,
+      'agent:',
+      '  kind: command',
+      `  sandbox: ${mode}`,
+      'tasks:',
+    ];
     for (const t of tasks) {
       const script = join(this.#scripts, `${t.id}.sh`);
       writeFileSync(script, `ROOT=${shq(this.root)}\nRUN=${RUN}\n${t.script}\n`);

@@ -8,7 +8,14 @@ afterEach(() => a?.cleanup());
 // The layer under test is the runner's own: in the sandbox an agent cannot move the
 // integration branch at all (test/adversary/adversary.test.ts covers that).
 function spec(agent: string, extra: readonly string[] = []): string[] {
-  return commandSpec({ name: 'ib', agent, top: ['concurrency: 1', 'lease:', '  enforce: block'], agentLines: NO_SANDBOX, tail: extra, tasks: ['a', { id: 'b', dependsOn: ['a'] }] });
+  return commandSpec({
+    name: 'ib',
+    agent,
+    top: ['concurrency: 1', 'lease:', '  enforce: block'],
+    agentLines: NO_SANDBOX,
+    tail: extra,
+    tasks: ['a', { id: 'b', dependsOn: ['a'] }],
+  });
 }
 
 describe('an agent that moves the integration branch itself (git update-ref)', () => {
@@ -34,7 +41,9 @@ describe('an agent that moves the integration branch itself (git update-ref)', (
     expect(first.exitCode).toBe(2);
     const planted = a.repo.git('rev-parse', 'swarm/ib');
     expect(a.repo.git('log', '-1', '--format=%s', planted)).toBe('planted by an agent');
-    expect(String(first.stderr)).toContain(`the integration branch swarm/ib was moved outside swarm: it is at ${planted.slice(0, 12)}, swarm left it at ${base.slice(0, 12)}`);
+    expect(String(first.stderr)).toContain(
+      `the integration branch swarm/ib was moved outside swarm: it is at ${planted.slice(0, 12)}, swarm left it at ${base.slice(0, 12)}`,
+    );
     expect(String(first.stderr)).toContain('planted by an agent');
     // Nothing of swarm's landed on top of it, and b never started.
     expect(mergedTasks(a.repo, base, 'swarm/ib')).toEqual(['?planted by an agent']);
@@ -85,7 +94,10 @@ describe('a move while merge.check runs (the window between the merge and its la
     a = arena();
     const agent = a.script('agent.sh', 'echo "$SWARM_TASK" > "$SWARM_TASK.txt"');
     // Stands for a process left behind by an agent, acting exactly while the check runs.
-    const mover = a.script('mover.sh', 'git update-ref refs/heads/swarm/ib "$(git commit-tree "$(git rev-parse refs/heads/swarm/ib^{tree})" -p refs/heads/swarm/ib -m sneaked)"');
+    const mover = a.script(
+      'mover.sh',
+      'git update-ref refs/heads/swarm/ib "$(git commit-tree "$(git rev-parse refs/heads/swarm/ib^{tree})" -p refs/heads/swarm/ib -m sneaked)"',
+    );
     a.spec(spec(agent, ['merge:', `  check: sh ${mover}`]));
     const base = a.repo.git('rev-parse', 'HEAD');
     const result = await a.run();

@@ -37,7 +37,17 @@ describe('two runners of one file started at the same instant', () => {
     // In its own worktree: a sandboxed agent can write nowhere else.
     const flag = `${a.repo.dir}/.swarm/worktrees/live/a/started`;
     const agent = a.script('agent.sh', 'touch started; sleep 3; rm started; echo x > "$SWARM_TASK.txt"');
-    a.spec(['version: 1', 'name: live', 'agent:', '  kind: command', `  command: ${JSON.stringify(['sh', agent])}`, 'tasks:', '  - id: a', '    prompt: Do a.', '    files: ["a.txt"]']);
+    a.spec([
+      'version: 1',
+      'name: live',
+      'agent:',
+      '  kind: command',
+      `  command: ${JSON.stringify(['sh', agent])}`,
+      'tasks:',
+      '  - id: a',
+      '    prompt: Do a.',
+      '    files: ["a.txt"]',
+    ]);
     const run = a.run();
     const { existsSync } = await import('node:fs');
     while (!existsSync(flag)) await new Promise((r) => setTimeout(r, 50));

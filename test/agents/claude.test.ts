@@ -20,7 +20,17 @@ import { ClaudeRunner } from '../../src/agents/claude.js';
 import { readStat } from '../../src/util/process-family.js';
 import type { AgentInput, AgentOutput } from '../../src/engine/ports.js';
 import { tempRepo, type TempRepo } from '../helpers/git-repo.js';
-import { apiError, claudeEnv, messagesText, reply, startModelServer, toolResults, toolUse, type ModelServer, type RecordedRequest } from '../helpers/model-server.js';
+import {
+  apiError,
+  claudeEnv,
+  messagesText,
+  reply,
+  startModelServer,
+  toolResults,
+  toolUse,
+  type ModelServer,
+  type RecordedRequest,
+} from '../helpers/model-server.js';
 import { agentInput, agentSpec } from './input.js';
 
 const CLAUDE = fileURLToPath(new URL('../../node_modules/.bin/claude', import.meta.url));
@@ -69,7 +79,9 @@ describe('ClaudeRunner with the real claude', { timeout: 180_000 }, () => {
       apiError(429, 0, 'slow down'),
       toolUse('Write', { file_path: join(repo.dir, 'forbidden/secret.txt'), content: 'no\n' }),
       (req) => {
-        denial = toolResults(req).map((b) => JSON.stringify(b.content)).join('\n');
+        denial = toolResults(req)
+          .map((b) => JSON.stringify(b.content))
+          .join('\n');
         return toolUse('Write', { file_path: join(repo.dir, 'src/hello.ts'), content: 'export const hello = 1;\n' });
       },
       // Claude's Bash tool sees the environment we gave claude (plus what claude adds itself).
@@ -99,11 +111,7 @@ describe('ClaudeRunner with the real claude', { timeout: 180_000 }, () => {
     const sessions = of(events, 'session');
     expect(sessions).toHaveLength(1);
     expect(result.sessionId).toBe(sessions[0]!.sessionId);
-    expect(of(events, 'tool').map((e) => e.summary)).toEqual([
-      'Write forbidden/secret.txt',
-      'Write src/hello.ts',
-      'Bash env > agent-env.txt',
-    ]);
+    expect(of(events, 'tool').map((e) => e.summary)).toEqual(['Write forbidden/secret.txt', 'Write src/hello.ts', 'Bash env > agent-env.txt']);
     expect(of(events, 'output').map((e) => e.text)).toEqual(['All done.']);
     const retries = of(events, 'api-retry');
     expect(retries).toHaveLength(1);
@@ -127,7 +135,10 @@ describe('ClaudeRunner with the real claude', { timeout: 180_000 }, () => {
     expect(agentEnv).not.toContain('CLAUDE_CODE_SSE_PORT');
 
     // The log holds claude's raw stream-json, one object a line.
-    const log = readFileSync(input.logFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type?: string });
+    const log = readFileSync(input.logFile, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type?: string });
     expect(log[0]).toMatchObject({ type: 'system' });
     expect(log.filter((l) => l.type === 'result')).toHaveLength(1);
   });
@@ -150,12 +161,22 @@ describe('ClaudeRunner with the real claude', { timeout: 180_000 }, () => {
   it('resumes the session: the second run sends the earlier conversation', async () => {
     const results: string[] = [];
     const record = (req: RecordedRequest): void => {
-      results.push(toolResults(req).map((b) => JSON.stringify(b.content)).join(''));
+      results.push(
+        toolResults(req)
+          .map((b) => JSON.stringify(b.content))
+          .join(''),
+      );
     };
     server.setScript([
       toolUse('Bash', { command: 'npm test', description: 'test' }),
-      (req) => (record(req), toolUse('Bash', { command: 'npm run build', description: 'build' })),
-      (req) => (record(req), reply('I will remember PINEAPPLE.')),
+      (req) => {
+        record(req);
+        return toolUse('Bash', { command: 'npm run build', description: 'build' });
+      },
+      (req) => {
+        record(req);
+        return reply('I will remember PINEAPPLE.');
+      },
     ]);
     const firstInput = claudeInput({ prompt: 'The secret word is PINEAPPLE.' }, ['Read', 'Bash(npm test:*)']).input;
     const first = await runner.run({ ...firstInput, agent: { ...firstInput.agent, permissionMode: 'dontAsk' } });
@@ -177,7 +198,7 @@ describe('ClaudeRunner with the real claude', { timeout: 180_000 }, () => {
     expect(seen).toContain('What was the secret word?');
   });
 
-  it('a session it cannot find to resume is session-missing, with claude\'s words, no session id and no API call', async () => {
+  it("a session it cannot find to resume is session-missing, with claude's words, no session id and no API call", async () => {
     server.setScript([reply('never sent')]);
     const missing = '00000000-0000-4000-8000-000000000000';
     const { input } = claudeInput({ prompt: 'go on', resumeSession: missing });

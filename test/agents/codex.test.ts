@@ -58,7 +58,18 @@ describe('codexArgs', () => {
   });
   it('resumes a session with `exec resume ID`, after the exec options', () => {
     expect(codexArgs({ agent: { ...agent, model: 'm' }, prompt: 'go on', resumeSession: 'abc' })).toEqual([
-      'exec', '--json', '--color', 'never', '--sandbox', 'workspace-write', '--model', 'm', 'resume', 'abc', '--', 'go on',
+      'exec',
+      '--json',
+      '--color',
+      'never',
+      '--sandbox',
+      'workspace-write',
+      '--model',
+      'm',
+      'resume',
+      'abc',
+      '--',
+      'go on',
     ]);
   });
 });
@@ -83,11 +94,14 @@ describe('CodexRunner with the real codex', { timeout: 120_000 }, () => {
     expect(JSON.stringify(server!.requests[0]!.body.input)).toContain('do it');
     expect(server!.requests[1]!.body.input.some((i) => i.type === 'function_call_output')).toBe(true);
     // The raw events are in the log, one JSON object a line.
-    const log = readFileSync(input.logFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type?: string });
+    const log = readFileSync(input.logFile, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type?: string });
     expect(log.map((e) => e.type)).toContain('turn.completed');
   });
 
-  it('the workspace-write sandbox keeps the agent\'s writes inside its worktree (and temp folders)', async () => {
+  it("the workspace-write sandbox keeps the agent's writes inside its worktree (and temp folders)", async () => {
     // Outside both the worktree and the temp folders codex's sandbox leaves writable (the
     // checkout itself may be under /tmp, as in CI's fresh clone): the real home folder.
     const outside = join(homedir(), `.swarm-codex-sandbox-probe-${process.pid}`);
@@ -131,7 +145,7 @@ describe('CodexRunner with the real codex', { timeout: 120_000 }, () => {
     expect(readdirSync(own, { recursive: true }).some((f) => String(f).includes(result.sessionId!))).toBe(true);
   });
 
-  it('an API error fails the attempt with the API\'s own message', async () => {
+  it("an API error fails the attempt with the API's own message", async () => {
     const { input } = await codexInput([{ kind: 'error', status: 400, message: 'this model is not available to you' }]);
     const result = await runner.run(input);
     expect(result).toMatchObject({ ok: false, failure: 'is-error', message: 'this model is not available to you' });

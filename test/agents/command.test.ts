@@ -70,7 +70,10 @@ describe('CommandRunner', () => {
     expect(spawned).toMatchObject({ reason: 'spawned', argv: [process.execPath, ECHO_AGENT, prompt, input.promptFile, 'auth', worktree] });
     expect(events[0]?.reason).toBe('spawned');
 
-    const log = readFileSync(input.logFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { stream: string; line: string });
+    const log = readFileSync(input.logFile, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { stream: string; line: string });
     expect(log.filter((l) => l.stream === 'stdout').map((l) => l.line)).toEqual(outputs);
     expect(log.filter((l) => l.stream === 'stderr').map((l) => l.line)).toEqual(['a warning on stderr']);
     rmSync(logsDir, { recursive: true, force: true });

@@ -26,11 +26,7 @@ export function taskSpec(agent: AgentSpec, over: Partial<TaskSpec> = {}): TaskSp
 }
 
 /** An AgentInput for `worktree`, collecting events; the prompt is written to a prompt file in a temp logs dir. */
-export function agentInput(
-  worktree: string,
-  agent: AgentSpec,
-  over: Partial<AgentInput> = {},
-): { input: AgentInput; events: AgentOutput[]; logsDir: string } {
+export function agentInput(worktree: string, agent: AgentSpec, over: Partial<AgentInput> = {}): { input: AgentInput; events: AgentOutput[]; logsDir: string } {
   const logsDir = mkdtempSync(join(tmpdir(), 'swarm-agent-logs-'));
   const prompt = over.prompt ?? 'do it';
   const promptFile = join(logsDir, 'auth.1.prompt.md');

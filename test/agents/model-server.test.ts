@@ -67,7 +67,12 @@ describe('the scripted model server', () => {
     server.setScript([
       apiError(429, 2),
       apiError(529),
-      (req) => reply(`saw: ${toolResults(req).map((b) => String(b.content)).join(',')}`),
+      (req) =>
+        reply(
+          `saw: ${toolResults(req)
+            .map((b) => String(b.content))
+            .join(',')}`,
+        ),
     ]);
     const body = {
       tools: TOOLS,
@@ -94,9 +99,9 @@ describe('the scripted model server', () => {
     server.setScript([]);
     const waiting = server.waitFor((r) => r.path === '/test/ready');
     expect(await (await post('/v1/messages/count_tokens', { messages: [] })).json()).toEqual({ input_tokens: 100 });
-    expect(await (await fetch(server.url + '/v1/models')).json()).toMatchObject({ data: [] });
+    expect(await (await fetch(`${server.url}/v1/models`)).json()).toMatchObject({ data: [] });
     expect(await (await post('/api/event_logging/batch', {})).json()).toEqual({});
-    await fetch(server.url + '/test/ready?pid=42');
+    await fetch(`${server.url}/test/ready?pid=42`);
     const ready = await waiting;
     expect(ready.url).toBe('/test/ready?pid=42');
     expect(server.requests.map((r) => `${r.method} ${r.path} ${r.role}`)).toEqual([

@@ -23,7 +23,7 @@ function tagged(runner: number, cwd: string): ChildProcess {
 }
 
 describe.skipIf(process.platform !== 'linux')('orphans of a crashed runner', () => {
-  it('are found by their tag, but only inside the run\'s worktrees: a reused pid never reaches another run', async () => {
+  it("are found by their tag, but only inside the run's worktrees: a reused pid never reaches another run", async () => {
     const runner = 999_999; // no such pid: a runner long gone
     const ours = tagged(runner, join(root, 'repo-a', '.swarm', 'worktrees', 'r', 'task'));
     const theirs = tagged(runner, join(root, 'repo-b', '.swarm', 'worktrees', 'r', 'task'));
@@ -39,7 +39,7 @@ describe.skipIf(process.platform !== 'linux')('orphans of a crashed runner', () 
 });
 
 describe.skipIf(process.platform !== 'linux')('a check a crashed runner left running', () => {
-  it('carries the runner\'s tag, so it is found and stopped like an orphaned agent', async () => {
+  it("carries the runner's tag, so it is found and stopped like an orphaned agent", async () => {
     const within = join(root, 'repo-c', '.swarm', 'worktrees', 'r');
     const cwd = join(within, 'task');
     mkdirSync(cwd, { recursive: true });

@@ -53,7 +53,10 @@ describe('runProcess', () => {
     expect(outcome).toMatchObject({ exitCode: 3, signal: null, timedOut: false, cancelled: false });
     expect(lines).toEqual(['one', 'two']);
     expect(outcome.stderrTail).toBe('oops');
-    const logged = readFileSync(logFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const logged = readFileSync(logFile, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(logged.map((l) => [l.stream, l.line])).toEqual(
       expect.arrayContaining([
         ['stdout', 'one'],
@@ -69,6 +72,7 @@ describe('runProcess', () => {
     const outcome = await runProcess({
       file: 'sh',
       // `read` fails at once on a closed stdin instead of waiting for input.
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion, not a template
       args: ['-c', 'echo "home=${HOME-unset} x=$X"; if read line; then echo got-input; else echo stdin-closed; fi'],
       cwd: dir,
       env: { ...env, X: 'y' },

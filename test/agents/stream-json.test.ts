@@ -4,7 +4,9 @@ import { parseStreamLine, toolSummary, type StreamItem } from '../../src/agents/
 
 /** Lines recorded from the real claude 2.1.110 against the scripted model server. */
 function fixture(name: string): { lines: string[]; cwd: string } {
-  const lines = readFileSync(new URL(`./fixtures/${name}.jsonl`, import.meta.url), 'utf8').trim().split('\n');
+  const lines = readFileSync(new URL(`./fixtures/${name}.jsonl`, import.meta.url), 'utf8')
+    .trim()
+    .split('\n');
   const init = JSON.parse(lines[0]!) as { cwd: string };
   return { lines, cwd: init.cwd };
 }
@@ -63,7 +65,9 @@ describe('parseStreamLine on edge cases', () => {
     ]);
     expect(
       parseStreamLine('{"type":"result","subtype":"error_max_turns","is_error":true,"errors":["Reached maximum number of turns (2)"],"num_turns":3}', '/w'),
-    ).toEqual([{ reason: 'result', isError: true, subtype: 'error_max_turns', turns: 3, message: 'Reached maximum number of turns (2)', denials: [], authFailed: false }]);
+    ).toEqual([
+      { reason: 'result', isError: true, subtype: 'error_max_turns', turns: 3, message: 'Reached maximum number of turns (2)', denials: [], authFailed: false },
+    ]);
   });
 });
 
@@ -71,7 +75,10 @@ describe('parseStreamLine on refusals and logins (recorded from claude 2.1.110)'
   it('a Bash call refused under acceptEdits: the refusal text from the tool result, the denial from the result', () => {
     const items = parseAll('claude-denied');
     const refusal = items.find((i) => i.reason === 'refusal');
-    expect(refusal).toMatchObject({ toolUseId: 'toolu_test_2', text: 'This Bash command contains multiple operations. The following part requires approval: npm test 2>&1' });
+    expect(refusal).toMatchObject({
+      toolUseId: 'toolu_test_2',
+      text: 'This Bash command contains multiple operations. The following part requires approval: npm test 2>&1',
+    });
     // The allowed command's result (git status) is not a refusal.
     expect(items.filter((i) => i.reason === 'refusal')).toHaveLength(1);
     expect(items.at(-1)).toMatchObject({

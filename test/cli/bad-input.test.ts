@@ -33,14 +33,42 @@ function diagnostics(stderr: string): string[] {
 
 describe('swarm validate refuses what run would refuse or choke on, at file:line:col', () => {
   const cases: { name: string; text: string; expected: string[] }[] = [
-    { name: 'task id a..b', text: yaml(['name: t'], ['  - id: a..b', '    prompt: x', '    files: [a]']), expected: [`swarm.yaml:4:9 error: task "a..b" id: expected a task id: ${ID_RULE}`] },
-    { name: 'task id x.lock', text: yaml(['name: t'], ['  - id: x.lock', '    prompt: x', '    files: [a]']), expected: [`swarm.yaml:4:9 error: task "x.lock" id: expected a task id: ${ID_RULE}`] },
-    { name: 'task id a.', text: yaml(['name: t'], ['  - id: a.', '    prompt: x', '    files: [a]']), expected: [`swarm.yaml:4:9 error: task "a." id: expected a task id: ${ID_RULE}`] },
+    {
+      name: 'task id a..b',
+      text: yaml(['name: t'], ['  - id: a..b', '    prompt: x', '    files: [a]']),
+      expected: [`swarm.yaml:4:9 error: task "a..b" id: expected a task id: ${ID_RULE}`],
+    },
+    {
+      name: 'task id x.lock',
+      text: yaml(['name: t'], ['  - id: x.lock', '    prompt: x', '    files: [a]']),
+      expected: [`swarm.yaml:4:9 error: task "x.lock" id: expected a task id: ${ID_RULE}`],
+    },
+    {
+      name: 'task id a.',
+      text: yaml(['name: t'], ['  - id: a.', '    prompt: x', '    files: [a]']),
+      expected: [`swarm.yaml:4:9 error: task "a." id: expected a task id: ${ID_RULE}`],
+    },
     { name: 'run name a..b', text: yaml(['name: a..b']), expected: [`swarm.yaml:2:7 error: name: expected a run name: ${ID_RULE}`] },
-    { name: 'into: HEAD', text: yaml(['name: t', 'into: HEAD']), expected: ['swarm.yaml:3:7 error: into: "HEAD" is a name git resolves before any branch (like HEAD or FETCH_HEAD); choose another name'] },
-    { name: 'into: swarm-task/x', text: yaml(['name: t', 'into: swarm-task/x']), expected: ['swarm.yaml:3:7 error: into: "swarm-task/x" is inside swarm-task/, where swarm keeps task branches; choose another name'] },
-    { name: 'worktrees: .git/wt', text: yaml(['name: t', 'worktrees: .git/wt']), expected: ['swarm.yaml:3:12 error: worktrees: ".git/wt" is inside .git/; Claude Code refuses to edit files there, choose another folder'] },
-    { name: 'worktrees: ../wt', text: yaml(['name: t', 'worktrees: ../wt']), expected: ['swarm.yaml:3:12 error: worktrees: "../wt" is outside the repository; task worktrees must live inside it (relative to its root)'] },
+    {
+      name: 'into: HEAD',
+      text: yaml(['name: t', 'into: HEAD']),
+      expected: ['swarm.yaml:3:7 error: into: "HEAD" is a name git resolves before any branch (like HEAD or FETCH_HEAD); choose another name'],
+    },
+    {
+      name: 'into: swarm-task/x',
+      text: yaml(['name: t', 'into: swarm-task/x']),
+      expected: ['swarm.yaml:3:7 error: into: "swarm-task/x" is inside swarm-task/, where swarm keeps task branches; choose another name'],
+    },
+    {
+      name: 'worktrees: .git/wt',
+      text: yaml(['name: t', 'worktrees: .git/wt']),
+      expected: ['swarm.yaml:3:12 error: worktrees: ".git/wt" is inside .git/; Claude Code refuses to edit files there, choose another folder'],
+    },
+    {
+      name: 'worktrees: ../wt',
+      text: yaml(['name: t', 'worktrees: ../wt']),
+      expected: ['swarm.yaml:3:12 error: worktrees: "../wt" is outside the repository; task worktrees must live inside it (relative to its root)'],
+    },
     {
       name: 'worktrees: src (a tracked folder)',
       text: yaml(['name: t', 'worktrees: src']),
@@ -48,7 +76,11 @@ describe('swarm validate refuses what run would refuse or choke on, at file:line
         'swarm.yaml:3:12 error: worktrees: "src" holds files tracked by git (src/a.ts); swarm lists its worktrees folder in .git/info/exclude, which would hide your new files there from git status; choose a folder of its own, such as .swarm/worktrees',
       ],
     },
-    { name: 'lease.ttl: 1ms', text: yaml(['name: t', 'lease: { ttl: 1ms }']), expected: ['swarm.yaml:3:15 error: lease.ttl: expected at least 5s (the runner renews its leases every third of the ttl), got "1ms"'] },
+    {
+      name: 'lease.ttl: 1ms',
+      text: yaml(['name: t', 'lease: { ttl: 1ms }']),
+      expected: ['swarm.yaml:3:15 error: lease.ttl: expected at least 5s (the runner renews its leases every third of the ttl), got "1ms"'],
+    },
     {
       name: 'prompt_file: /dev/zero',
       text: yaml(['name: t'], ['  - id: a', '    prompt_file: /dev/zero', '    files: [a]']),
@@ -72,7 +104,9 @@ describe('swarm validate refuses what run would refuse or choke on, at file:line
     for (const command of ['validate', 'run']) {
       const r = await swarm([command, 'swarm.yaml'], { cwd: repo.dir, timeout: 20_000 });
       expect(r.timedOut).toBe(false);
-      expect(diagnostics(err(r))).toEqual([`swarm.yaml:5:18 error: task "a" prompt_file: "prompt.md" is a named pipe (FIFO), not a regular file (${join(repo.dir, 'prompt.md')})`]);
+      expect(diagnostics(err(r))).toEqual([
+        `swarm.yaml:5:18 error: task "a" prompt_file: "prompt.md" is a named pipe (FIFO), not a regular file (${join(repo.dir, 'prompt.md')})`,
+      ]);
       expect(r.exitCode).toBe(2);
     }
     // Two node start-ups; a reader stuck on the pipe would have waited for the 20 s timeout.
@@ -138,7 +172,15 @@ describe('a broken .swarm/state.db', () => {
     const garbage = Buffer.from('this is not an SQLite database; '.repeat(200));
     writeFileSync(db(), garbage);
     writeFileSync(join(repo.dir, 'swarm.yaml'), yaml(['name: t', 'agent: { kind: command, command: ["true"] }']));
-    const commands = [['status'], ['run', 'swarm.yaml', '--ui', 'plain'], ['leases'], ['logs', 'a'], ['clean', 't'], ['report'], ['lease', 'acquire', '--holder', 'x', '--files', 'a']];
+    const commands = [
+      ['status'],
+      ['run', 'swarm.yaml', '--ui', 'plain'],
+      ['leases'],
+      ['logs', 'a'],
+      ['clean', 't'],
+      ['report'],
+      ['lease', 'acquire', '--holder', 'x', '--files', 'a'],
+    ];
     for (const args of commands) {
       const r = await swarm(args, { cwd: repo.dir });
       expect({ args, code: r.exitCode }).toEqual({ args, code: 2 });
@@ -204,7 +246,9 @@ describe('an internal error', () => {
     const lines = err(r).split('\n').filter(Boolean);
     expect(lines).toHaveLength(1);
     const log = /the details are in (\S+\.log);/.exec(lines[0]!)?.[1];
-    expect(lines[0]).toMatch(/^swarm: internal error: a deliberate internal error \(SWARM_TEST_INTERNAL_ERROR=1\) \(the details are in .*; please report it\)$/);
+    expect(lines[0]).toMatch(
+      /^swarm: internal error: a deliberate internal error \(SWARM_TEST_INTERNAL_ERROR=1\) \(the details are in .*; please report it\)$/,
+    );
     expect(log).toMatch(new RegExp(`^${join(repo.dir, '.swarm', 'logs', 'internal-')}.*\\.log$`));
     const text = readFileSync(log!, 'utf8');
     expect(text).toContain('Error: a deliberate internal error');
@@ -229,7 +273,7 @@ describe('an internal error', () => {
 });
 
 describe('a /src/ line an older swarm left in .git/info/exclude', () => {
-  it('swarm clean takes it out (only swarm\'s own line), so new files under src/ show again', async () => {
+  it("swarm clean takes it out (only swarm's own line), so new files under src/ show again", async () => {
     const exclude = join(repo.dir, '.git', 'info', 'exclude');
     const user = '# mine\n/src/generated/\n';
     writeFileSync(exclude, `${user}# swarm: run state and task worktrees\n/.swarm/\n/src/\n`);

@@ -95,7 +95,9 @@ describe('swarm status, logs and clean through the built CLI', () => {
     expect(String(logs.stdout)).toContain('── ok · attempt 1 of 1 · ok ──');
     expect(String(logs.stdout)).toContain('exiting with 0');
     expect(String(logs.stdout)).toContain('check  │ checking ok');
-    const raw = String((await swarm(['logs', 'ok', '--raw'], { cwd: repo.dir })).stdout).trim().split('\n');
+    const raw = String((await swarm(['logs', 'ok', '--raw'], { cwd: repo.dir })).stdout)
+      .trim()
+      .split('\n');
     expect(raw.map((l) => JSON.parse(l) as { stream: string }).map((l) => l.stream)).toEqual(['stdout', 'check']);
     const unknown = await swarm(['logs', 'nope'], { cwd: repo.dir });
     expect(unknown.exitCode).toBe(2);
@@ -121,7 +123,9 @@ describe('swarm status, logs and clean through the built CLI', () => {
     const forced = await swarm(['clean', 'cli', '--force'], { cwd: repo.dir });
     expect(forced.exitCode).toBe(0);
     expect(String(forced.stdout)).toContain(`removed worktree ${badWorktree}`);
-    expect(String(forced.stdout)).toMatch(/deleted branch swarm-task\/cli\/bad \(was [0-9a-f]{12}, not merged into swarm\/cli: `git branch swarm-task\/cli\/bad [0-9a-f]{12}` brings it back\)/);
+    expect(String(forced.stdout)).toMatch(
+      /deleted branch swarm-task\/cli\/bad \(was [0-9a-f]{12}, not merged into swarm\/cli: `git branch swarm-task\/cli\/bad [0-9a-f]{12}` brings it back\)/,
+    );
     expect(repo.git('branch', '--list', 'swarm-task/cli/*')).toBe('');
     expect(repo.git('rev-parse', '--verify', '-q', 'swarm/cli')).toMatch(/^[0-9a-f]{40}$/);
     const again = await swarm(['clean'], { cwd: repo.dir });
@@ -194,7 +198,9 @@ describe('swarm status, logs and clean through the built CLI', () => {
 describe('renderLogLine', () => {
   it('renders a recorded claude stream-json transcript readably', () => {
     const file = fileURLToPath(new URL('../agents/fixtures/claude-bash.jsonl', import.meta.url));
-    const lines = readFileSync(file, 'utf8').split('\n').flatMap((l) => renderLogLine(l, '/tmp/exp/repo-WE46Wm'));
+    const lines = readFileSync(file, 'utf8')
+      .split('\n')
+      .flatMap((l) => renderLogLine(l, '/tmp/exp/repo-WE46Wm'));
     expect(lines[0]).toMatch(/^· session 10d345b8-3ecb-40f5-bfe7-7cd579c58bb1/);
     expect(lines).toContain('→ Bash echo hi > bash.txt');
     expect(lines).toContain('→ Edit bash.txt');
@@ -213,7 +219,15 @@ describe('renderLogLine', () => {
     expect(renderLogLine(JSON.stringify({ t: 1, stream: 'check', line: 'FAIL x' }), '/w')).toEqual(['check  │ FAIL x']);
     expect(renderLogLine(JSON.stringify({ t: 1, stream: 'stderr', line: 'oops' }), '/w')).toEqual(['stderr │ oops']);
     expect(renderLogLine('not json', '/w')).toEqual(['not json']);
-    const retry = JSON.stringify({ type: 'system', subtype: 'api_retry', attempt: 2, max_retries: 10, retry_delay_ms: 4000, error_status: 429, error: 'rate_limit' });
+    const retry = JSON.stringify({
+      type: 'system',
+      subtype: 'api_retry',
+      attempt: 2,
+      max_retries: 10,
+      retry_delay_ms: 4000,
+      error_status: 429,
+      error: 'rate_limit',
+    });
     expect(renderLogLine(retry, '/w')).toEqual(['⚠ API retry 2/10: rate_limit (429), waiting 4s']);
     const failed = JSON.stringify({ type: 'result', is_error: true, subtype: 'error_max_turns', num_turns: 50, total_cost_usd: 1.5 });
     expect(renderLogLine(failed, '/w')).toEqual(['✗ failed ($1.50, 50 turns): error_max_turns']);

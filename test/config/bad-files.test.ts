@@ -141,10 +141,7 @@ const cases: Case[] = [
   {
     name: 'missing task id and files',
     text: lines(...HEAD, 'tasks:', '  - prompt: x'),
-    expected: [
-      'F:4:5 missing required key "files" in tasks[0] (the globs of the files this task owns)',
-      'F:4:5 missing required key "id" in tasks[0]',
-    ],
+    expected: ['F:4:5 missing required key "files" in tasks[0] (the globs of the files this task owns)', 'F:4:5 missing required key "id" in tasks[0]'],
   },
   {
     name: 'duplicate task id points at the second',
@@ -153,7 +150,17 @@ const cases: Case[] = [
   },
   {
     name: 'depends_on an unknown task, with a suggestion',
-    text: lines(...HEAD, 'tasks:', '  - id: auth', '    prompt: x', '    files: [a]', '  - id: api', '    prompt: y', '    files: [b]', '    depends_on: [atuh]'),
+    text: lines(
+      ...HEAD,
+      'tasks:',
+      '  - id: auth',
+      '    prompt: x',
+      '    files: [a]',
+      '  - id: api',
+      '    prompt: y',
+      '    files: [b]',
+      '    depends_on: [atuh]',
+    ),
     expected: ['F:10:18 task "api" depends on unknown task "atuh" (did you mean "auth"?)'],
   },
   {
@@ -270,7 +277,7 @@ const cases: Case[] = [
     name: 'claude-only settings where the agent is codex (top level, and a task inheriting codex)',
     text: lines(...HEAD, 'agent:', '  kind: codex', '  max_turns: 5', 'tasks:', ...OK_TASK, '    agent:', '      allowed_tools: [Read]'),
     expected: [
-      'F:5:3 the agent is codex, which does not use max_turns (a claude setting); remove it, or pass codex\'s own flags in agent.args',
+      "F:5:3 the agent is codex, which does not use max_turns (a claude setting); remove it, or pass codex's own flags in agent.args",
       'F:11:7 task "ok" runs codex, which does not use allowed_tools (a claude setting); remove it, or pass codex\'s own flags in agent.args',
     ],
   },

@@ -221,7 +221,18 @@ describe('prompt_file', () => {
 describe('locations for later stages', () => {
   test('each task records where its id, files and depends_on entries are', () => {
     const spec = load(
-      lines('version: 1', 'tasks:', '  - id: a', '    prompt: x', '    files: ["a/**", b]', '  - id: b', '    prompt: y', '    files: [c]', '    depends_on:', '      - a'),
+      lines(
+        'version: 1',
+        'tasks:',
+        '  - id: a',
+        '    prompt: x',
+        '    files: ["a/**", b]',
+        '  - id: b',
+        '    prompt: y',
+        '    files: [c]',
+        '    depends_on:',
+        '      - a',
+      ),
       'loc.yaml',
     );
     const [a, b] = spec.tasks;
@@ -263,14 +274,7 @@ describe('hostile input', () => {
 
   test('ordinary anchors and merge keys work', () => {
     const spec = load(
-      lines(
-        'version: 1',
-        'tasks:',
-        '  - &base { id: a, prompt: shared prompt, files: [a], retries: 4 }',
-        '  - <<: *base',
-        '    id: b',
-        '    files: [b]',
-      ),
+      lines('version: 1', 'tasks:', '  - &base { id: a, prompt: shared prompt, files: [a], retries: 4 }', '  - <<: *base', '    id: b', '    files: [b]'),
     );
     expect(spec.tasks.map((t) => [t.id, t.prompt, t.files, t.retries])).toEqual([
       ['a', 'shared prompt', ['a'], 4],

@@ -51,7 +51,11 @@ describe('the fast YAML reader', () => {
 
   test.each([
     ['plain map', 'version: 1\nname: x\n', { version: 1, name: 'x' }],
-    ['core schema scalars', 'a: 0o17\nb: 0x1F\nc: 1_000\nd: True\ne: ~\nf: yes\ng: 2001-12-14\n', { a: 15, b: 31, c: '1_000', d: true, e: null, f: 'yes', g: '2001-12-14' }],
+    [
+      'core schema scalars',
+      'a: 0o17\nb: 0x1F\nc: 1_000\nd: True\ne: ~\nf: yes\ng: 2001-12-14\n',
+      { a: 15, b: 31, c: '1_000', d: true, e: null, f: 'yes', g: '2001-12-14' },
+    ],
     ['a byte-order mark', '\ufeffa: 1\n', { a: 1 }],
     ['CRLF line ends', 'a: 1\r\nb: |\r\n  x\r\n', { a: 1, b: 'x\n' }],
     ['an anchor nobody refers to', 'a: &x 1\n', { a: 1 }],
@@ -62,7 +66,12 @@ describe('the fast YAML reader', () => {
 
   test('reads every shipped swarm file exactly as the document API does', () => {
     const root = join(import.meta.dirname, '../..');
-    const files = [join(root, 'swarm.yaml.example'), ...readdirSync(join(root, 'examples')).filter((f) => f.endsWith('.yaml')).map((f) => join(root, 'examples', f))];
+    const files = [
+      join(root, 'swarm.yaml.example'),
+      ...readdirSync(join(root, 'examples'))
+        .filter((f) => f.endsWith('.yaml'))
+        .map((f) => join(root, 'examples', f)),
+    ];
     expect(files.length).toBeGreaterThanOrEqual(4);
     for (const file of files) expect(expectSameMeaning(readFileSync(file, 'utf8')), file).toBe('read');
   });
@@ -81,7 +90,12 @@ describe('the fast YAML reader', () => {
 
 describe('parseSpec: the fast path and the document API give the same spec', () => {
   const root = join(import.meta.dirname, '../..');
-  const files = ['swarm.yaml.example', ...readdirSync(join(root, 'examples')).filter((f) => f.endsWith('.yaml')).map((f) => `examples/${f}`)];
+  const files = [
+    'swarm.yaml.example',
+    ...readdirSync(join(root, 'examples'))
+      .filter((f) => f.endsWith('.yaml'))
+      .map((f) => `examples/${f}`),
+  ];
 
   test.each(files)('%s', (name) => {
     const file = join(root, name);
@@ -120,13 +134,28 @@ describe('parseSpec: the fast path and the document API give the same spec', () 
   });
 
   test('a task location on the fast path points at the id as written', () => {
-    const text = ['version: 1', 'name: t', 'tasks:', '  - id: first', '    prompt: x', '    files: [a/**]', '  - id: second', '    prompt: y', '    files: ["b/*.ts", c.md]', '    depends_on: [first]', ''].join('\n');
+    const text = [
+      'version: 1',
+      'name: t',
+      'tasks:',
+      '  - id: first',
+      '    prompt: x',
+      '    files: [a/**]',
+      '  - id: second',
+      '    prompt: y',
+      '    files: ["b/*.ts", c.md]',
+      '    depends_on: [first]',
+      '',
+    ].join('\n');
     const spec = parseSpec(text, 'swarm.yaml');
     expect(spec.ok).toBe(true);
     if (!spec.ok) return;
     const second = spec.value.tasks[1]!;
     expect(second.loc.id).toMatchObject({ file: 'swarm.yaml', line: 7, col: 9 });
-    expect(second.loc.files?.map((l) => l && [l.line, l.col])).toEqual([[9, 13], [9, 23]]);
+    expect(second.loc.files?.map((l) => l && [l.line, l.col])).toEqual([
+      [9, 13],
+      [9, 23],
+    ]);
     expect(second.loc.dependsOn?.map((l) => l && [l.line, l.col])).toEqual([[10, 18]]);
   });
 });
@@ -149,13 +178,75 @@ function rng(seed: number): Rand {
 const pick = <T>(rand: Rand, xs: readonly T[]): T => xs[rand(xs.length)]!;
 
 const PLAIN = [
-  '1', '-0', '+12', '007', '0o17', '0o8', '0x1F', '0xg', '-0x1', '1_000', '0b11', '.5', '1.', '1e3', '1.e3', '.e3', '12e03', '-.5',
-  '.inf', '-.INF', '+.inf', '.NaN', '.nan', 'nan', 'true', 'True', 'TRUE', 'tRUE', 'false', 'yes', 'No', 'on', 'OFF', 'y',
-  'null', 'Null', 'NULL', 'nULL', '~', '2001-12-14', '2001-12-14t21:59:43.10-05:00', '1:20', '190:20:30', '=', '<<',
-  'src/**', 'a b', 'x #not a comment', 'a:b', 'http://x.y/z', '-x', '?x', ':x', 'a,b', 'é', '1 2',
+  '1',
+  '-0',
+  '+12',
+  '007',
+  '0o17',
+  '0o8',
+  '0x1F',
+  '0xg',
+  '-0x1',
+  '1_000',
+  '0b11',
+  '.5',
+  '1.',
+  '1e3',
+  '1.e3',
+  '.e3',
+  '12e03',
+  '-.5',
+  '.inf',
+  '-.INF',
+  '+.inf',
+  '.NaN',
+  '.nan',
+  'nan',
+  'true',
+  'True',
+  'TRUE',
+  'tRUE',
+  'false',
+  'yes',
+  'No',
+  'on',
+  'OFF',
+  'y',
+  'null',
+  'Null',
+  'NULL',
+  'nULL',
+  '~',
+  '2001-12-14',
+  '2001-12-14t21:59:43.10-05:00',
+  '1:20',
+  '190:20:30',
+  '=',
+  '<<',
+  'src/**',
+  'a b',
+  'x #not a comment',
+  'a:b',
+  'http://x.y/z',
+  '-x',
+  '?x',
+  ':x',
+  'a,b',
+  'é',
+  '1 2',
 ];
 const QUOTED = [
-  "''", '""', "'it''s'", '"a\\tb"', '"\\u00e9\\x41\\/"', '"\\N\\_\\L\\P"', "'x #y'", '"multi\n  line"', "'fold\n\n  ed'", '"\\\n  joined"', '"\\e\\a"',
+  "''",
+  '""',
+  "'it''s'",
+  '"a\\tb"',
+  '"\\u00e9\\x41\\/"',
+  '"\\N\\_\\L\\P"',
+  "'x #y'",
+  '"multi\n  line"',
+  "'fold\n\n  ed'",
+  '"\\\n  joined"',
+  '"\\e\\a"',
 ];
 const BAD = ['@x', '`x`', '!x', '*x', '&a', '%x', '[', '{', 'a: b: c', '"open', '|x', '>x'];
 const KEYS = ['a', 'b', 'id', 'files', 'version', '"q k"', "'s k'", 'x y', '? e', '-k', 'é', '"1"', 'a.b'];
@@ -179,7 +270,16 @@ function blockScalar(rand: Rand, indent: string): string {
 }
 
 function flow(rand: Rand, depth: number): string {
-  if (depth <= 0 || rand(3) === 0) return rand(4) === 0 ? pick(rand, QUOTED.filter((q) => !q.includes('\n'))) : pick(rand, PLAIN.filter((p) => !/[,#:[\]{}]/.test(p)));
+  if (depth <= 0 || rand(3) === 0)
+    return rand(4) === 0
+      ? pick(
+          rand,
+          QUOTED.filter((q) => !q.includes('\n')),
+        )
+      : pick(
+          rand,
+          PLAIN.filter((p) => !/[,#:[\]{}]/.test(p)),
+        );
   if (rand(2) === 0) return `[${Array.from({ length: rand(4) }, () => flow(rand, depth - 1)).join(', ')}${rand(5) === 0 ? ',' : ''}]`;
   const keys = [...new Set(Array.from({ length: rand(4) }, () => key(rand)))].filter((k) => !k.startsWith('?'));
   return `{${keys.map((k) => (rand(5) === 0 ? k : `${k}: ${flow(rand, depth - 1)}`)).join(', ')}}`;
@@ -189,7 +289,7 @@ function blockValue(rand: Rand, indent: string, depth: number): string {
   const r = rand(10);
   if (depth > 0 && r < 3) return `\n${blockMap(rand, `${indent}  `, depth - 1)}`;
   if (depth > 0 && r < 5) return `\n${blockSeq(rand, `${indent}${rand(2) === 0 ? '' : '  '}`, depth - 1)}`;
-  if (r < 6) return ` ${blockScalar(rand, indent)}`.trimEnd() + '\n';
+  if (r < 6) return `${` ${blockScalar(rand, indent)}`.trimEnd()}\n`;
   if (r < 7) return ` ${flow(rand, 2)}\n`;
   const comment = rand(6) === 0 ? '  # note' : '';
   return ` ${scalar(rand)}${comment}${rand(8) === 0 ? '  ' : ''}\n`;

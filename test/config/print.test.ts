@@ -15,11 +15,7 @@ describe('formatDiagnostics', () => {
     if (result.ok) return;
     const out = formatDiagnostics(result.error, () => text);
     expect(out).toContain(
-      [
-        'swarm.yaml:4:5 error: unknown key "dependson" in task "a" (did you mean "depends_on"?)',
-        '  4 |     dependson: [b]',
-        '    |     ^~~~~~~~~',
-      ].join('\n'),
+      ['swarm.yaml:4:5 error: unknown key "dependson" in task "a" (did you mean "depends_on"?)', '  4 |     dependson: [b]', '    |     ^~~~~~~~~'].join('\n'),
     );
   });
 

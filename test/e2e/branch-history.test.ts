@@ -57,7 +57,10 @@ function writeYaml(name: string, command: string[], task: { prompt: string; retr
 
 const run = async () => {
   const res = await swarm(['run', 'swarm.yaml', '--ui', 'json'], { cwd: repo.dir });
-  const evs = String(res.stdout).split('\n').filter(Boolean).map((l) => JSON.parse(l) as SwarmEvent);
+  const evs = String(res.stdout)
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as SwarmEvent);
   return { res, evs, logs: evs.flatMap((e) => (e.type === 'log' ? [e.message] : [])) };
 };
 
@@ -143,7 +146,10 @@ writeFileSync('lib/t/v2.txt', 'v2\\n');
 
     // The old work is kept on a branch of its own, and the log says so with a git branch command.
     const kept = `swarm-replaced/cr/t-${oldSha.slice(0, 12)}`;
-    expect(second.logs.filter((m) => m.includes(`git branch ${kept} ${oldSha}`)), second.logs.join('\n')).toHaveLength(1);
+    expect(
+      second.logs.filter((m) => m.includes(`git branch ${kept} ${oldSha}`)),
+      second.logs.join('\n'),
+    ).toHaveLength(1);
     expect(repo.git('rev-parse', `refs/heads/${kept}`)).toBe(oldSha);
     expect(existsSync(join(repo.dir, '.swarm', 'worktrees', 'cr', 't', 'lib', 't', 'v1.txt'))).toBe(false);
   });

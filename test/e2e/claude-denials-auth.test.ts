@@ -14,7 +14,17 @@ import type { StatusJson } from '../../src/cli/commands/status.js';
 import type { SwarmEvent } from '../../src/engine/events.js';
 import { swarm } from '../helpers/cli.js';
 import { tempRepo, type TempRepo } from '../helpers/git-repo.js';
-import { apiError, claudeEnv, messagesText, reply, startModelServer, toolUse, type ModelServer, type RecordedRequest, type Turn } from '../helpers/model-server.js';
+import {
+  apiError,
+  claudeEnv,
+  messagesText,
+  reply,
+  startModelServer,
+  toolUse,
+  type ModelServer,
+  type RecordedRequest,
+  type Turn,
+} from '../helpers/model-server.js';
 
 const CLAUDE = fileURLToPath(new URL('../../node_modules/.bin/claude', import.meta.url));
 const RUN = 'auth';
@@ -78,7 +88,13 @@ interface Ran {
 async function run(repo: TempRepo, ui: 'json' | 'plain', env: Record<string, string | undefined>, args: string[] = []): Promise<Ran> {
   const res = await swarm(['run', 'swarm.yaml', '--ui', ui, ...args], { cwd: repo.dir, env: env as Record<string, string> });
   const stdout = String(res.stdout);
-  const events = ui === 'json' ? stdout.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as SwarmEvent) : [];
+  const events =
+    ui === 'json'
+      ? stdout
+          .split('\n')
+          .filter((l) => l.trim() !== '')
+          .map((l) => JSON.parse(l) as SwarmEvent)
+      : [];
   return { exitCode: res.exitCode, stdout, stderr: String(res.stderr), events };
 }
 
@@ -92,7 +108,12 @@ const show = (repo: TempRepo, path: string): string => repo.git('show', `swarm/$
 const warnings = (evs: SwarmEvent[]) => evs.flatMap((e) => (e.type === 'log' && e.reason === 'warning' ? [e.message] : []));
 const spawns = (evs: SwarmEvent[]) => evs.filter((e) => e.type === 'agent' && e.reason === 'spawned');
 /** Like the user's shell with no key: claudeEnv without ANTHROPIC_API_KEY (undefined removes it). */
-const noKeyEnv = (): Record<string, string | undefined> => ({ ...claudeEnv(server, home), ANTHROPIC_API_KEY: undefined, CLAUDE_CODE_OAUTH_TOKEN: undefined, ANTHROPIC_AUTH_TOKEN: undefined });
+const noKeyEnv = (): Record<string, string | undefined> => ({
+  ...claudeEnv(server, home),
+  ANTHROPIC_API_KEY: undefined,
+  CLAUDE_CODE_OAUTH_TOKEN: undefined,
+  ANTHROPIC_AUTH_TOKEN: undefined,
+});
 
 describe('swarm run with the real claude: refusals and logins', { timeout: 300_000 }, () => {
   it('a Bash call refused under acceptEdits: a denied event with the hint, in --ui json, plain output, swarm status and swarm logs', async () => {
@@ -109,7 +130,15 @@ describe('swarm run with the real claude: refusals and logins', { timeout: 300_0
     expect(show(repo, 'tests/done.txt')).toBe('tests');
     const denied = json.events.filter((e) => e.type === 'agent' && e.reason === 'denied');
     expect(denied).toEqual([
-      expect.objectContaining({ type: 'agent', reason: 'denied', task: 'tests', attempt: 1, tool: 'Bash', summary: 'Bash npm test 2>&1 | tail -5', suggestion: 'Bash(npm test:*)' }),
+      expect.objectContaining({
+        type: 'agent',
+        reason: 'denied',
+        task: 'tests',
+        attempt: 1,
+        tool: 'Bash',
+        summary: 'Bash npm test 2>&1 | tail -5',
+        suggestion: 'Bash(npm test:*)',
+      }),
     ]);
 
     const seen = await status(repo);
@@ -117,12 +146,16 @@ describe('swarm run with the real claude: refusals and logins', { timeout: 300_0
     const text = await swarm(['status', RUN], { cwd: repo.dir });
     expect(String(text.stdout)).toContain('  tests: Bash npm test 2>&1 | tail -5 -> Bash(npm test:*)');
     const logs = await swarm(['logs', 'tests', '--run', RUN], { cwd: repo.dir });
-    expect(String(logs.stdout), String(logs.stderr)).toContain('⚠ refused by Claude Code: Bash npm test 2>&1 | tail -5 (allow it with agent.allowed_tools: Bash(npm test:*))');
+    expect(String(logs.stdout), String(logs.stderr)).toContain(
+      '⚠ refused by Claude Code: Bash npm test 2>&1 | tail -5 (allow it with agent.allowed_tools: Bash(npm test:*))',
+    );
 
     server.setScript(script);
     const plain = await run(repo, 'plain', claudeEnv(server, home), ['--fresh']);
     expect(plain.exitCode, plain.stderr).toBe(0);
-    expect(plain.stdout).toMatch(/\] tests +refused by Claude Code: Bash npm test 2>&1 \| tail -5 \(allow it with agent\.allowed_tools: Bash\(npm test:\*\)\)\n/);
+    expect(plain.stdout).toMatch(
+      /\] tests +refused by Claude Code: Bash npm test 2>&1 \| tail -5 \(allow it with agent\.allowed_tools: Bash\(npm test:\*\)\)\n/,
+    );
   });
 
   it('three tasks at once, the API answers 401: one auth message, no retry spent, none failed, exit 130; the next run resumes and merges all', async () => {

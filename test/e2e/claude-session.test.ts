@@ -38,7 +38,8 @@ const worktreeOf = (req: RecordedRequest): string => {
   return /Primary working directory: (.+)/.exec(text)?.[1]?.trim() ?? '';
 };
 const userMessages = (req: RecordedRequest) => (req.body?.messages ?? []).filter((m) => m.role === 'user');
-const hasToolResult = (req: RecordedRequest) => (req.body?.messages ?? []).some((m) => typeof m.content !== 'string' && m.content.some((b) => b.type === 'tool_result'));
+const hasToolResult = (req: RecordedRequest) =>
+  (req.body?.messages ?? []).some((m) => typeof m.content !== 'string' && m.content.some((b) => b.type === 'tool_result'));
 
 describe('a claude session that cannot be found on a retry', { timeout: 300_000 }, () => {
   it('the attempt starts a new session with the full prompt, spends no retry, and the task merges', async () => {
@@ -75,7 +76,10 @@ describe('a claude session that cannot be found on a retry', { timeout: 300_000 
       repo.commitAll('swarm file');
 
       const run = await swarm(['run', 'swarm.yaml', '--ui', 'json'], { cwd: repo.dir, env: claudeEnv(server, home) });
-      const evs = String(run.stdout).split('\n').filter(Boolean).map((l) => JSON.parse(l) as SwarmEvent);
+      const evs = String(run.stdout)
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as SwarmEvent);
       const logs = evs.flatMap((e) => (e.type === 'log' ? [e.message] : []));
       expect(run.exitCode, `${String(run.stderr)}\n${logs.join('\n')}`).toBe(0);
       expect(repo.git('show', 'swarm/sess:x/first.txt')).toBe('first.txt');
@@ -88,7 +92,10 @@ describe('a claude session that cannot be found on a retry', { timeout: 300_000 
       expect(spawns.map((s) => s.attempt)).toEqual([1, 2, 2]);
       expect(spawns[1]!.argv[spawns[1]!.argv.indexOf('--resume') + 1]).toBe(sessions.find((s) => s.attempt === 1)?.sessionId);
       expect(spawns[2]!.argv).not.toContain('--resume');
-      expect(logs.some((m) => m.includes('could not be resumed') && m.includes('No conversation found with session ID') && m.includes('no retry spent')), logs.join('\n')).toBe(true);
+      expect(
+        logs.some((m) => m.includes('could not be resumed') && m.includes('No conversation found with session ID') && m.includes('no retry spent')),
+        logs.join('\n'),
+      ).toBe(true);
 
       // The model got no request from the failed resume; the new session's first request is
       // the whole prompt (the task, its files) with the check's failure, and no old history.

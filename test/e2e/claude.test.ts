@@ -110,7 +110,10 @@ function lastMessageText(req: RecordedRequest): string {
 }
 
 const write = (worktree: string, path: string, content: string): Turn => toolUse('Write', { file_path: join(worktree, path), content });
-const resultText = (req: RecordedRequest): string => toolResults(req).map((b) => JSON.stringify(b.content)).join('\n');
+const resultText = (req: RecordedRequest): string =>
+  toolResults(req)
+    .map((b) => JSON.stringify(b.content))
+    .join('\n');
 
 // ------------------------------------------------------------------ running swarm
 
@@ -227,7 +230,14 @@ const indexOf = (evs: SwarmEvent[], match: (e: SwarmEvent) => boolean) => evs.fi
 
 function expectSuccess(run: Ended, evs: SwarmEvent[]): void {
   const finished = evs.at(-1);
-  expect(run.exitCode, `signal ${run.signal}\n${run.stderr}\n${JSON.stringify(evs.filter((e) => e.type === 'task' || e.type === 'log' || (e.type === 'agent' && e.reason === 'exited')), null, 1)}`).toBe(0);
+  expect(
+    run.exitCode,
+    `signal ${run.signal}\n${run.stderr}\n${JSON.stringify(
+      evs.filter((e) => e.type === 'task' || e.type === 'log' || (e.type === 'agent' && e.reason === 'exited')),
+      null,
+      1,
+    )}`,
+  ).toBe(0);
   expect(finished).toMatchObject({ type: 'run', reason: 'finished', outcome: 'success' });
 }
 
@@ -256,7 +266,7 @@ function newRepo(files?: Record<string, string>): TempRepo {
 // ------------------------------------------------------------------ the tests
 
 describe('swarm run with the real claude', { timeout: 300_000 }, () => {
-  it('runs three tasks, two depending on one: each edit lands on the integration branch, dependents see the first task\'s file', async () => {
+  it("runs three tasks, two depending on one: each edit lands on the integration branch, dependents see the first task's file", async () => {
     const repo = newRepo();
     const worktrees = new Map<string, string>();
     server.setScript(
@@ -272,7 +282,8 @@ describe('swarm run with the real claude', { timeout: 300_000 }, () => {
               worktrees.set(id, worktree);
               // Read the dependency's file in this task's own worktree, then write what was seen.
               if (step === 0) return toolUse('Read', { file_path: join(worktree, 'lib/base/base.txt') });
-              if (step === 1) return write(worktree, `lib/${id}/${id}.txt`, resultText(req).includes('BASE-V1') ? `${id} saw BASE-V1\n` : `${id} saw nothing\n`);
+              if (step === 1)
+                return write(worktree, `lib/${id}/${id}.txt`, resultText(req).includes('BASE-V1') ? `${id} saw BASE-V1\n` : `${id} saw nothing\n`);
               return reply(`${id} written`);
             },
           ]),
@@ -280,11 +291,14 @@ describe('swarm run with the real claude', { timeout: 300_000 }, () => {
       }),
     );
 
-    const run = launch(repo, swarmYaml([
-      { id: 'base', files: ['lib/base/**'] },
-      { id: 'left', files: ['lib/left/**'], deps: ['base'] },
-      { id: 'right', files: ['lib/right/**'], deps: ['base'] },
-    ]));
+    const run = launch(
+      repo,
+      swarmYaml([
+        { id: 'base', files: ['lib/base/**'] },
+        { id: 'left', files: ['lib/left/**'], deps: ['base'] },
+        { id: 'right', files: ['lib/right/**'], deps: ['base'] },
+      ]),
+    );
     const result = await run.done;
     const evs = run.events;
     expectSuccess(result, evs);
@@ -316,7 +330,7 @@ describe('swarm run with the real claude', { timeout: 300_000 }, () => {
     expect(existsSync(join(repo.dir, 'lib'))).toBe(false);
   });
 
-  it('a write outside the task\'s globs is denied by the PreToolUse hook, the model reads why, nothing lands, the allowed work merges', async () => {
+  it("a write outside the task's globs is denied by the PreToolUse hook, the model reads why, nothing lands, the allowed work merges", async () => {
     const repo = newRepo();
     const denials: string[] = [];
     const errors: boolean[] = [];
@@ -372,7 +386,10 @@ describe('swarm run with the real claude', { timeout: 300_000 }, () => {
     // The hook recorded each refusal in the run's state.
     const store = openStore(join(repo.dir, '.swarm', 'state.db'));
     try {
-      const violations = store.events(RUN, { task: 'api' }).map((s) => s.event).filter((e) => e.type === 'lease' && e.reason === 'violation');
+      const violations = store
+        .events(RUN, { task: 'api' })
+        .map((s) => s.event)
+        .filter((e) => e.type === 'lease' && e.reason === 'violation');
       expect(violations).toEqual([
         expect.objectContaining({ path: 'web/evil.ts', where: 'hook', blocked: true }),
         expect.objectContaining({ path: join(realpathSync(repo.dir), 'api/escape.ts'), where: 'hook', blocked: true }),
@@ -385,7 +402,7 @@ describe('swarm run with the real claude', { timeout: 300_000 }, () => {
   // The hook guards claude's file tools only; a shell command can still write anywhere. The
   // pre-commit guard reaches claude's Bash tool through the environment, and the audit before
   // the merge catches what was written without a commit.
-  it('a Bash write outside the globs: the pre-commit guard refuses claude\'s commit, the audit fails the task, nothing lands', async () => {
+  it("a Bash write outside the globs: the pre-commit guard refuses claude's commit, the audit fails the task, nothing lands", async () => {
     const repo = newRepo();
     let commitResult = '';
     server.setScript(
@@ -414,12 +431,14 @@ describe('swarm run with the real claude', { timeout: 300_000 }, () => {
     const failed = evs.filter((e): e is Extract<SwarmEvent, { type: 'task' }> => e.type === 'task' && e.task === 'api' && e.to === 'failed');
     expect(failed).toHaveLength(1);
     expect(failed[0]!.detail).toBe('changed files outside its globs: web/sneaky.ts');
-    expect(evs).toContainEqual(expect.objectContaining({ type: 'lease', reason: 'violation', task: 'api', path: 'web/sneaky.ts', where: 'audit', blocked: true }));
+    expect(evs).toContainEqual(
+      expect.objectContaining({ type: 'lease', reason: 'violation', task: 'api', path: 'web/sneaky.ts', where: 'audit', blocked: true }),
+    );
     expect(show(repo, 'web/sneaky.ts')).toBeUndefined();
     expect(show(repo, 'api/ok.ts')).toBeUndefined();
   });
 
-  it('a failing check is retried by resuming the same claude session, with the check\'s output in the follow-up', async () => {
+  it("a failing check is retried by resuming the same claude session, with the check's output in the follow-up", async () => {
     const repo = newRepo();
     const check = 'cat fix/result.txt && grep -q green fix/result.txt';
     let followUp: RecordedRequest | undefined;
@@ -454,7 +473,12 @@ describe('swarm run with the real claude', { timeout: 300_000 }, () => {
     expect(sessions.every((e) => e.sessionId === sessionId)).toBe(true);
     const configDir = join(repo.dir, '.swarm', 'logs', RUN, 'fix.claude');
     expect(readdirSync(join(configDir, 'projects'), { recursive: true }).map(String)).toContainEqual(expect.stringContaining(`${sessionId}.jsonl`));
-    expect(existsSync(join(home, '.claude', 'projects')) && readdirSync(join(home, '.claude', 'projects'), { recursive: true }).map(String).some((f) => f.includes(sessionId))).toBe(false);
+    expect(
+      existsSync(join(home, '.claude', 'projects')) &&
+        readdirSync(join(home, '.claude', 'projects'), { recursive: true })
+          .map(String)
+          .some((f) => f.includes(sessionId)),
+    ).toBe(false);
 
     // Its first request carries the earlier conversation, then the follow-up with the check's output.
     expect(followUp, 'the follow-up reached the model').toBeDefined();
@@ -477,14 +501,17 @@ describe('swarm run with the real claude', { timeout: 300_000 }, () => {
     expect(exited.map((e) => e.turns)).toEqual([2, 2]);
     const fix = (await status(repo)).tasks.find((t) => t.id === 'fix')!;
     expect(fix).toMatchObject({ state: 'merged', attempts: 2, turns: 4, sessionId });
-    expect(fix.costUsd).toBeCloseTo(exited.reduce((sum, e) => sum + (e.costUsd ?? 0), 0), 10);
+    expect(fix.costUsd).toBeCloseTo(
+      exited.reduce((sum, e) => sum + (e.costUsd ?? 0), 0),
+      10,
+    );
     expect(fix.history.map((h) => [h.attempt, h.outcome, h.turns])).toEqual([
       [1, 'check-failed', 2],
       [2, 'ok', 2],
     ]);
   });
 
-  it('a 429 shows up as an api-retry event and lowers concurrency; cost and turns from claude\'s result reach swarm status', async () => {
+  it("a 429 shows up as an api-retry event and lowers concurrency; cost and turns from claude's result reach swarm status", async () => {
     const repo = newRepo();
     let limited = false;
     server.setScript(
@@ -638,8 +665,14 @@ describe('swarm run with the real claude', { timeout: 300_000 }, () => {
       expect(stat === undefined || stat.state === 'Z', `pid ${pid} is gone`).toBe(true);
     }
     const logs = evs.filter((e): e is Extract<SwarmEvent, { type: 'log' }> => e.type === 'log').map((e) => e.message);
-    expect(logs.some((m) => /stopped \d+ agent process/.test(m)), logs.join('\n')).toBe(true);
-    expect(logs.some((m) => m.includes('task long: committed what its interrupted agent left')), logs.join('\n')).toBe(true);
+    expect(
+      logs.some((m) => /stopped \d+ agent process/.test(m)),
+      logs.join('\n'),
+    ).toBe(true);
+    expect(
+      logs.some((m) => m.includes('task long: committed what its interrupted agent left')),
+      logs.join('\n'),
+    ).toBe(true);
 
     // The second claude resumed the first one's session, told it was interrupted.
     const respawned = agentEvents(evs, 'spawned', 'long');

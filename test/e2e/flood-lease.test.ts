@@ -127,7 +127,10 @@ setTimeout(() => {}, 60_000);
     const res = await swarm(['run', 'swarm.yaml', '--ui', 'json'], { cwd: repo.dir });
     expect(Date.now() - started, 'stopped at the next renewal, not after the agent slept').toBeLessThan(45_000);
     expect(res.exitCode, String(res.stderr)).toBe(1);
-    const evs = String(res.stdout).split('\n').filter(Boolean).map((l) => JSON.parse(l) as SwarmEvent);
+    const evs = String(res.stdout)
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as SwarmEvent);
     const end = evs.filter((e) => e.type === 'task' && e.task === 't').at(-1);
     expect(end).toMatchObject({ to: 'failed' });
     const detail = end?.type === 'task' ? (end.detail ?? '') : '';
@@ -156,7 +159,10 @@ writeFileSync('lib/t/work.txt', 'work\\n');
     );
     const res = await swarm(['run', 'swarm.yaml', '--ui', 'json'], { cwd: repo.dir });
     expect(res.exitCode, String(res.stderr)).toBe(1);
-    const evs = String(res.stdout).split('\n').filter(Boolean).map((l) => JSON.parse(l) as SwarmEvent);
+    const evs = String(res.stdout)
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as SwarmEvent);
     const states = evs.flatMap((e) => (e.type === 'task' && e.task === 't' ? [e.to] : []));
     expect(states).toEqual(['ready', 'starting', 'running', 'checking', 'failed']);
     const end = evs.filter((e) => e.type === 'task' && e.task === 't').at(-1);
@@ -178,7 +184,10 @@ ${deleteLease('gone')}
     );
     const res = await swarm(['run', 'swarm.yaml', '--ui', 'json'], { cwd: repo.dir });
     expect(res.exitCode, String(res.stderr)).toBe(1);
-    const evs = String(res.stdout).split('\n').filter(Boolean).map((l) => JSON.parse(l) as SwarmEvent);
+    const evs = String(res.stdout)
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as SwarmEvent);
     const states = evs.flatMap((e) => (e.type === 'task' && e.task === 't' ? [e.to] : []));
     expect(states).toEqual(['ready', 'starting', 'running', 'failed']);
     const end = evs.filter((e) => e.type === 'task' && e.task === 't').at(-1);

@@ -67,13 +67,16 @@ describe('swarm run, end to end through the built CLI', () => {
     // A dirty checkout: swarm works from commits and must leave this alone.
     repo.write('README.md', '# app, being edited by hand\n');
     repo.write('notes.txt', 'untracked\n');
-    const run = start(repo, yaml([
-      { id: 'base', files: ['lib/base/**'] },
-      { id: 'left', files: ['lib/left/**'], deps: ['base'] },
-      { id: 'right', files: ['lib/right/**'], deps: ['base'] },
-      { id: 'solo', files: ['lib/solo/**'] },
-      { id: 'top', files: ['lib/top/**'], deps: ['left', 'right'] },
-    ]));
+    const run = start(
+      repo,
+      yaml([
+        { id: 'base', files: ['lib/base/**'] },
+        { id: 'left', files: ['lib/left/**'], deps: ['base'] },
+        { id: 'right', files: ['lib/right/**'], deps: ['base'] },
+        { id: 'solo', files: ['lib/solo/**'] },
+        { id: 'top', files: ['lib/top/**'], deps: ['left', 'right'] },
+      ]),
+    );
     const before = checkoutSnapshot(repo.dir);
 
     const agents = new Map<string, Awaited<ReturnType<AgentRig['next']>>>();
@@ -96,7 +99,11 @@ describe('swarm run, end to end through the built CLI', () => {
     const evs = events(result.stdout);
     // No task started before each of its dependencies merged.
     const at = (task: string, to: string) => evs.findIndex((e) => e.type === 'task' && e.task === task && e.to === to);
-    for (const [task, deps] of [['left', ['base']], ['right', ['base']], ['top', ['left', 'right']]] as const) {
+    for (const [task, deps] of [
+      ['left', ['base']],
+      ['right', ['base']],
+      ['top', ['left', 'right']],
+    ] as const) {
       for (const d of deps) expect(at(task, 'starting')).toBeGreaterThan(at(d, 'merged'));
     }
     const tree = repo.git('ls-tree', '-r', '--name-only', 'swarm/e2e').split('\n');
@@ -139,11 +146,14 @@ describe('swarm run, end to end through the built CLI', () => {
 
   it('a failing task blocks exactly its downstream, independent work merges, exit 1', async () => {
     const repo = tempRepo();
-    const run = start(repo, yaml([
-      { id: 'bad', files: ['bad/**'] },
-      { id: 'after-bad', files: ['after/**'], deps: ['bad'] },
-      { id: 'fine', files: ['fine/**'] },
-    ]));
+    const run = start(
+      repo,
+      yaml([
+        { id: 'bad', files: ['bad/**'] },
+        { id: 'after-bad', files: ['after/**'], deps: ['bad'] },
+        { id: 'fine', files: ['fine/**'] },
+      ]),
+    );
     for (let i = 0; i < 2; i++) {
       const a = await rig.next();
       if (a.hello.task === 'bad') a.exit(3);
@@ -197,10 +207,16 @@ describe('swarm run, end to end through the built CLI', () => {
 
   it('a merge conflict with on_conflict: fail marks the task conflicted', async () => {
     const repo = tempRepo({ 'shared.txt': 'line\n' });
-    const run = start(repo, yaml([
-      { id: 'one', files: ['one/**'] },
-      { id: 'two', files: ['two/**'] },
-    ], ['lease:', '  enforce: off', 'merge:', '  on_conflict: fail']));
+    const run = start(
+      repo,
+      yaml(
+        [
+          { id: 'one', files: ['one/**'] },
+          { id: 'two', files: ['two/**'] },
+        ],
+        ['lease:', '  enforce: off', 'merge:', '  on_conflict: fail'],
+      ),
+    );
     const a = await rig.next();
     const b = await rig.next();
     await a.write('shared.txt', `from ${a.hello.task}\n`);
@@ -218,10 +234,16 @@ describe('swarm run, end to end through the built CLI', () => {
 
   it('a merge conflict with on_conflict: agent is resolved by the agent and merged', async () => {
     const repo = tempRepo({ 'shared.txt': 'line\n' });
-    const run = start(repo, yaml([
-      { id: 'one', files: ['one/**'] },
-      { id: 'two', files: ['two/**'] },
-    ], ['lease:', '  enforce: off', 'merge:', '  on_conflict: agent']));
+    const run = start(
+      repo,
+      yaml(
+        [
+          { id: 'one', files: ['one/**'] },
+          { id: 'two', files: ['two/**'] },
+        ],
+        ['lease:', '  enforce: off', 'merge:', '  on_conflict: agent'],
+      ),
+    );
     const a = await rig.next();
     const b = await rig.next();
     await a.write('shared.txt', 'from one\n');

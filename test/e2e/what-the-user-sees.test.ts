@@ -18,7 +18,19 @@ describe('what a user sees', () => {
       'check.sh',
       `echo "NO_COLOR=$NO_COLOR FORCE_COLOR=$FORCE_COLOR" >> "${seen}"\nif [ "$(cat a.txt)" = 1 ]; then printf '\\033[1m\\033[41m FAIL \\033[0m expected \\033[32m2\\033[39m got 1\\n'; exit 1; fi`,
     );
-    a.spec(['version: 1', 'name: colour', 'retries: 1', 'agent:', '  kind: command', `  command: ${JSON.stringify(['sh', agent])}`, `check: sh ${check}`, 'tasks:', '  - id: a', '    prompt: Do a.', '    files: ["a.txt"]']);
+    a.spec([
+      'version: 1',
+      'name: colour',
+      'retries: 1',
+      'agent:',
+      '  kind: command',
+      `  command: ${JSON.stringify(['sh', agent])}`,
+      `check: sh ${check}`,
+      'tasks:',
+      '  - id: a',
+      '    prompt: Do a.',
+      '    files: ["a.txt"]',
+    ]);
     const result = await a.run();
     expect(result.exitCode, String(result.stderr)).toBe(0);
     const prompt = readFileSync(join(a.repo.dir, '.swarm', 'logs', 'colour', 'a.2.prompt.md'), 'utf8');
@@ -35,7 +47,17 @@ describe('what a user sees', () => {
     // In its own worktree: a sandboxed agent can write nowhere else.
     const flag = join(a.repo.dir, '.swarm', 'worktrees', 'stop', 'a', 'started');
     const agent = a.script('agent.sh', 'touch started; sleep 30');
-    a.spec(['version: 1', 'name: stop', 'agent:', '  kind: command', `  command: ${JSON.stringify(['sh', agent])}`, 'tasks:', '  - id: a', '    prompt: Do a.', '    files: ["a.txt"]']);
+    a.spec([
+      'version: 1',
+      'name: stop',
+      'agent:',
+      '  kind: command',
+      `  command: ${JSON.stringify(['sh', agent])}`,
+      'tasks:',
+      '  - id: a',
+      '    prompt: Do a.',
+      '    files: ["a.txt"]',
+    ]);
     const run = swarm(['run', 'swarm.yaml', '--ui', 'plain'], { cwd: a.repo.dir });
     const { existsSync } = await import('node:fs');
     while (!existsSync(flag)) await new Promise((r) => setTimeout(r, 50));
@@ -56,7 +78,18 @@ describe('what a user sees', () => {
       writeFileSync(join(elsewhere, 'prompt.md'), 'Work from a prompt file.\n');
       writeFileSync(
         join(elsewhere, 'a.yaml'),
-        ['version: 1', 'name: far', 'agent:', '  kind: command', `  command: ${JSON.stringify(['sh', agent])}`, 'tasks:', '  - id: a', '    prompt_file: prompt.md', '    files: ["a.txt"]', ''].join('\n'),
+        [
+          'version: 1',
+          'name: far',
+          'agent:',
+          '  kind: command',
+          `  command: ${JSON.stringify(['sh', agent])}`,
+          'tasks:',
+          '  - id: a',
+          '    prompt_file: prompt.md',
+          '    files: ["a.txt"]',
+          '',
+        ].join('\n'),
       );
       const base = a.repo.git('rev-parse', 'HEAD');
       const result = await swarm(['run', join(elsewhere, 'a.yaml'), '--ui', 'json'], { cwd: join(a.repo.dir, 'src') });
@@ -104,7 +137,17 @@ describe('what a user sees', () => {
   it('the start line says what a run on an existing integration branch starts from', async () => {
     a = arena();
     const agent = a.script('agent.sh', 'echo "$SWARM_TASK" > "$SWARM_TASK.txt"');
-    a.spec(['version: 1', 'name: existing', 'agent:', '  kind: command', `  command: ${JSON.stringify(['sh', agent])}`, 'tasks:', '  - id: a', '    prompt: Do a.', '    files: ["a.txt"]']);
+    a.spec([
+      'version: 1',
+      'name: existing',
+      'agent:',
+      '  kind: command',
+      `  command: ${JSON.stringify(['sh', agent])}`,
+      'tasks:',
+      '  - id: a',
+      '    prompt: Do a.',
+      '    files: ["a.txt"]',
+    ]);
     const base = a.repo.git('rev-parse', 'HEAD');
     // The integration branch already holds work (an earlier run, or the user's).
     const earlier = a.repo.git('commit-tree', `${base}^{tree}`, '-p', base, '-m', 'earlier work');
@@ -118,9 +161,22 @@ describe('what a user sees', () => {
 
   it('no parked worktree outlives its run: after success, failure or Ctrl-C only _merge and unmerged tasks keep one', async () => {
     a = arena();
-    const agent = a.script('agent.sh', 'echo "$SWARM_TASK" > "$SWARM_TASK.txt"; [ "$SWARM_TASK" = bad ] && exit 1; [ "$SWARM_TASK" = slow ] && sleep 30; exit 0');
+    const agent = a.script(
+      'agent.sh',
+      'echo "$SWARM_TASK" > "$SWARM_TASK.txt"; [ "$SWARM_TASK" = bad ] && exit 1; [ "$SWARM_TASK" = slow ] && sleep 30; exit 0',
+    );
     const tasks = ['a', 'b', 'c', 'd', 'bad'].flatMap((id) => [`  - id: ${id}`, `    prompt: Do ${id}.`, `    files: ["${id}.txt"]`]);
-    a.spec(['version: 1', 'name: pool', 'concurrency: 2', 'retries: 0', 'agent:', '  kind: command', `  command: ${JSON.stringify(['sh', agent])}`, 'tasks:', ...tasks]);
+    a.spec([
+      'version: 1',
+      'name: pool',
+      'concurrency: 2',
+      'retries: 0',
+      'agent:',
+      '  kind: command',
+      `  command: ${JSON.stringify(['sh', agent])}`,
+      'tasks:',
+      ...tasks,
+    ]);
     const registered = () =>
       a!.repo
         .git('worktree', 'list', '--porcelain')
@@ -132,7 +188,20 @@ describe('what a user sees', () => {
     expect(registered()).toEqual(['_merge', 'bad']);
 
     // A stopped run: the running task keeps its worktree (resumable), no parked one stays.
-    a.spec(['version: 1', 'name: pool', 'concurrency: 2', 'retries: 0', 'agent:', '  kind: command', `  command: ${JSON.stringify(['sh', agent])}`, 'tasks:', ...tasks, '  - id: slow', '    prompt: Do slow.', '    files: ["slow.txt"]']);
+    a.spec([
+      'version: 1',
+      'name: pool',
+      'concurrency: 2',
+      'retries: 0',
+      'agent:',
+      '  kind: command',
+      `  command: ${JSON.stringify(['sh', agent])}`,
+      'tasks:',
+      ...tasks,
+      '  - id: slow',
+      '    prompt: Do slow.',
+      '    files: ["slow.txt"]',
+    ]);
     const run = swarm(['run', 'swarm.yaml', '--ui', 'plain'], { cwd: a.repo.dir });
     const { existsSync } = await import('node:fs');
     while (!existsSync(join(a.repo.dir, '.swarm', 'worktrees', 'pool', 'slow', 'slow.txt'))) await new Promise((r) => setTimeout(r, 50));

@@ -97,12 +97,7 @@ describe('engine', () => {
   });
 
   it('a failing task blocks exactly its downstream; independent work goes on', async () => {
-    const spec = makeSpec([
-      makeTask('bad'),
-      makeTask('child', { dependsOn: ['bad'] }),
-      makeTask('grandchild', { dependsOn: ['child'] }),
-      makeTask('free'),
-    ]);
+    const spec = makeSpec([makeTask('bad'), makeTask('child', { dependsOn: ['bad'] }), makeTask('grandchild', { dependsOn: ['child'] }), makeTask('free')]);
     const { runner, engine, states } = setup(spec, { concurrency: 2 });
     const done = engine.run();
     const first = [await runner.next(), await runner.next()];

@@ -11,7 +11,6 @@ import type {
   GraphView,
   Lease,
   LeaseRequest,
-  MergeOutcome,
   PreparedMerge,
   RunRecord,
   RunStatus,
@@ -64,7 +63,11 @@ export function makeSpec(tasks: TaskSpec[], over: Partial<Spec> = {}): Spec {
 /** Longest path to a sink, 1 unit per task. */
 export function graphOf(spec: Spec): GraphView {
   const byId = new Map(spec.tasks.map((t) => [t.id, t]));
-  const dependents = (id: string) => spec.tasks.filter((t) => t.dependsOn.includes(id)).map((t) => t.id).sort();
+  const dependents = (id: string) =>
+    spec.tasks
+      .filter((t) => t.dependsOn.includes(id))
+      .map((t) => t.id)
+      .sort();
   const memo = new Map<string, number>();
   const remaining = (id: string): number => {
     if (!memo.has(id)) memo.set(id, 1 + Math.max(0, ...dependents(id).map(remaining)));
@@ -72,7 +75,13 @@ export function graphOf(spec: Spec): GraphView {
   };
   const descendants = (id: string): string[] => {
     const out = new Set<string>();
-    const walk = (x: string) => dependents(x).forEach((d) => (out.has(d) ? undefined : (out.add(d), walk(d))));
+    const walk = (x: string): void => {
+      for (const d of dependents(x)) {
+        if (out.has(d)) continue;
+        out.add(d);
+        walk(d);
+      }
+    };
     walk(id);
     return [...out].sort();
   };

@@ -18,7 +18,18 @@ function setup(spec: Spec) {
   const shell = new FakeShell();
   const events: SwarmEvent[] = [];
   // Registered as claude: the kind whose sessions a retry resumes.
-  const engine = new Engine({ spec, graph: graphOf(spec), store, git, shell, agents: new Map([['claude', runner]]), clock, concurrency: 2, logsDir: mkdtempSync(join(tmpdir(), 'swarm-logs-')), env: {} });
+  const engine = new Engine({
+    spec,
+    graph: graphOf(spec),
+    store,
+    git,
+    shell,
+    agents: new Map([['claude', runner]]),
+    clock,
+    concurrency: 2,
+    logsDir: mkdtempSync(join(tmpdir(), 'swarm-logs-')),
+    env: {},
+  });
   engine.on((e) => events.push(e));
   return { store, git, runner, shell, events, engine };
 }
@@ -89,7 +100,18 @@ describe('engine: sessions and branches', () => {
 
     const changed = makeSpec([{ ...spec.tasks[0]!, prompt: 'do a, differently' }]);
     const events: SwarmEvent[] = [];
-    const again = new Engine({ spec: changed, graph: graphOf(changed), store, git, shell: new FakeShell(), agents: new Map([['claude', runner]]), clock, concurrency: 2, logsDir: mkdtempSync(join(tmpdir(), 'swarm-logs-')), env: {} });
+    const again = new Engine({
+      spec: changed,
+      graph: graphOf(changed),
+      store,
+      git,
+      shell: new FakeShell(),
+      agents: new Map([['claude', runner]]),
+      clock,
+      concurrency: 2,
+      logsDir: mkdtempSync(join(tmpdir(), 'swarm-logs-')),
+      env: {},
+    });
     again.on((e) => events.push(e));
     const done2 = again.run();
     const call = await runner.next();

@@ -15,7 +15,7 @@ async function setup() {
 }
 
 describe('Git.branchCommits', () => {
-  it('lists the branch\'s own commits oldest first, with subject and files (a deletion and odd names too), merges left out', async () => {
+  it("lists the branch's own commits oldest first, with subject and files (a deletion and odd names too), merges left out", async () => {
     const { repo, git: g } = await setup();
     await g.ensureIntegrationBranch('swarm/r', git(repo.dir, 'rev-parse', 'HEAD'));
     const wt = await g.createWorktree('r', 't', await g.integrationHead('swarm/r'));
@@ -39,7 +39,7 @@ describe('Git.branchCommits', () => {
 });
 
 describe('Git.renameBranch', () => {
-  it('renames a task branch once no worktree has it, keeping its commits; refuses one checked out, or a branch that is not a task\'s', async () => {
+  it("renames a task branch once no worktree has it, keeping its commits; refuses one checked out, or a branch that is not a task's", async () => {
     const { repo, git: g } = await setup();
     await g.ensureIntegrationBranch('swarm/r', git(repo.dir, 'rev-parse', 'HEAD'));
     const wt = await g.createWorktree('r', 't', await g.integrationHead('swarm/r'));

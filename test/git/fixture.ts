@@ -5,10 +5,7 @@ import { Git, type GitOptions } from '../../src/git/index.js';
 import { GIT_ENV, git, tempRepo, type TempRepo } from '../helpers/git-repo.js';
 
 /** A temp repository and a `Git` opened on it, with the tests' fixed identity. */
-export async function openRepo(
-  files?: Record<string, string>,
-  options: GitOptions = {},
-): Promise<{ repo: TempRepo; git: Git }> {
+export async function openRepo(files?: Record<string, string>, options: GitOptions = {}): Promise<{ repo: TempRepo; git: Git }> {
   const repo = tempRepo(files);
   const opened = await Git.open(repo.dir, { ...options, env: { ...GIT_ENV, ...(options.env ?? {}) } });
   if (!opened.ok) throw new Error(opened.error);

@@ -255,7 +255,7 @@ describe('merge.check', () => {
     const controller = new AbortController();
     const pidFile = join(repo.dir, '.swarm', 'check-child.pid');
     const pending = mergeTask(g, 'a', 'merge', {
-      check: `sleep 30 & echo $! > ${JSON.stringify(pidFile + '.tmp')}; mv ${JSON.stringify(pidFile + '.tmp')} ${JSON.stringify(pidFile)}; wait`,
+      check: `sleep 30 & echo $! > ${JSON.stringify(`${pidFile}.tmp`)}; mv ${JSON.stringify(`${pidFile}.tmp`)} ${JSON.stringify(pidFile)}; wait`,
       signal: controller.signal,
     });
     // Polls for the check to have started its child; the abort is what is under test.

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { GitError, type Git } from '../../src/git/index.js';
+import type { GitError, Git } from '../../src/git/index.js';
 import type { TempRepo } from '../helpers/git-repo.js';
 import { commitFile, git, openRepo, snapshotCheckout, writeIn } from './fixture.js';
 
@@ -84,7 +84,9 @@ describe('worktree pool', () => {
     work(a.path, 'a');
     await g.releaseWorktree(a.path);
     // Another git process holds the parked worktree's index: the switch fails.
-    const gitDir = readFileSync(join(a.path, '.git'), 'utf8').replace(/^gitdir: /, '').trim();
+    const gitDir = readFileSync(join(a.path, '.git'), 'utf8')
+      .replace(/^gitdir: /, '')
+      .trim();
     writeFileSync(join(gitDir, 'index.lock'), '');
 
     const b = await start(g, 'b', base);
@@ -132,7 +134,12 @@ describe('worktree pool', () => {
     expect(existsSync(a.path)).toBe(false);
     expect((await g.listRunWorktrees(RUN)).map((w) => w.name)).toEqual([]);
     // The work stays on the task branches.
-    expect(repo.git('branch', '--list', 'swarm-task/*').split('\n').map((l) => l.trim())).toEqual([`swarm-task/${RUN}/a`, `swarm-task/${RUN}/b`]);
+    expect(
+      repo
+        .git('branch', '--list', 'swarm-task/*')
+        .split('\n')
+        .map((l) => l.trim()),
+    ).toEqual([`swarm-task/${RUN}/a`, `swarm-task/${RUN}/b`]);
   });
 
   it('without a pool, releasing removes the worktree as before', async () => {

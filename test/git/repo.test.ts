@@ -2,7 +2,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Git, GitError } from '../../src/git/index.js';
+import { Git, type GitError } from '../../src/git/index.js';
 import type { TempRepo } from '../helpers/git-repo.js';
 import { commitFile, git, GIT_ENV, openRepo, snapshotCheckout, writeIn } from './fixture.js';
 
@@ -72,7 +72,7 @@ describe('.git/info/exclude', () => {
   it('gets .swarm/ once, however often it is asked and from however many Git objects', async () => {
     const { repo, git: g } = await setup();
     const exclude = join(repo.dir, '.git/info/exclude');
-    writeFileSync(exclude, '# the user\'s own\n*.log'); // no final newline
+    writeFileSync(exclude, "# the user's own\n*.log"); // no final newline
     await g.ensureExcluded();
     await g.ensureExcluded();
     const again = await Git.open(repo.dir, { env: GIT_ENV });

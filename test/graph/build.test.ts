@@ -18,13 +18,7 @@ function errorsOf(tasks: readonly TaskInput[]): Diagnostic[] {
 }
 
 // a -> {b, c} -> d, and e alone: the diamond every scheduler test starts from.
-const DIAMOND: TaskInput[] = [
-  { id: 'd', deps: ['b', 'c'] },
-  { id: 'c', deps: ['a'] },
-  { id: 'b', deps: ['a'] },
-  { id: 'a' },
-  { id: 'e' },
-];
+const DIAMOND: TaskInput[] = [{ id: 'd', deps: ['b', 'c'] }, { id: 'c', deps: ['a'] }, { id: 'b', deps: ['a'] }, { id: 'a' }, { id: 'e' }];
 
 describe('structure', () => {
   it('answers dependencies, dependents, descendants and ancestors, sorted', () => {
@@ -92,7 +86,11 @@ describe('weights and the critical path', () => {
   });
 
   it('weighs a task with no estimate as the median of the known ones', () => {
-    const g = graphOf([{ id: 'a', estimateMs: 10 }, { id: 'b', deps: ['a'] }, { id: 'c', deps: ['b'], estimateMs: 30 }]);
+    const g = graphOf([
+      { id: 'a', estimateMs: 10 },
+      { id: 'b', deps: ['a'] },
+      { id: 'c', deps: ['b'], estimateMs: 30 },
+    ]);
     expect(g.weight('b')).toBe(20);
     expect(g.criticalPath).toEqual({ tasks: ['a', 'b', 'c'], length: 60 });
   });
@@ -138,12 +136,40 @@ describe('conflicts', () => {
     // siblings that sort between `lib` and `lib/` (`lib-x`, `lib.d`), braces whose
     // alternatives have different prefixes, classes, extglobs and deep globstars.
     const shapes = [
-      'lib/**', 'lib', 'lib-x/*.ts', 'lib.d/**', 'lib/a.ts', 'lib/*.{ts,js}', '{lib,docs}/index.*', 'docs/**/*.md',
-      'docs/guide/[a-c]*.md', 'docs/!(old)/*.md', 'src/**/test/*.ts', 'src/a/**', 'src/*/x.ts', '**/README.md', 'src/a/b/c.ts',
+      'lib/**',
+      'lib',
+      'lib-x/*.ts',
+      'lib.d/**',
+      'lib/a.ts',
+      'lib/*.{ts,js}',
+      '{lib,docs}/index.*',
+      'docs/**/*.md',
+      'docs/guide/[a-c]*.md',
+      'docs/!(old)/*.md',
+      'src/**/test/*.ts',
+      'src/a/**',
+      'src/*/x.ts',
+      '**/README.md',
+      'src/a/b/c.ts',
     ];
     const paths = [
-      'lib', 'lib/a.ts', 'lib/b.js', 'lib/c/d.ts', 'lib-x/a.ts', 'lib.d/x', 'lib0', 'docs/index.md', 'docs/guide/a.md',
-      'docs/guide/d.md', 'docs/old/a.md', 'docs/README.md', 'src/a/x.ts', 'src/a/b/c.ts', 'src/a/test/t.ts', 'src/b/test/u.ts', 'README.md',
+      'lib',
+      'lib/a.ts',
+      'lib/b.js',
+      'lib/c/d.ts',
+      'lib-x/a.ts',
+      'lib.d/x',
+      'lib0',
+      'docs/index.md',
+      'docs/guide/a.md',
+      'docs/guide/d.md',
+      'docs/old/a.md',
+      'docs/README.md',
+      'src/a/x.ts',
+      'src/a/b/c.ts',
+      'src/a/test/t.ts',
+      'src/b/test/u.ts',
+      'README.md',
     ];
     let seed = 11;
     const rand = (n: number): number => {
@@ -259,9 +285,7 @@ describe('cycles', () => {
   });
 
   it('reports a dependency on an unknown task instead of crashing (the loader normally catches it)', () => {
-    expect(errorsOf([{ id: 'a', deps: ['ghost'] }]).map((d) => d.message)).toEqual([
-      'task "a" depends on "ghost", which is not a task in this file',
-    ]);
+    expect(errorsOf([{ id: 'a', deps: ['ghost'] }]).map((d) => d.message)).toEqual(['task "a" depends on "ghost", which is not a task in this file']);
   });
 });
 

@@ -55,9 +55,7 @@ describe('swarm validate and swarm plan (built CLI, real git repository)', () =>
     const r = await swarm(['validate'], { cwd: repo.dir });
     expect(r.stderr).toBe('');
     expect(r.exitCode).toBe(0);
-    expect(r.stdout).toBe(
-      'swarm.yaml: ok: 4 tasks, 3 waves, critical path 3 tasks, 1 file conflict (run apart; see swarm plan), effective concurrency 2 of 4',
-    );
+    expect(r.stdout).toBe('swarm.yaml: ok: 4 tasks, 3 waves, critical path 3 tasks, 1 file conflict (run apart; see swarm plan), effective concurrency 2 of 4');
   });
 
   it('validate: exit 2 naming the cycle, with a location per edge', async () => {

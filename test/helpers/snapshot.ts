@@ -11,7 +11,11 @@ export function checkoutSnapshot(dir: string): string {
       if (d === dir && (name === '.git' || name === '.swarm')) continue;
       const full = join(d, name);
       if (statSync(full).isDirectory()) walk(full);
-      else hash.update(`${relative(dir, full)}\0`).update(readFileSync(full)).update('\0');
+      else
+        hash
+          .update(`${relative(dir, full)}\0`)
+          .update(readFileSync(full))
+          .update('\0');
     }
   };
   walk(dir);

@@ -47,7 +47,13 @@ describe('enforcementEnv', () => {
   });
 
   it("appends to the caller's GIT_CONFIG_* entries instead of replacing them, and git sees both", async () => {
-    const inherited = { GIT_CONFIG_COUNT: '2', GIT_CONFIG_KEY_0: 'user.name', GIT_CONFIG_VALUE_0: 'x', GIT_CONFIG_KEY_1: 'swarm.test', GIT_CONFIG_VALUE_1: 'kept' };
+    const inherited = {
+      GIT_CONFIG_COUNT: '2',
+      GIT_CONFIG_KEY_0: 'user.name',
+      GIT_CONFIG_VALUE_0: 'x',
+      GIT_CONFIG_KEY_1: 'swarm.test',
+      GIT_CONFIG_VALUE_1: 'kept',
+    };
     const env = enforcementEnv({ ...base, baseEnv: inherited });
     expect(env).toMatchObject({ GIT_CONFIG_COUNT: '3', GIT_CONFIG_KEY_2: 'core.hooksPath', GIT_CONFIG_VALUE_2: '/repo/.swarm/hooks' });
     expect(env).not.toHaveProperty('GIT_CONFIG_KEY_0');
@@ -66,8 +72,8 @@ describe('shell quoting of the hook commands', () => {
     writeFileSync(fake, `#!/bin/sh\nprintf '%s\\n' "$@" > "$(dirname "$0")/args"\n`);
     chmodSync(fake, 0o755);
     // From sources there is no built hook entry beside this module, so the settings use swarmArgv.
-    const command = (JSON.parse(claudeSettingsJson([fake, '--flag=a b'])) as { hooks: { PreToolUse: { hooks: { command: string }[] }[] } }).hooks
-      .PreToolUse[0]!.hooks[0]!.command;
+    const command = (JSON.parse(claudeSettingsJson([fake, '--flag=a b'])) as { hooks: { PreToolUse: { hooks: { command: string }[] }[] } }).hooks.PreToolUse[0]!
+      .hooks[0]!.command;
     await execa('sh', ['-c', command]);
     expect(readFileSync(join(dir, 'args'), 'utf8')).toBe('--flag=a b\nhook\npre-tool-use\n');
     expect(shellQuote('plain/path-1.js')).toBe('plain/path-1.js');

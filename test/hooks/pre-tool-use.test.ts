@@ -27,7 +27,17 @@ beforeAll(() => {
   const store = openStore(t.stateDb);
   const alice = store.acquire({ holder: 'alice', globs: ['src/a/legacy/**'], pid: 0, host: HOST, ttlMs: 3_600_000, reason: 'hand fix' });
   store.saveRun(
-    { name: 'demo', file: join(t.root, 'swarm.yaml'), into: 'swarm/demo', baseSha: 'x', status: 'running', pid: process.pid, host: HOST, startedAt: 1, costUsd: 0 },
+    {
+      name: 'demo',
+      file: join(t.root, 'swarm.yaml'),
+      into: 'swarm/demo',
+      baseSha: 'x',
+      status: 'running',
+      pid: process.pid,
+      host: HOST,
+      startedAt: 1,
+      costUsd: 0,
+    },
     [{ task: 'a', hash: 'h', state: 'running' }],
   );
   store.close();
@@ -83,7 +93,9 @@ function decisionOf(stdout: string): { permissionDecision: string; permissionDec
 
 describe('swarm hook pre-tool-use', () => {
   it('is wired in the settings JSON on every file-writing tool, to the built hook entry point', () => {
-    const settings = JSON.parse(distEnv.claudeSettingsJson(SWARM_ARGV)) as { hooks: { PreToolUse: { matcher: string; hooks: { type: string; command: string }[] }[] } };
+    const settings = JSON.parse(distEnv.claudeSettingsJson(SWARM_ARGV)) as {
+      hooks: { PreToolUse: { matcher: string; hooks: { type: string; command: string }[] }[] };
+    };
     expect(settings.hooks.PreToolUse).toHaveLength(1);
     expect(settings.hooks.PreToolUse[0]!.matcher).toBe('Write|Edit|MultiEdit|NotebookEdit');
     expect(settings.hooks.PreToolUse[0]!.hooks[0]).toMatchObject({ type: 'command' });

@@ -62,7 +62,13 @@ const firstStarted = (events: SwarmEvent[]) => events.find((e) => e.type === 'ta
 
 describe('swarm report', () => {
   it('accounts for a finished run: wall time against the lower bound, slot waits, agent time, overhead', async () => {
-    const repo = repoWith(yaml('rep', [{ id: 'a', sleep: 0.4 }, { id: 'b', sleep: 0.4, deps: ['a'] }, { id: 'c', sleep: 0.1 }]));
+    const repo = repoWith(
+      yaml('rep', [
+        { id: 'a', sleep: 0.4 },
+        { id: 'b', sleep: 0.4, deps: ['a'] },
+        { id: 'c', sleep: 0.1 },
+      ]),
+    );
     await run(repo);
 
     const r = await swarm(['report', '--json'], { cwd: repo.dir });
@@ -70,7 +76,12 @@ describe('swarm report', () => {
     const report = JSON.parse(String(r.stdout)) as ReportJson;
     expect(report.run).toMatchObject({ name: 'rep', status: 'finished', concurrency: 1, tasks: 3, merged: 3 });
     const task = (id: string) => report.tasks.find((t) => t.id === id)!;
-    for (const [id, s] of [['a', 400], ['b', 400], ['c', 100]] as const) expect(task(id).agentMs).toBeGreaterThanOrEqual(s);
+    for (const [id, s] of [
+      ['a', 400],
+      ['b', 400],
+      ['c', 100],
+    ] as const)
+      expect(task(id).agentMs).toBeGreaterThanOrEqual(s);
     // One slot: whichever of a and c goes second waited at least as long as the first one's agent.
     expect(Math.max(task('a').slotWaitMs, task('c').slotWaitMs)).toBeGreaterThanOrEqual(100);
     expect(report.lowerBound.criticalPath).toEqual(['a', 'b']);
@@ -96,7 +107,12 @@ describe('swarm report', () => {
 
   it('learnt durations (per task id) feed the next run’s order and the plan’s critical path', async () => {
     // Nothing known at first: equal weights, the smaller id starts first.
-    const repo = repoWith(yaml('learn', [{ id: 'x', sleep: 0.05 }, { id: 'y', sleep: 0.8 }]));
+    const repo = repoWith(
+      yaml('learn', [
+        { id: 'x', sleep: 0.05 },
+        { id: 'y', sleep: 0.8 },
+      ]),
+    );
     const before = await swarm(['plan', '--format', 'json'], { cwd: repo.dir });
     expect(JSON.parse(String(before.stdout))).toMatchObject({ weightUnit: 'tasks' });
     expect(firstStarted(await run(repo))?.task).toBe('x');

@@ -146,9 +146,7 @@ describe('a runner killed with SIGKILL at many points, run again each time', () 
     // No commit lost: the agent's own commit, and what each interrupted agent left.
     expect(repo.git('merge-base', '--is-ancestor', agentCommit, 'swarm/crash')).toBe('');
     const tree = repo.git('ls-tree', '-r', '--name-only', 'swarm/crash').split('\n');
-    expect(tree).toEqual(
-      expect.arrayContaining(['a/committed.txt', 'a/uncommitted.txt', 'a/second.txt', 'b/b.txt', 'c/first.txt', 'c/third.txt']),
-    );
+    expect(tree).toEqual(expect.arrayContaining(['a/committed.txt', 'a/uncommitted.txt', 'a/second.txt', 'b/b.txt', 'c/first.txt', 'c/third.txt']));
     for (const task of ['a', 'b', 'c']) {
       expect(repo.git('merge-base', '--is-ancestor', `swarm-task/crash/${task}`, 'swarm/crash')).toBe('');
     }
@@ -159,7 +157,13 @@ describe('a runner killed with SIGKILL at many points, run again each time', () 
     try {
       expect(store.leaseRows()).toEqual([]);
       expect(store.getTasks('crash').map((t) => t.state)).toEqual(['merged', 'merged', 'merged']);
-      expect(store.attempts('crash').filter((x) => x.outcome === 'interrupted').map((x) => `${x.task}.${x.attempt}`).sort()).toEqual(['a.1', 'c.1', 'c.2']);
+      expect(
+        store
+          .attempts('crash')
+          .filter((x) => x.outcome === 'interrupted')
+          .map((x) => `${x.task}.${x.attempt}`)
+          .sort(),
+      ).toEqual(['a.1', 'c.1', 'c.2']);
     } finally {
       store.close();
     }

@@ -135,7 +135,7 @@ describe('engine: resuming a run', () => {
     expect(git.merges).toEqual(['a', 'b'].sort());
   });
 
-  it('after a crash: releases the run\'s leases, reaps orphans, resumes the claude session with a short prompt', async () => {
+  it("after a crash: releases the run's leases, reaps orphans, resumes the claude session with a short prompt", async () => {
     const spec = makeSpec([makeTask('a', { agent: agent({ kind: 'claude' }) })]);
     const store = crashedRun(spec, { a: { state: 'running', attempts: 1, sessionId: 'sess-1', branch: 'swarm/test/a', startSha: 'swarm/test@0' } });
     const git = new FakeGit();
@@ -155,7 +155,7 @@ describe('engine: resuming a run', () => {
     expect(logs().some((m) => m.includes('was interrupted'))).toBe(true);
   });
 
-  it.runIf(process.platform === 'linux')('a live process that reused the crashed runner\'s pid is not taken for the runner', async () => {
+  it.runIf(process.platform === 'linux')("a live process that reused the crashed runner's pid is not taken for the runner", async () => {
     const other = spawn('sleep', ['30'], { stdio: 'ignore' });
     await once(other, 'spawn');
     try {

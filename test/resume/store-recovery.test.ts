@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/index.js';
 
 describe('store: what crash recovery needs', () => {
-  it('releaseRunLeases drops only that run\'s leases, dead or alive; interruptOpenAttempts closes only open attempts', () => {
+  it("releaseRunLeases drops only that run's leases, dead or alive; interruptOpenAttempts closes only open attempts", () => {
     const store = openStore(join(mkdtempSync(join(tmpdir(), 'swarm-store-')), 'state.db'));
     try {
       const req = { pid: 2 ** 22 + 7, host: 'here', ttlMs: 60_000 };
@@ -14,15 +14,17 @@ describe('store: what crash recovery needs', () => {
       expect(store.acquire({ ...req, holder: 'other/a', run: 'other', task: 'a', globs: ['c/**'] }).ok).toBe(true);
       expect(store.acquire({ ...req, holder: 'alice', globs: ['d/**'], pid: 0 }).ok).toBe(true);
       expect(store.releaseRunLeases('r')).toBe(2);
-      expect(store.leaseRows().map((l) => l.holder).sort()).toEqual(['alice', 'other/a']);
+      expect(
+        store
+          .leaseRows()
+          .map((l) => l.holder)
+          .sort(),
+      ).toEqual(['alice', 'other/a']);
 
-      store.saveRun(
-        { name: 'r', file: '/f', into: 'swarm/r', baseSha: 'b', status: 'running', pid: 1, host: 'here', startedAt: 1, costUsd: 0 },
-        [
-          { task: 'a', hash: 'h', state: 'running' },
-          { task: 'b', hash: 'h', state: 'queued' },
-        ],
-      );
+      store.saveRun({ name: 'r', file: '/f', into: 'swarm/r', baseSha: 'b', status: 'running', pid: 1, host: 'here', startedAt: 1, costUsd: 0 }, [
+        { task: 'a', hash: 'h', state: 'running' },
+        { task: 'b', hash: 'h', state: 'queued' },
+      ]);
       store.startAttempt('r', 'a', 1, { startedAt: 10 });
       store.startAttempt('r', 'b', 1, { startedAt: 10 });
       store.finishAttempt('r', 'b', 1, { endedAt: 20, outcome: 'ok' });

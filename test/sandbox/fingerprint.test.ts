@@ -12,7 +12,7 @@ function scopeOf(r: TempRepo): FingerprintScope {
 }
 
 describe('tamper fingerprint', () => {
-  it("does not flag what swarm itself does while agents run: worktrees added, commits and merges on other branches, branches deleted", async () => {
+  it('does not flag what swarm itself does while agents run: worktrees added, commits and merges on other branches, branches deleted', async () => {
     repo = tempRepo({ 'README.md': 'hi\n', '.gitignore': '.swarm/\n' });
     const scope = scopeOf(repo);
     const before = await fingerprint(scope);

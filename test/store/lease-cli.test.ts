@@ -24,7 +24,9 @@ describe('swarm lease / swarm leases', () => {
 
   it('acquires from a subfolder, refuses an overlapping acquire with who holds it, lists, renews and releases', async () => {
     const sub = join(repo.dir, 'src', 'api');
-    const a = await swarm(['lease', 'acquire', '--holder', 'alice', '--files', 'src/api/**', 'docs/*.md', '--ttl', '30m', '--reason', 'fixing auth by hand'], { cwd: sub });
+    const a = await swarm(['lease', 'acquire', '--holder', 'alice', '--files', 'src/api/**', 'docs/*.md', '--ttl', '30m', '--reason', 'fixing auth by hand'], {
+      cwd: sub,
+    });
     expect(err(a)).toBe('');
     expect(a.exitCode).toBe(0);
     expect(out(a)).toMatch(/^Leased src\/api\/\*\* docs\/\*\.md to alice until .* \(id \d+, token \d+\)\.$/);
@@ -40,7 +42,9 @@ describe('swarm lease / swarm leases', () => {
     expect(leases[0]!.expiresAt - leases[0]!.acquiredAt).toBe(30 * 60_000);
 
     const table = await swarm(['leases'], { cwd: repo.dir });
-    expect(out(table)).toMatch(/^HOLDER +FILES +PID +HOST +AGE +EXPIRES +TOKEN +REASON\nalice +src\/api\/\*\* docs\/\*\.md +- +\S+ +\S+ +in 29m\d\ds +\d+ +fixing auth by hand$/);
+    expect(out(table)).toMatch(
+      /^HOLDER +FILES +PID +HOST +AGE +EXPIRES +TOKEN +REASON\nalice +src\/api\/\*\* docs\/\*\.md +- +\S+ +\S+ +in 29m\d\ds +\d+ +fixing auth by hand$/,
+    );
 
     const renew = await swarm(['lease', 'renew', '--holder', 'alice', '--ttl', '1h'], { cwd: repo.dir });
     expect(renew.exitCode).toBe(0);

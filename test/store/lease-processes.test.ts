@@ -31,15 +31,7 @@ async function firstLine(child: ResultPromise): Promise<unknown> {
   throw new Error(`child exited without output: ${(await child).stderr}`);
 }
 
-const SETS: readonly (readonly string[])[] = [
-  ['src/**'],
-  ['src/a/**'],
-  ['src/a/x.ts'],
-  ['src/b/**'],
-  ['docs/**'],
-  ['docs/*.md', 'src/b/y.ts'],
-  ['test/**'],
-];
+const SETS: readonly (readonly string[])[] = [['src/**'], ['src/a/**'], ['src/a/x.ts'], ['src/b/**'], ['docs/**'], ['docs/*.md', 'src/b/y.ts'], ['test/**']];
 
 interface Grant {
   readonly worker: number;
@@ -164,7 +156,7 @@ setInterval(() => {}, 1000);
     }
   });
 
-  it("takes over an expired lease of a live holder on another host (TTL only), which then cannot renew", async () => {
+  it('takes over an expired lease of a live holder on another host (TTL only), which then cannot renew', async () => {
     const db = join(dir, 'ttl.db');
     // The holder's clock runs an hour behind: its 1-minute lease is long expired by ours.
     const holder = script(

@@ -16,9 +16,13 @@ afterEach(() => {
 /** readLiveLeases of the built store, in a process that sees the whole filesystem read-only. */
 function readInSandbox(db: string): { holders?: string[]; error?: string } {
   const script = `const { readLiveLeases } = await import(${JSON.stringify(BUILT)}); try { process.stdout.write(JSON.stringify({ holders: readLiveLeases(process.argv[1]).map((l) => l.holder) })); } catch (e) { process.stdout.write(JSON.stringify({ error: e.message })); }`;
-  const out = execFileSync('bwrap', ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--', process.execPath, '--input-type=module', '-e', script, db], {
-    encoding: 'utf8',
-  });
+  const out = execFileSync(
+    'bwrap',
+    ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--', process.execPath, '--input-type=module', '-e', script, db],
+    {
+      encoding: 'utf8',
+    },
+  );
   return JSON.parse(out) as { holders?: string[]; error?: string };
 }
 

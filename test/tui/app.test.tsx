@@ -63,7 +63,7 @@ describe('keys', () => {
     await waitFor(() => expect(frame()).toContain('search'));
     app.stdin.write('f');
     await waitFor(() => expect(frame()).toMatch(/ACTION 1-3\/3 failed\+running/));
-    expect(frame()).not.toMatch(/search|docs|  db /);
+    expect(frame()).not.toMatch(/search|docs| {2}db /);
     expect(frame()).toMatch(/✗ cli/);
     app.stdin.write('f');
     await waitFor(() => expect(frame()).toContain('search'));

@@ -24,16 +24,7 @@ describe('NO_COLOR', () => {
     it(`the ${name} screen has colours by default and none without, glyphs either way`, () => {
       const draw = (color: boolean) =>
         renderToString(
-          <Screen
-            view={view}
-            ui={INITIAL_UI}
-            visible={visibleTasks(view.tasks, false)}
-            selected={0}
-            width={80}
-            height={24}
-            color={color}
-            file="swarm.yaml"
-          />,
+          <Screen view={view} ui={INITIAL_UI} visible={visibleTasks(view.tasks, false)} selected={0} width={80} height={24} color={color} file="swarm.yaml" />,
           { columns: 80 },
         );
       const colored = draw(true);

@@ -95,7 +95,12 @@ describe('the terminal size', () => {
       patchConsole: false,
     });
     cleanups.push(() => instance.unmount());
-    const widest = () => Math.max(...plain(last).split('\n').map((l) => Array.from(l).length));
+    const widest = () =>
+      Math.max(
+        ...plain(last)
+          .split('\n')
+          .map((l) => Array.from(l).length),
+      );
     await waitFor(() => expect(last).toContain('TITLE'));
     expect(widest()).toBeGreaterThan(80);
     stdout.resize(40, 20);

@@ -8,11 +8,13 @@ import { bigRun, ev, finishedEvents, sampleEvents, started, state, storeFrom, TA
 
 function frame(view: RunView, width: number, height = 24, ui: UiState = INITIAL_UI): string {
   const visible = visibleTasks(view.tasks, ui.filter);
-  const selected = Math.max(0, visible.findIndex((t) => t.id === ui.selected));
-  return renderToString(
-    <Screen view={view} ui={ui} visible={visible} selected={selected} width={width} height={height} color={false} file="swarm.yaml" />,
-    { columns: width },
+  const selected = Math.max(
+    0,
+    visible.findIndex((t) => t.id === ui.selected),
   );
+  return renderToString(<Screen view={view} ui={ui} visible={visible} selected={selected} width={width} height={height} color={false} file="swarm.yaml" />, {
+    columns: width,
+  });
 }
 
 function widest(text: string): number {
@@ -124,7 +126,7 @@ describe('a 200-task run', () => {
 
   it('lists the first leases and counts the rest', () => {
     const text = frame(view, 80, 40);
-    expect(text).toMatch(/leases: t001 +#1  src\/t001\/\*\*/);
+    expect(text).toMatch(/leases: t001 +#1 {2}src\/t001\/\*\*/);
     expect(text).toContain('… 21 more');
   });
 });
@@ -137,7 +139,9 @@ describe('a task whose tool calls Claude Code refused', () => {
       ev(2, { type: 'agent', reason: 'tool', task: 'db', attempt: 1, tool: 'Bash', summary: 'Bash npm test' }),
       ev(3, { type: 'agent', reason: 'denied', task: 'db', attempt: 1, tool: 'Bash', summary: 'Bash npm test', suggestion: 'Bash(npm test:*)' }),
     ];
-    const row = frame(storeFrom(events).getSnapshot(), 120).split('\n').find((l) => l.includes(' db '))!;
+    const row = frame(storeFrom(events).getSnapshot(), 120)
+      .split('\n')
+      .find((l) => l.includes(' db '))!;
     expect(row).toContain('[1 refused] Bash npm test');
   });
 });

@@ -236,7 +236,15 @@ describe('throttling', () => {
 describe('a tool call Claude Code refused', () => {
   it('goes into the task log with the allowed_tools hint, and marks the task in the table', () => {
     const denied = (at: number) =>
-      ev(at, { type: 'agent', reason: 'denied', task: 'db', attempt: 1, tool: 'Bash', summary: 'Bash npm test 2>&1 | tail -5', suggestion: 'Bash(npm test:*)' });
+      ev(at, {
+        type: 'agent',
+        reason: 'denied',
+        task: 'db',
+        attempt: 1,
+        tool: 'Bash',
+        summary: 'Bash npm test 2>&1 | tail -5',
+        suggestion: 'Bash(npm test:*)',
+      });
     const store = storeFrom([started(TASKS), state(1, 'db', 'pending', 'running'), denied(2), denied(3)]);
     const db = store.getSnapshot().tasks.find((t) => t.id === 'db')!;
     expect(db.denied).toBe(2);

@@ -55,7 +55,9 @@ async function cleanCommand(name: string | undefined, force: boolean): Promise<n
       // A second look, at the run's own record: a live runner whose claim row was deleted
       // (an agent with sqlite3 can) must not have its worktrees and branches pulled away.
       if (run?.status === 'running' && run.host === HOST && run.pid !== process.pid && pidAlive(run.pid, run.pidStart)) {
-        return fail(`the run "${runName}" is running (pid ${run.pid} on ${run.host}); cleaning it would race it. Stop it first (q or Ctrl-C in its terminal, or \`kill ${run.pid}\`)`);
+        return fail(
+          `the run "${runName}" is running (pid ${run.pid} on ${run.host}); cleaning it would race it. Stop it first (q or Ctrl-C in its terminal, or \`kill ${run.pid}\`)`,
+        );
       }
       const tasks = run && store ? store.getTasks(run.name) : [];
       const git = await openGit(root, worktreesDirOf(root, run, tasks));
@@ -92,7 +94,10 @@ export async function cleanRun(git: Git, run: string, opts: { force: boolean; in
       await git.removeWorktree(wt.path, { force: opts.force });
       removedWorktrees.push(wt.path);
     } catch (error) {
-      refused.push({ what: wt.path, why: error instanceof GitError && error.code === 'dirty' ? 'holds uncommitted changes (--force discards them)' : messageOf(error) });
+      refused.push({
+        what: wt.path,
+        why: error instanceof GitError && error.code === 'dirty' ? 'holds uncommitted changes (--force discards them)' : messageOf(error),
+      });
     }
   }
   const deletedBranches: { branch: string; sha: string; merged: boolean }[] = [];

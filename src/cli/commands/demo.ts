@@ -21,7 +21,7 @@ export function register(program: Command): void {
     .description('create a scratch repository with a seven-task graph and run it with the bundled demo agent (no API key)')
     .option('--dir <dir>', 'where to create the scratch repository (must not exist or be empty)')
     .option('--ui <kind>', 'tui | plain | json (default: tui on a terminal)')
-    .option('--delay <ms>', 'the demo agent\'s pause between steps, in ms', '400')
+    .option('--delay <ms>', "the demo agent's pause between steps, in ms", '400')
     .addHelpText(
       'after',
       `
@@ -57,8 +57,6 @@ async function demo(flags: DemoFlags): Promise<number> {
 
   process.stderr.write(`swarm demo: a scratch repository in ${dir}\n`);
   const code = await runCommand(join(dir, 'swarm.yaml'), { ui: flags.ui, repo: dir });
-  process.stderr.write(
-    `\nswarm demo: look at the result with\n  git -C ${dir} log --oneline --graph swarm/demo\n  cd ${dir} && npx swarm status\n`,
-  );
+  process.stderr.write(`\nswarm demo: look at the result with\n  git -C ${dir} log --oneline --graph swarm/demo\n  cd ${dir} && npx swarm status\n`);
   return code;
 }

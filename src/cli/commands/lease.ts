@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { MIN_LEASE_TTL_MS } from '../../config/checks.js';
 import { globProblem } from '../../config/glob-check.js';
 import type { Lease } from '../../engine/ports.js';
@@ -13,7 +13,7 @@ export function register(program: Command): void {
     .command('leases')
     .description('list the live file leases on this repository, from every swarm run and person')
     .option('--json', 'print the leases as a JSON array')
-    .addHelpText('after', '\nExample:\n  swarm leases\n  swarm leases --json | jq \'.[].holder\'')
+    .addHelpText('after', "\nExample:\n  swarm leases\n  swarm leases --json | jq '.[].holder'")
     .action((opts: { json?: boolean }) =>
       withStore({ create: false }, (store) => {
         const leases = store?.list() ?? [];
@@ -43,9 +43,7 @@ TTL runs out. Tasks whose files overlap it wait for it.`,
     .requiredOption('--files <globs...>', 'globs relative to the repository root')
     .addOption(new Option('--ttl <duration>', 'how long the lease lasts unless renewed').default('2h').argParser(ttl))
     .option('--reason <text>', 'shown to whoever waits for these files')
-    .addOption(
-      new Option('--pid <pid>', 'a process whose death ends the lease (0: none, the TTL only)').default(0).argParser(pid),
-    )
+    .addOption(new Option('--pid <pid>', 'a process whose death ends the lease (0: none, the TTL only)').default(0).argParser(pid))
     .option('--json', 'print the lease as JSON')
     .addHelpText('after', "\nExample:\n  swarm lease acquire --holder alice --files 'docs/**' README.md --ttl 30m")
     .action((opts: { holder: string; files: string[]; ttl: number | string; reason?: string; pid: number; json?: boolean }) => {
@@ -206,5 +204,12 @@ function table(leases: readonly Lease[], now: number): string {
     ]),
   ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n') + '\n';
+  return `${rows
+    .map((r) =>
+      r
+        .map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n')}\n`;
 }

@@ -66,10 +66,19 @@ async function logsCommand(taskId: string, flags: LogsFlags): Promise<number> {
     const tasks = store!.getTasks(run.name);
     let rec = tasks.find((t) => t.task === taskId);
     if (rec === undefined) {
-      return fail(`no task ${JSON.stringify(taskId)} in run ${run.name} (tasks: ${tasks.map((t) => t.task).sort().join(', ') || 'none'})`);
+      return fail(
+        `no task ${JSON.stringify(taskId)} in run ${run.name} (tasks: ${
+          tasks
+            .map((t) => t.task)
+            .sort()
+            .join(', ') || 'none'
+        })`,
+      );
     }
     if (wanted !== undefined && wanted > rec.attempts) {
-      return fail(`task ${taskId} has ${rec.attempts === 0 ? 'not run yet' : `run ${rec.attempts} attempt${rec.attempts === 1 ? '' : 's'} (1..${rec.attempts})`}; no attempt ${wanted}`);
+      return fail(
+        `task ${taskId} has ${rec.attempts === 0 ? 'not run yet' : `run ${rec.attempts} attempt${rec.attempts === 1 ? '' : 's'} (1..${rec.attempts})`}; no attempt ${wanted}`,
+      );
     }
     // Following a task that has not started: wait for its first attempt.
     while (flags.follow && wanted === undefined && rec.attempts === 0 && WRITING.has(rec.state) && alive(store!, run)) {

@@ -211,7 +211,14 @@ export function analyze(run: RunRecord, events: readonly SwarmEvent[]): ReportJs
       merged: tasks.filter((t) => t.state === 'merged').length,
       wallMs,
     },
-    lowerBound: { criticalPathMs: length, criticalPath: path, workMs, workPerSlotMs: Math.round(workPerSlotMs), ms: Math.round(bound), ratio: bound > 0 ? round2(wallMs / bound) : 0 },
+    lowerBound: {
+      criticalPathMs: length,
+      criticalPath: path,
+      workMs,
+      workPerSlotMs: Math.round(workPerSlotMs),
+      ms: Math.round(bound),
+      ratio: bound > 0 ? round2(wallMs / bound) : 0,
+    },
     totals: {
       agentMs: sum((t) => t.agentMs),
       checkMs: sum((t) => t.checkMs),

@@ -45,7 +45,7 @@ export function register(program: Command): void {
     .option('--fresh', 'discard the saved run and start over')
     .option('--ui <kind>', 'tui | plain | json (default: tui on a terminal, plain otherwise and when CI is set)')
     .option('--accept-branch', 'accept the integration branch where it is now, though swarm did not move it there (you moved it on purpose)')
-    .option('--keep-worktrees', 'keep each merged task\'s worktree as it is (default: handed to the next task, or removed once merged)')
+    .option('--keep-worktrees', "keep each merged task's worktree as it is (default: handed to the next task, or removed once merged)")
     .addHelpText(
       'after',
       `
@@ -114,7 +114,10 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
 
     let selected: Set<string> | undefined;
     if (flags.only !== undefined) {
-      const ids = flags.only.split(',').map((s) => s.trim()).filter(Boolean);
+      const ids = flags.only
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
       const unknown = ids.filter((id) => !graph.ids.includes(id));
       if (unknown.length > 0 || ids.length === 0) {
         return fail(`--only: ${ids.length === 0 ? 'expected task ids' : `no task named ${unknown.join(', ')}`} (tasks: ${graph.ids.join(', ')})`);

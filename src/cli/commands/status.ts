@@ -189,7 +189,7 @@ export function collectStatus(store: SqliteStore, run: RunRecord, now: number): 
       into: run.into,
       startedAt: run.startedAt,
       ...opt('finishedAt', run.finishedAt),
-      durationMs: Math.max(0, (run.finishedAt ?? (alive ? now : latestEnd(records) ?? run.startedAt)) - run.startedAt),
+      durationMs: Math.max(0, (run.finishedAt ?? (alive ? now : (latestEnd(records) ?? run.startedAt))) - run.startedAt),
       costUsd: run.costUsd,
     },
     counts,
@@ -244,7 +244,13 @@ export function formatStatus(s: StatusJson, now: number): string {
     ]),
   ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  for (const row of rows) lines.push(row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd());
+  for (const row of rows)
+    lines.push(
+      row
+        .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!)))
+        .join('  ')
+        .trimEnd(),
+    );
   const failed = s.tasks.filter((t) => t.state === 'failed' || t.state === 'conflicted');
   if (failed.length > 0) lines.push('', `see why: ${failed.map((t) => `swarm logs ${t.id}`).join(' · ')}`);
   const refused = s.tasks.filter((t) => t.denied !== undefined && t.denied.length > 0);

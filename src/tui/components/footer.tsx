@@ -23,9 +23,7 @@ export function Footer({ view, ui, width, color }: FooterProps) {
     );
   }
   const hints =
-    width >= 60
-      ? `↑↓/jk select · enter log · f ${ui.filter ? 'show all' : 'failed+running'} · ? help · q stop`
-      : `jk · enter log · f filter · ? · q stop`;
+    width >= 60 ? `↑↓/jk select · enter log · f ${ui.filter ? 'show all' : 'failed+running'} · ? help · q stop` : `jk · enter log · f filter · ? · q stop`;
   return (
     <Text color={toneColor('dim', color)} wrap="truncate-end">
       {truncate(hints, width)}

@@ -34,12 +34,7 @@ export function Header({ view, width, color }: HeaderProps) {
   const total = view.tasks.length;
   const merged = view.tasks.filter((t) => t.state === 'merged').length;
   const running = view.tasks.filter((t) => ACTIVE_STATES.has(t.state)).length;
-  const time =
-    view.finished !== undefined
-      ? elapsed(view.finished.durationMs)
-      : view.startedAt === undefined
-        ? '0s'
-        : elapsed(view.now - view.startedAt);
+  const time = view.finished !== undefined ? elapsed(view.finished.durationMs) : view.startedAt === undefined ? '0s' : elapsed(view.now - view.startedAt);
   // Lowered by rate limits, the limit says how many may start, not how many run: agents
   // already running are not stopped, so "2 running, start limit 1 of 4", never "2/1".
   const limited = view.limit.concurrency < view.limit.max;

@@ -75,7 +75,10 @@ export function summaryLines(view: RunView, file: string): Line[] {
   }
   if (broken.length > MAX_LISTED) lines.push({ indent: 2, text: `… ${broken.length - MAX_LISTED} more: swarm status`, tone: 'bad' });
   if (blocked.length > 0) {
-    const names = blocked.slice(0, 8).map((t) => t.id).join(', ');
+    const names = blocked
+      .slice(0, 8)
+      .map((t) => t.id)
+      .join(', ');
     const more = blocked.length > 8 ? `, … ${blocked.length - 8} more` : '';
     lines.push({ indent: 2, text: `${stateGlyph('blocked', 0).char} blocked by a failed dependency: ${names}${more}`, tone: 'warn' });
   }
