@@ -17,6 +17,7 @@ import type {
   Enforcement,
   GitPort,
   GraphView,
+  Inbox,
   Lease,
   RunRecord,
   RunStore,
@@ -27,6 +28,7 @@ import type {
 import type { AgentRunner } from './ports.js';
 import { elidedText, OutputBudget } from './output-budget.js';
 import { buildFollowUp, buildPrompt, withHeldCommits, type DependencyResult, type RetryContext } from './prompt.js';
+import { withInbox, type Peer } from './steer-prompt.js';
 import { RateLimiter } from './rate-limit.js';
 import { INTERRUPTED_STATES, interruptedFollowUp, MERGE_READY_STATES, planResume, taskHash } from './resume.js';
 import { ACTIVE_STATES, canTransition, FAILED_STATES, TERMINAL_STATES, type TaskState } from './task-state.js';
@@ -78,6 +80,8 @@ export interface EngineOptions {
    * (`--accept-branch`: the user moved it on purpose). Otherwise a moved branch stops the run.
    */
   readonly acceptMovedBranch?: boolean;
+  /** Messages to and from agents (`swarm msg`, `swarm note`); undefined: agents get none. */
+  readonly inbox?: Inbox;
   /** Test-only crash points: called at each named point of a merge (see util/crash-point.ts). */
   readonly crashPoint?: (name: CrashPoint) => void;
 }
@@ -123,6 +127,8 @@ interface Live {
   interrupted?: boolean;
   /** Its lease row was deleted, expired or taken over while it worked: it must not merge. */
   leaseLost?: boolean;
+  /** `swarm stop TASK`: its agent is stopped (or never starts) and it ends cancelled. */
+  stopRequested?: boolean;
 }
 
 const MAX_CONFLICT_ROUNDS = 2;
@@ -209,6 +215,47 @@ export class Engine {
     for (const live of this.#live.values()) live.controller?.abort();
     if (force) this.#mergeAbort.abort();
     this.#checkDone();
+  }
+
+  /**
+   * `swarm stop TASK`: stops one task's agent (process group, as a stop of the run does), or
+   * keeps a task that has not started from starting. It ends `cancelled`, resumable; the rest
+   * of the run goes on. Returns what happens, or why not.
+   */
+  stopTask(id: string): Result<string, string> {
+    const live = this.#live.get(id);
+    if (live === undefined || !this.#selected.has(id)) return err(`no task ${id} in this run`);
+    if (this.#finish === undefined) return err('the run is ending');
+    if (TERMINAL_STATES.has(live.state)) return err(`task ${id} has already ended (${live.state})`);
+    if (live.state === 'queued' || live.state === 'merging') return err(`task ${id} is ${live.state} for its merge: too late to stop it`);
+    live.stopRequested = true;
+    if (ACTIVE_STATES.has(live.state)) {
+      live.controller?.abort();
+      return ok(`task ${id} (${live.state}): its agent is being stopped; it stays resumable`);
+    }
+    const was = live.state;
+    this.#transition(id, 'cancelled', { endedAt: this.#now() }, 'stopped by swarm stop');
+    this.#checkDone();
+    return ok(`task ${id} (${was}) will not start; it stays resumable`);
+  }
+
+  /** `swarm retry TASK`: a failed, conflicted or stopped task runs again in this run, and what its failure blocked waits for it again. */
+  retryTask(id: string): Result<string, string> {
+    const live = this.#live.get(id);
+    if (live === undefined || !this.#selected.has(id)) return err(`no task ${id} in this run`);
+    if (this.#finish === undefined || this.#stopping) return err('the run is ending');
+    if (!RETRYABLE.has(live.state)) {
+      const hint = live.state === 'blocked' ? ' (retry the failed task it depends on)' : '';
+      return err(`task ${id} is ${live.state}; only a failed, conflicted or stopped task can be retried${hint}`);
+    }
+    Object.assign(live, { tries: 0, conflictRounds: 0, stopRequested: false, leaseLost: false, mergeReady: false });
+    this.#transition(id, 'ready', { readyAt: this.#now() }, 'retried (swarm retry)');
+    for (const d of this.#o.graph.descendants(id)) {
+      if (this.#state(d) === 'blocked') this.#transition(d, 'pending', {}, `waiting again: ${id} was retried`);
+    }
+    this.#enqueue(id);
+    this.#pump();
+    return ok(`task ${id} runs again (attempt ${live.attempt + 1})`);
   }
 
   /** Runs (or resumes) the graph. An error value means bad input (exit 2); task failures are in the summary. */
@@ -331,8 +378,18 @@ export class Engine {
     const selected = [...this.#selected];
     const merged = selected.filter((id) => this.#state(id) === 'merged').length;
     const anyFailed = selected.some((id) => FAILED_STATES.has(this.#state(id)));
+    // A task stopped alone (swarm stop) leaves the run resumable, like a stop of the whole run.
+    const anyStopped = selected.some((id) => this.#state(id) === 'cancelled');
     const outcome: RunOutcome =
-      merged === selected.length ? 'success' : this.#stopping ? 'cancelled' : anyFailed ? 'failed' : this.#budgetHit ? 'budget' : 'failed';
+      merged === selected.length
+        ? 'success'
+        : this.#stopping || (anyStopped && !anyFailed)
+          ? 'cancelled'
+          : anyFailed
+            ? 'failed'
+            : this.#budgetHit
+              ? 'budget'
+              : 'failed';
     const finishedAt = this.#now();
     store.setRunStatus(spec.name, outcome === 'success' ? 'finished' : outcome === 'failed' ? 'failed' : 'cancelled', {
       finishedAt,
@@ -626,8 +683,9 @@ export class Engine {
     const task = this.#tasks.get(id)!;
     const live = this.#live.get(id)!;
     const spec = this.#spec;
-    // Re-check after the wait for a slot: the run may be stopping or out of budget.
-    if (this.#stopping || this.#budgetHit) return;
+    // Re-check after the wait for a slot: the run may be stopping or out of budget, the task
+    // stopped (swarm stop), or already started by a second job (stopped, then retried).
+    if (this.#stopping || this.#budgetHit || (live.state !== 'ready' && live.state !== 'waiting')) return;
 
     const acquired = this.#o.store.acquire({
       holder: `${spec.name}/${id}`,
@@ -704,7 +762,7 @@ export class Engine {
     }
 
     const setup = task.setup ?? this.#spec.setup;
-    live.controller = new AbortController();
+    live.controller = newController(live);
     if (setup) {
       const res = await this.#shell(id, live, 'setup', setup, task.timeoutMs);
       if (res.cancelled || this.#stopping) return this.#cancel(id);
@@ -719,7 +777,7 @@ export class Engine {
     for (;;) {
       live.tries++;
       live.attempt++;
-      live.controller = new AbortController();
+      live.controller = newController(live);
       const attemptStart = this.#now();
       this.#transition(id, 'running', { attempts: live.attempt });
       this.#o.store.startAttempt(this.#spec.name, id, live.attempt, { startedAt: attemptStart, logFile: this.#logFile(id, live.attempt) });
@@ -784,7 +842,9 @@ export class Engine {
       ? withHeldCommits(interruptedFollowUp(), held)
       : resumeSession && retry
         ? buildFollowUp(retry, held)
-        : buildPrompt(spec, task, this.#depResults(task), retry, held);
+        : buildPrompt(spec, task, this.#depResults(task), retry, held, this.#peers(id));
+    // Messages that came while no agent of the task ran go into its prompt.
+    if (this.#o.inbox) prompt = withInbox(prompt, this.#o.inbox.take(spec.name, id));
     for (;;) {
       const result = await this.#invokeAgent(runner, id, task, live, prompt, resumeSession);
       if (result.failure !== 'session-missing' || resumeSession === undefined || live.controller!.signal.aborted || this.#stopping) return result;
@@ -797,7 +857,7 @@ export class Engine {
       live.sessionId = undefined;
       this.#o.store.updateTask(spec.name, id, { sessionId: undefined });
       resumeSession = undefined;
-      prompt = buildPrompt(spec, task, this.#depResults(task), retry, held);
+      prompt = buildPrompt(spec, task, this.#depResults(task), retry, held, this.#peers(id));
     }
   }
 
@@ -814,6 +874,7 @@ export class Engine {
     const promptFile = join(this.#o.logsDir, `${id}.${live.attempt}.prompt.md`);
     writeFileSync(promptFile, prompt);
     const enforcement = this.#o.enforcement?.forTask({ run: spec.name, task, worktree: live.worktree!, lease: live.lease! });
+    const wiring = this.#o.inbox?.wiring(spec.name, id);
     const watch = await this.#o.enforcement?.watch?.({ run: spec.name, task, worktree: live.worktree! });
     live.agentStartedAt = this.#now();
     const base = { type: 'agent' as const, task: id, attempt: live.attempt, run: spec.name };
@@ -828,8 +889,8 @@ export class Engine {
       prompt,
       promptFile,
       resumeSession,
-      env: { ...this.#env, ...task.env, ...enforcement?.env },
-      settingsJson: enforcement?.settingsJson,
+      env: { ...this.#env, ...task.env, ...wiring?.env, ...enforcement?.env },
+      settingsJson: enforcement?.settingsJson ?? wiring?.settingsJson,
       timeoutMs: task.timeoutMs,
       logFile,
       signal: live.controller!.signal,
@@ -1142,7 +1203,7 @@ export class Engine {
   }
 
   async #attemptsFromResolving(id: string, task: TaskSpec, live: Live, ctx: RetryContext): Promise<void> {
-    live.controller = new AbortController();
+    live.controller = newController(live);
     live.attempt++;
     live.tries++;
     this.#o.store.updateTask(this.#spec.name, id, { attempts: live.attempt });
@@ -1208,7 +1269,8 @@ export class Engine {
   #cancel(id: string): void {
     const live = this.#live.get(id)!;
     if (live.leaseLost && !TERMINAL_STATES.has(live.state)) return this.#failLeaseLost(id, live);
-    if (!TERMINAL_STATES.has(live.state)) this.#transition(id, 'cancelled', { endedAt: this.#now() }, this.#stopReason ?? 'stopped by the user');
+    const why = live.stopRequested ? 'stopped by swarm stop' : (this.#stopReason ?? 'stopped by the user');
+    if (!TERMINAL_STATES.has(live.state)) this.#transition(id, 'cancelled', { endedAt: this.#now() }, why);
     this.#releaseLease(id);
   }
 
@@ -1279,8 +1341,16 @@ export class Engine {
   #depResults(task: TaskSpec): DependencyResult[] {
     return [...task.dependsOn].sort().map((d) => {
       const t = this.#tasks.get(d)!;
-      return { id: d, title: t.title, files: t.files, summary: this.#live.get(d)?.summary };
+      const notes = this.#o.inbox?.notes(this.#spec.name, d) ?? [];
+      return { id: d, title: t.title, files: t.files, summary: this.#live.get(d)?.summary, ...(notes.length > 0 ? { notes } : {}) };
     });
+  }
+
+  /** The other tasks whose agents work now, for the preamble; undefined when agents cannot message. */
+  #peers(id: string): Peer[] | undefined {
+    if (!this.#o.inbox) return undefined;
+    const busy = [...this.#live].filter(([other, l]) => other !== id && ACTIVE_STATES.has(l.state));
+    return busy.map(([other]) => ({ id: other, title: this.#tasks.get(other)!.title, files: this.#tasks.get(other)!.files }));
   }
 
   #logFile(id: string, attempt: number): string {
@@ -1290,6 +1360,16 @@ export class Engine {
   #now(): number {
     return this.#o.clock.now();
   }
+}
+
+/** The states `swarm retry` takes a task out of. */
+const RETRYABLE: ReadonlySet<TaskState> = new Set(['failed', 'conflicted', 'cancelled']);
+
+/** An attempt's abort switch, already thrown when `swarm stop` came before it existed. */
+function newController(live: Live): AbortController {
+  const controller = new AbortController();
+  if (live.stopRequested) controller.abort();
+  return controller;
 }
 
 function appendLog(file: string, entry: object): void {

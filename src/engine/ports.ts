@@ -343,6 +343,28 @@ export interface AttemptFindings {
   readonly tampered: readonly string[];
 }
 
+/** A message to a task, as its agent reads it. */
+export interface InboxMessage {
+  readonly id: number;
+  /** `task api`, or a person's name. */
+  readonly from: string;
+  readonly text: string;
+}
+
+/**
+ * Messages between people and agents of a live run (see src/cli/steer.ts). The engine asks
+ * it for what goes into a prompt; delivery at tool calls and everything sent from outside
+ * goes around the engine, through state.db.
+ */
+export interface Inbox {
+  /** The task's messages its agent has not seen: they go into this prompt, and count as delivered. */
+  take(run: string, task: string): readonly InboxMessage[];
+  /** The notes the task's agent left for the tasks that depend on it. */
+  notes(run: string, task: string): readonly string[];
+  /** Env (SWARM_*, PATH with `swarm`) and claude `--settings` that let the agent receive and send messages. */
+  wiring(run: string, task: string): { env: Record<string, string>; settingsJson?: string };
+}
+
 /** What the engine needs of the task graph. */
 export interface GraphView {
   readonly ids: readonly string[];

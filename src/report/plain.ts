@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import { deniedText, type SwarmEvent } from '../engine/events.js';
+import { deniedText, messageText, type SwarmEvent } from '../engine/events.js';
 import { formatDuration } from '../util/duration.js';
 import { unreachable } from '../util/result.js';
 import type { Reporter } from './reporter.js';
@@ -101,6 +101,12 @@ export function createPlainReporter(opts: PlainOptions): Reporter {
           return;
         case 'log':
           opts.out.write(`swarm: ${e.reason === 'warning' ? 'warning: ' : ''}${e.message}\n`);
+          return;
+        case 'message':
+          line(e.at, e.task, `  ${messageText(e)}`);
+          return;
+        case 'control':
+          line(e.at, e.task, `  swarm ${e.reason} (by ${e.by}): ${e.detail}`);
           return;
         default:
           return unreachable(e);

@@ -1,5 +1,6 @@
 import {
   deniedText,
+  messageText,
   type AgentEvent,
   type CheckEvent,
   type LeaseEvent,
@@ -272,6 +273,14 @@ export class TuiStore {
       case 'log':
         this.#notes = [...this.#notes, { level: event.reason, message: sanitize(event.message), at: event.at }].slice(-MAX_NOTES);
         return;
+      case 'message':
+        if (this.#tasks.has(event.task)) this.#task(event.task).log.push(`✉ ${sanitize(messageText(event))}`);
+        return;
+      case 'control': {
+        const message = `swarm ${event.reason} ${event.task} (by ${sanitize(event.by)}): ${sanitize(event.detail)}`;
+        this.#notes = [...this.#notes, { level: event.done ? ('info' as const) : ('warning' as const), message, at: event.at }].slice(-MAX_NOTES);
+        return;
+      }
       default:
         return unreachable(event);
     }
