@@ -5,17 +5,7 @@ import type { TaskState } from './task-state.js';
  * and JSON reporters, and the event rows in state.db are all fed from this union.
  * Every event carries the run name and a wall-clock time in ms.
  */
-export type SwarmEvent =
-  | RunEvent
-  | TaskEvent
-  | AgentEvent
-  | CheckEvent
-  | LeaseEvent
-  | MergeEvent
-  | LimitEvent
-  | LogEvent
-  | MessageEvent
-  | ControlEvent;
+export type SwarmEvent = RunEvent | TaskEvent | AgentEvent | CheckEvent | LeaseEvent | MergeEvent | LimitEvent | LogEvent | MessageEvent | ControlEvent;
 
 interface Base {
   readonly run: string;

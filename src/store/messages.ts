@@ -153,10 +153,7 @@ export class Messages {
 
   /** Requests no runner has answered yet, oldest first. */
   pendingRequests(run: string): RequestRecord[] {
-    return this.#db
-      .prepare<[string], RequestRow>('SELECT * FROM requests WHERE run = ? AND handled_at IS NULL ORDER BY id')
-      .all(run)
-      .map(toRequest);
+    return this.#db.prepare<[string], RequestRow>('SELECT * FROM requests WHERE run = ? AND handled_at IS NULL ORDER BY id').all(run).map(toRequest);
   }
 
   answerRequest(id: number, ok: boolean, detail: string): void {
@@ -228,4 +225,35 @@ function toRequest(row: RequestRow): RequestRecord {
 /** Who sent a message, as an agent reads it. */
 export function senderName(m: Pick<MessageRecord, 'fromTask' | 'sender'>): string {
   return m.fromTask !== undefined ? `task ${m.fromTask}` : `${m.sender ?? 'a person'} (a person)`;
+}
+
+/** What `swarm msg` from an agent's shell needs to know of the run, read without writing (state.db is read-only in the sandbox). */
+export interface RunSnapshot {
+  readonly status: string;
+  readonly pid: number;
+  readonly pidStart?: string;
+  readonly host: string;
+  readonly tasks: ReadonlyMap<string, string>;
+}
+
+export function readRunSnapshot(dbPath: string, run: string): RunSnapshot | undefined {
+  const db = new Database(dbPath, { readonly: true, fileMustExist: true, timeout: BUSY_TIMEOUT_MS });
+  try {
+    const row = db
+      .prepare<[string], { status: string; pid: number; pid_start: string | null; host: string }>(
+        'SELECT status, pid, pid_start, host FROM runs WHERE name = ?',
+      )
+      .get(run);
+    if (row === undefined) return undefined;
+    const tasks = db.prepare<[string], { task: string; state: string }>('SELECT task, state FROM tasks WHERE run = ?').all(run);
+    return {
+      status: row.status,
+      pid: row.pid,
+      ...(row.pid_start !== null ? { pidStart: row.pid_start } : {}),
+      host: row.host,
+      tasks: new Map(tasks.map((t) => [t.task, t.state])),
+    };
+  } finally {
+    db.close();
+  }
 }

@@ -17,6 +17,10 @@ import { createPlainReporter } from '../../report/plain.js';
 import type { Reporter, RunControls } from '../../report/reporter.js';
 import { BwrapSandbox, sandboxPreflight, spoolPath, watcher } from '../../sandbox/index.js';
 import { openStateDb } from '../../store/index.js';
+import type { SwarmEvent } from '../../engine/events.js';
+import { Steering } from '../steer.js';
+import { followCommand } from './watch.js';
+import { spawnSync } from 'node:child_process';
 import { crashPointFromEnv } from '../../util/crash-point.js';
 import { shell } from '../../util/shell.js';
 import { EXIT } from '../exit.js';
@@ -146,7 +150,23 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
     }
 
     const enforcement = spec.lease.enforce === 'off' ? undefined : await makeEnforcement(stateDir, git, spec.lease.enforce, sandbox);
-    const engine = new Engine({
+    // Steering reaches the engine only through these two calls, once the engine exists.
+    const control = {
+      stopTask: (id: string) => engine.stopTask(id),
+      retryTask: (id: string) => engine.retryTask(id),
+    };
+    const listeners: ((e: SwarmEvent) => void)[] = [];
+    const steering = new Steering({
+      spec,
+      store,
+      stateDir,
+      swarmArgv: swarmArgv(),
+      control,
+      tell: (e) => {
+        for (const l of listeners) l(e);
+      },
+    });
+    const engine: Engine = new Engine({
       spec,
       graph,
       store,
@@ -157,6 +177,7 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
       concurrency: slots,
       logsDir: join(stateDir, 'logs', spec.name),
       enforcement,
+      inbox: steering,
       selected,
       keepWorktrees: flags.keepWorktrees === true,
       // Hidden: first-come order instead of the critical path, to measure what the order is worth.
@@ -168,9 +189,14 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
       reapOrphans: (pid) => reapOrphans(pid, { within: realPath(dirname(git.worktreePath(spec.name, '_'))) }),
     });
 
-    const controls: RunControls = { stop: (force) => engine.stop(force) };
+    const controls: RunControls = {
+      stop: (force) => engine.stop(force),
+      // Inside tmux, the TUI's `o` follows a task's log beside it.
+      ...(process.env.TMUX ? { openLog: (task: string) => openLogPane(spec.name, task, git.root) } : {}),
+    };
     const reporter = await makeReporter(ui, file, controls);
     engine.on((e) => reporter.handle(e));
+    listeners.push((e) => reporter.handle(e));
     if (confinement.value !== undefined) {
       reporter.handle({ type: 'log', reason: 'warning', run: spec.name, at: Date.now(), message: confinement.value });
     }
@@ -195,8 +221,9 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    steering.start();
     try {
-      const result = await engine.run();
+      const result = await engine.run().finally(() => steering.stop());
       await git.drainPool(spec.name).catch(() => undefined);
       await reporter.close();
       if (!result.ok) return fail(result.error);
@@ -223,7 +250,7 @@ async function makeEnforcement(stateDir: string, git: Git, mode: 'block' | 'warn
   const argv = swarmArgv();
   const guardHooksDir = ensureGuardHooksDir(stateDir, argv);
   const origHooksPath = await resolveOrigHooksPath(git.root);
-  const settingsJson = claudeSettingsJson(argv);
+  const settingsJson = claudeSettingsJson(argv, { guard: true, messages: true });
   return {
     forTask: ({ run, task, worktree, lease }) => ({
       env: enforcementEnv({
@@ -261,6 +288,10 @@ async function makeReporter(ui: string, file: string, controls: RunControls): Pr
   if (ui === 'plain') return createPlainReporter({ out: process.stdout, file });
   const { createTuiReporter } = await import('../../tui/reporter.js');
   return createTuiReporter({ stdout: process.stdout, stdin: process.stdin, controls, file, noColor: Boolean(process.env.NO_COLOR) });
+}
+
+function openLogPane(run: string, task: string, cwd: string): void {
+  spawnSync('tmux', ['split-window', '-h', '-d', '-c', cwd, followCommand(run, task)], { stdio: 'ignore' });
 }
 
 /** /proc shows a process's folder with symlinks resolved; compare like with like. */
