@@ -86,8 +86,13 @@ async function watchCommand(name: string | undefined, attach: boolean): Promise<
   const session = sessionName(run);
   if (spawnSync('tmux', ['has-session', '-t', `=${session}`], { stdio: 'ignore' }).status !== 0) {
     const self = [...swarmArgv(), 'watch', run, '--controller'].map(shellQuote).join(' ');
-    tmux('new-session', '-d', '-s', session, '-x', '200', '-y', '50', '-c', root, self);
-    tmux('select-pane', '-t', `=${session}`, '-T', 'status');
+    try {
+      const pane = tmux('new-session', '-d', '-P', '-F', '#{pane_id}', '-s', session, '-x', '200', '-y', '50', '-c', root, self).trim();
+      tmux('select-pane', '-t', pane, '-T', 'status');
+    } catch (error) {
+      const why = (error as { stderr?: string }).stderr?.trim() || (error instanceof Error ? error.message : String(error));
+      return fail(`tmux could not open the session ${session}: ${why}`, EXIT.failed);
+    }
   }
   if (!attach) {
     process.stdout.write(`swarm watch: tmux session ${session} is open; attach with: tmux attach -t ${session}\n`);
@@ -128,7 +133,7 @@ async function controller(run: string): Promise<number> {
 function syncPanes(session: string, run: string, tasks: readonly TaskRecord[], panes: Map<string, string>): void {
   let alive: Set<string>;
   try {
-    alive = new Set(tmux('list-panes', '-t', `=${session}`, '-F', '#{pane_id}').split('\n').filter(Boolean));
+    alive = new Set(tmux('list-panes', '-t', `=${session}:`, '-F', '#{pane_id}').split('\n').filter(Boolean));
   } catch {
     return;
   }
@@ -139,7 +144,7 @@ function syncPanes(session: string, run: string, tasks: readonly TaskRecord[], p
     const wanted = PANE_STATES.has(t.state);
     if (wanted && pane === undefined) {
       try {
-        const id = tmux('split-window', '-d', '-t', `=${session}`, '-P', '-F', '#{pane_id}', followCommand(run, t.task)).trim();
+        const id = tmux('split-window', '-d', '-t', `=${session}:`, '-P', '-F', '#{pane_id}', followCommand(run, t.task)).trim();
         tmux('select-pane', '-t', id, '-T', t.task);
         panes.set(t.task, id);
         changed = true;
@@ -153,7 +158,7 @@ function syncPanes(session: string, run: string, tasks: readonly TaskRecord[], p
       changed = true;
     }
   }
-  if (changed) spawnSync('tmux', ['select-layout', '-t', `=${session}`, 'tiled'], { stdio: 'ignore' });
+  if (changed) spawnSync('tmux', ['select-layout', '-t', `=${session}:`, 'tiled'], { stdio: 'ignore' });
 }
 
 function render(store: SqliteStore, run: string, tasks: readonly TaskRecord[], panes: ReadonlyMap<string, string>): void {
