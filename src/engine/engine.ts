@@ -844,7 +844,8 @@ export class Engine {
         ? buildFollowUp(retry, held)
         : buildPrompt(spec, task, this.#depResults(task), retry, held, this.#peers(id));
     // Messages that came while no agent of the task ran go into its prompt.
-    if (this.#o.inbox) prompt = withInbox(prompt, this.#o.inbox.take(spec.name, id));
+    const inbox = this.#o.inbox?.take(spec.name, id) ?? [];
+    prompt = withInbox(prompt, inbox);
     for (;;) {
       const result = await this.#invokeAgent(runner, id, task, live, prompt, resumeSession);
       if (result.failure !== 'session-missing' || resumeSession === undefined || live.controller!.signal.aborted || this.#stopping) return result;
@@ -857,7 +858,7 @@ export class Engine {
       live.sessionId = undefined;
       this.#o.store.updateTask(spec.name, id, { sessionId: undefined });
       resumeSession = undefined;
-      prompt = buildPrompt(spec, task, this.#depResults(task), retry, held, this.#peers(id));
+      prompt = withInbox(buildPrompt(spec, task, this.#depResults(task), retry, held, this.#peers(id)), inbox);
     }
   }
 
