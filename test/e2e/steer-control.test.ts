@@ -90,6 +90,7 @@ describe('steering a live run from another terminal', { timeout: 90_000 }, () =>
     const slow = agents.find((a) => a.hello.task === 'slow')!;
     const fast = agents.find((a) => a.hello.task === 'fast')!;
 
+    expect(slow.hello.prompt).not.toContain('MSG-FOR-SLOW');
     // A command agent cannot be told anything while it runs: the message waits for its next prompt.
     const msg = await swarm(['msg', 'slow', 'MSG-FOR-SLOW: use tabs'], { cwd: repo.dir });
     expect(msg.exitCode, String(msg.stderr)).toBe(0);
