@@ -79,7 +79,7 @@ export class TaskRun {
       await this.#commitLeftovers();
       // Audited again: whatever reached the branch while no runner watched it is judged too.
       const audit = await this.#audit();
-      if (audit) return { kind: 'failed', detail: failureDetail(audit) };
+      if (audit) return { kind: 'failed', detail: audit.kind === 'refused' ? audit.detail : failureDetail(audit) };
       return { kind: 'queued', detail: 'passed its check before the runner stopped: merging without running its agent again' };
     }
     const setup = this.#task.setup ?? ctx.spec.setup;
@@ -105,7 +105,7 @@ export class TaskRun {
     if (conflicted.length === 0) {
       await this.#commitLeftovers();
       const audit = await this.#audit();
-      return audit ? { kind: 'failed', detail: failureDetail(audit) } : { kind: 'queued' };
+      return audit ? { kind: 'failed', detail: audit.kind === 'refused' ? audit.detail : failureDetail(audit) } : { kind: 'queued' };
     }
     // The resolution and what follows are a fresh round of retries.
     this.#live.tries = 0;
@@ -196,7 +196,21 @@ export class TaskRun {
           }
           if (res.exitCode !== 0) failure = { kind: 'check-failed', command: check, output: res.output };
         }
-        if (!failure) failure = await this.#audit();
+        if (!failure) {
+          const audit = await this.#audit();
+          // Not the agent's work to retry: swarm will not judge or merge what HEAD points at.
+          if (audit?.kind === 'refused') {
+            store.finishAttempt(ctx.name, id, live.attempt, {
+              ...end,
+              endedAt: ctx.now(),
+              outcome: 'tampered',
+              sessionId: live.sessionId,
+              detail: audit.detail,
+            });
+            return { kind: 'failed', detail: audit.detail };
+          }
+          failure = audit;
+        }
         if (!failure && live.empty && !task.allowEmpty) failure = { kind: 'empty' };
       }
       store.finishAttempt(ctx.name, id, live.attempt, {
@@ -364,11 +378,13 @@ export class TaskRun {
    * Pins the task commit (read once, first) and audits exactly that commit: what the merge
    * takes is what was judged here, whatever is committed on the branch afterwards.
    */
-  async #audit(): Promise<RetryContext | undefined> {
+  async #audit(): Promise<RetryContext | { kind: 'refused'; detail: string } | undefined> {
     const ctx = this.#ctx;
     const live = this.#live;
     const id = this.#id;
-    const sha = await ctx.o.git.headOf(live.worktree!);
+    const head = await ctx.o.git.headOf(live.worktree!);
+    if (!head.ok) return { kind: 'refused', detail: head.error };
+    const sha = head.value;
     const paths = await ctx.o.git.changedPaths(live.worktree!, live.auditBase!, sha);
     live.empty = paths.length === 0;
     const enforcement = ctx.o.enforcement;
