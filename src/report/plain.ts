@@ -1,7 +1,10 @@
 import type { Writable } from 'node:stream';
+import type { SourceLoc } from '../config/spec.js';
 import { deniedText, type SwarmEvent } from '../engine/events.js';
+import { TERMINAL_STATES } from '../engine/task-state.js';
 import { formatDuration } from '../util/duration.js';
 import { unreachable } from '../util/result.js';
+import { GitHubFolds } from './plain-github.js';
 import type { Reporter } from './reporter.js';
 import { violationText } from './violation-text.js';
 
@@ -11,6 +14,12 @@ export interface PlainOptions {
   readonly file: string;
   /** Agent text output lines too (noisy). @default false */
   readonly verbose?: boolean;
+  /**
+   * Inside GitHub Actions: each task's lines are folded into a `::group::` printed when the
+   * task ends (its state changes still print as they happen), and failures become
+   * `::error` annotations on the task's place in the file.
+   */
+  readonly github?: { readonly taskLoc: (task: string) => SourceLoc | undefined };
 }
 
 /**
@@ -21,8 +30,11 @@ export function createPlainReporter(opts: PlainOptions): Reporter {
   let start = 0;
   let width = 8;
   const failures = new Map<string, string>();
+  const folds = opts.github ? new GitHubFolds(opts.out, opts.github.taskLoc) : undefined;
   const line = (at: number, who: string, text: string) => {
-    opts.out.write(`[${clock(at - start)}] ${who.padEnd(width)} ${text}\n`);
+    const out = `[${clock(at - start)}] ${who.padEnd(width)} ${text}\n`;
+    if (folds) folds.add(who, out);
+    else opts.out.write(out);
   };
   return {
     handle(e: SwarmEvent) {
@@ -38,6 +50,7 @@ export function createPlainReporter(opts: PlainOptions): Reporter {
           } else if (e.reason === 'stopping') {
             opts.out.write(e.force ? 'swarm: killing agents now\n' : 'swarm: stopping: no new tasks; agents are being stopped (again to kill)\n');
           } else {
+            folds?.flushAll();
             const took = formatDuration(e.durationMs);
             const cost = e.costUsd > 0 ? `, $${e.costUsd.toFixed(2)}` : '';
             opts.out.write(`swarm: ${e.outcome}: ${e.merged}/${e.total} merged in ${took}${cost}\n`);
@@ -49,9 +62,13 @@ export function createPlainReporter(opts: PlainOptions): Reporter {
           return;
         case 'task': {
           const attempt = e.to === 'running' && e.attempt > 1 ? ` (attempt ${e.attempt})` : '';
-          line(e.at, e.task, `${e.to}${attempt}${e.detail ? `: ${e.detail}` : ''}`);
+          const text = `${e.to}${attempt}${e.detail ? `: ${e.detail}` : ''}`;
+          line(e.at, e.task, text);
+          // Folded, a task's state changes still print as they happen; its end is its group's title.
+          if (folds && !TERMINAL_STATES.has(e.to)) opts.out.write(`[${clock(e.at - start)}] ${e.task.padEnd(width)} ${text}\n`);
           if (e.to === 'failed' || e.to === 'conflicted' || e.to === 'blocked') failures.set(e.task, e.detail ?? e.to);
           if (e.to === 'merged') failures.delete(e.task);
+          if (folds && TERMINAL_STATES.has(e.to)) folds.end(e.task, e.to, e.detail);
           return;
         }
         case 'agent':
@@ -73,7 +90,9 @@ export function createPlainReporter(opts: PlainOptions): Reporter {
               );
               return;
             case 'output':
-              if (opts.verbose) line(e.at, e.task, `  > ${e.text}`);
+              // Folded away in GitHub Actions, the agent's own words cost nothing to keep.
+              if (opts.verbose || folds) line(e.at, e.task, `  > ${e.text}`);
+              folds?.output(e.task, e.text);
               return;
             case 'spawned':
             case 'session':
@@ -82,6 +101,7 @@ export function createPlainReporter(opts: PlainOptions): Reporter {
               return unreachable(e);
           }
         case 'check':
+          if (e.reason === 'failed') folds?.checkFailed(e.task, e.command, e.tail);
           if (e.reason !== 'started') line(e.at, e.task, `  ${e.scope === 'merge' ? 'merge.check' : e.scope} \`${e.command}\` ${e.reason}`);
           return;
         case 'lease':
