@@ -23,7 +23,12 @@ export function loadOrReport(file: string): Spec | undefined {
  */
 export function printDiagnostics(diags: readonly Diagnostic[]): void {
   process.stderr.write(`${formatDiagnostics(diags, readSourceFile, { color: useColor(process.stderr) })}\n`);
-  if (inGithubActions()) process.stdout.write(diagnosticAnnotations(diags).map((line) => `${line}\n`).join(''));
+  if (inGithubActions())
+    process.stdout.write(
+      diagnosticAnnotations(diags)
+        .map((line) => `${line}\n`)
+        .join(''),
+    );
 }
 
 export function useColor(stream: NodeJS.WriteStream): boolean {

@@ -43,7 +43,12 @@ export function renderMarkdown(s: RunSummary, opts: MarkdownOptions = {}): strin
   const shown = largest(failures.length, (n) => fits({ ...bare, rows, failures: n }));
   const text = render(s, { ...bare, rows, failures: shown }, full);
   // Only a run name or branch longer than the room is left: cut bytes, at a character.
-  return Buffer.byteLength(text) <= max ? text : Buffer.from(text).subarray(0, Math.max(0, max)).toString('utf8').replace(/\uFFFD$/, '');
+  return Buffer.byteLength(text) <= max
+    ? text
+    : Buffer.from(text)
+        .subarray(0, Math.max(0, max))
+        .toString('utf8')
+        .replace(/\uFFFD$/, '');
 }
 
 /** The largest n in 0..hi with ok(n), for ok true up to some point and false after it. */
@@ -74,7 +79,8 @@ function render(s: RunSummary, cut: Cut, full: Cut): string {
   );
 
   const notes: string[] = [];
-  if (cut.tailLines < full.tailLines) notes.push(cut.tailLines === 0 ? 'the failures without their logs' : `the last ${cut.tailLines} lines of each failure's log`);
+  if (cut.tailLines < full.tailLines)
+    notes.push(cut.tailLines === 0 ? 'the failures without their logs' : `the last ${cut.tailLines} lines of each failure's log`);
   if (!cut.chart) notes.push('no timeline');
   if (cut.rows < s.tasks.length) notes.push(`${cut.rows} of ${s.tasks.length} tasks in the table`);
   if (cut.failures < full.failures) notes.push(`${cut.failures} of ${full.failures} failures`);

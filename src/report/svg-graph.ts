@@ -39,7 +39,9 @@ export function graphSvg(s: RunSummary): string {
       };
       col.sort((a, b) => weight(a) - weight(b));
     }
-    col.forEach((id, r) => row.set(id, r));
+    col.forEach((id, r) => {
+      row.set(id, r);
+    });
   });
   const tallest = Math.max(1, ...columns.map((c) => c.length));
   const width = PAD * 2 + columns.length * NODE_W + (columns.length - 1) * COL_GAP;

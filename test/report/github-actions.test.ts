@@ -40,7 +40,10 @@ const SWARM = [
 function setup(text: string): { repo: TempRepo; summary: string; output: string; env: Record<string, string> } {
   const repo = tempRepo();
   const tmp = mkdtempSync(join(tmpdir(), 'swarm-gha-'));
-  cleanups.push(() => repo.cleanup(), () => rmSync(tmp, { recursive: true, force: true }));
+  cleanups.push(
+    () => repo.cleanup(),
+    () => rmSync(tmp, { recursive: true, force: true }),
+  );
   repo.write('swarm.yaml', text);
   repo.commitAll('swarm file');
   const summary = join(tmp, 'step_summary.md');
@@ -73,7 +76,7 @@ function parseOutputs(text: string): Record<string, string> {
 /** 1-based line and column of `- id: <id>`'s value in the file. */
 function idPlace(text: string, id: string): { line: number; col: number } {
   const lines = text.split('\n');
-  const line = lines.findIndex((l) => l === `  - id: ${id}`);
+  const line = lines.indexOf(`  - id: ${id}`);
   return { line: line + 1, col: lines[line]!.indexOf(id) + 1 };
 }
 

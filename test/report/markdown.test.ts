@@ -25,7 +25,17 @@ function bigRun(n: number): RunSummary {
     };
   });
   return {
-    run: { name: 'big', into: 'swarm/big', base: 'a'.repeat(40), outcome: 'failed', startedAt: T0, endedAt: T0 + n * 1000 + 60_000, concurrency: 8, costUsd: n * 0.25, resumed: false },
+    run: {
+      name: 'big',
+      into: 'swarm/big',
+      base: 'a'.repeat(40),
+      outcome: 'failed',
+      startedAt: T0,
+      endedAt: T0 + n * 1000 + 60_000,
+      concurrency: 8,
+      costUsd: n * 0.25,
+      resumed: false,
+    },
     lowerBound: { ms: 180_000, ratio: 2.5 },
     criticalPath: tasks.slice(0, 3).map((t) => t.id),
     tasks,
