@@ -98,13 +98,21 @@ export function logTail(file: string, worktree: string): string[] {
 /**
  * At the end of `swarm run` inside GitHub Actions: the summary appended to
  * `$GITHUB_STEP_SUMMARY` (within the room the step has left) and `into`, `outcome`,
- * `merged`, `failed` appended to `$GITHUB_OUTPUT`. Returns what went wrong, if anything,
+ * `merged`, `failed` appended to `$GITHUB_OUTPUT`, for an invocation that started at `since`
+ * or later. Returns what went wrong, if anything,
  * for a warning: a summary that cannot be written must not fail the run.
  */
-export function writeGithubRunEnd(store: SqliteStore, runName: string, stateDir: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+export function writeGithubRunEnd(
+  store: SqliteStore,
+  runName: string,
+  stateDir: string,
+  since: number,
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
   const run = store.getRun(runName);
   const summary = run === undefined ? undefined : collectSummary(store, run, stateDir);
-  if (summary === undefined) return undefined;
+  // A run refused before it started (exit 2) leaves no summary: not an older invocation's.
+  if (summary === undefined || summary.run.startedAt < since) return undefined;
   const problems: string[] = [];
   if (env.GITHUB_STEP_SUMMARY) {
     try {

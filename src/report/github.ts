@@ -54,6 +54,16 @@ export function annotation(a: Annotation): string {
   return `::${a.level}${props.length > 0 ? ` ${props.join(',')}` : ''}::${escapeData(a.message)}`;
 }
 
+/**
+ * Text that is not a command, made safe to print: the runner takes any line that starts
+ * with `::` (after blanks; CR ends a line too) for a command, so an agent's words could
+ * forge an annotation or `::stop-commands::`. A zero-width space after the first colon
+ * leaves the line readable and inert.
+ */
+export function defuse(text: string): string {
+  return text.replace(/(^|\r\n|\r|\n)([ \t]*)::/g, '$1$2:\u200b:');
+}
+
 /** The start of a fold in the job log; the title is one line. */
 export function groupStart(title: string): string {
   return `::group::${escapeData(title.replace(/\s+/g, ' ').trim())}`;

@@ -198,11 +198,12 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     try {
+      const began = Date.now();
       const result = await engine.run();
       await git.drainPool(spec.name).catch(() => undefined);
       await reporter.close();
       if (inGithubActions()) {
-        const problem = writeGithubRunEnd(store, spec.name, stateDir);
+        const problem = writeGithubRunEnd(store, spec.name, stateDir, began);
         if (problem !== undefined) process.stderr.write(`swarm: warning: ${problem}\n`);
       }
       if (!result.ok) return fail(result.error);
