@@ -1,11 +1,8 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Spec } from '../../src/config/spec.js';
 import { Engine } from '../../src/engine/engine.js';
 import type { SwarmEvent } from '../../src/engine/events.js';
-import { clock, FakeGit, FakeShell, GatedRunner, graphOf, makeSpec, makeTask, MemoryStore } from './fakes.js';
+import { type AgentCall, clock, FakeGit, FakeShell, GatedRunner, graphOf, makeSpec, makeTask, MemoryStore, MemoryLogs, fakeEnforcement } from './fakes.js';
 
 function setup(spec: Spec, opts: { concurrency?: number } = {}) {
   const store = new MemoryStore();
@@ -22,12 +19,9 @@ function setup(spec: Spec, opts: { concurrency?: number } = {}) {
     agents: new Map([['command', runner]]),
     clock,
     concurrency: opts.concurrency ?? spec.concurrency,
-    logsDir: mkdtempSync(join(tmpdir(), 'swarm-logs-')),
+    logs: new MemoryLogs(),
     env: {},
-    enforcement: {
-      forTask: () => ({ env: {} }),
-      audit: (paths, globs) => paths.filter((p) => !globs.some((g) => p.startsWith(g.replace('/**', '/')))),
-    },
+    enforcement: fakeEnforcement(),
   });
   engine.on((e) => events.push(e));
   const states = (id: string) => events.filter((e) => e.type === 'task' && e.task === id).map((e) => (e.type === 'task' ? e.to : ''));
@@ -289,3 +283,46 @@ describe('engine', () => {
     expect(runner.calls).toHaveLength(6);
   });
 });
+
+describe('engine: merge queue order', () => {
+  it('of the tasks waiting to merge, the one on the longest remaining chain lands first', async () => {
+    // c heads a chain (c -> d -> e): its merge unblocks the most work. a and b are leaves.
+    const spec = makeSpec([makeTask('a'), makeTask('b'), makeTask('c'), makeTask('d', { dependsOn: ['c'] }), makeTask('e', { dependsOn: ['d'] })], {
+      merge: { strategy: 'merge', onConflict: 'fail', check: 'npm test' },
+    });
+    const { runner, engine, git, shell, events } = setup(spec, { concurrency: 3 });
+    const queued = (id: string) => events.some((e) => e.type === 'merge' && e.reason === 'queued' && e.task === id);
+    // a's merge.check is held open, so b and c both wait in the merge queue behind it.
+    let releaseA!: () => void;
+    const heldA = new Promise<void>((r) => (releaseA = r));
+    const plain = shell.run.bind(shell);
+    shell.run = async (o) => {
+      if (o.env.SWARM_TASK === 'a' && o.command === 'npm test') await heldA;
+      return plain(o);
+    };
+    const done = engine.run();
+    const started = new Map<string, AgentCall>();
+    for (let i = 0; i < 3; i++) {
+      const call = await runner.next();
+      started.set(call.input.task.id, call);
+    }
+    started.get('a')!.finish();
+    await until(() => events.some((e) => e.type === 'check' && e.scope === 'merge' && e.reason === 'started' && e.task === 'a'));
+    // b is queued first, c second: first-come order would land b before c.
+    started.get('b')!.finish();
+    await until(() => queued('b'));
+    started.get('c')!.finish();
+    await until(() => queued('c'));
+    expect(git.merges).toEqual([]);
+    releaseA();
+    (await runner.next()).finish();
+    (await runner.next()).finish();
+    expect((await done).ok).toBe(true);
+    expect(git.merges.slice(0, 3)).toEqual(['a', 'c', 'b']);
+  });
+});
+
+async function until(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 5));
+  if (!cond()) throw new Error('timed out waiting');
+}
