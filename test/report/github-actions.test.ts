@@ -148,6 +148,8 @@ describe('swarm run in GitHub Actions', () => {
     const report = await swarm(['report', '--format', 'markdown'], { cwd: repo.dir });
     expect(report.exitCode, String(report.stderr)).toBe(0);
     expect(`before swarm\n${String(report.stdout)}\n`).toBe(md);
+    const pdf = await swarm(['report', '--format', 'pdf'], { cwd: repo.dir });
+    expect([pdf.exitCode, String(pdf.stderr)]).toEqual([2, 'swarm report: --format: expected text, json, markdown or html, got "pdf"']);
   });
 
   it('annotates config errors with their file, line and column (validate, plan and run)', async () => {
