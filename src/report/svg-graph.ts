@@ -64,8 +64,14 @@ export function graphSvg(s: RunSummary): string {
       const x2 = b.x;
       const y2 = b.y + NODE_H / 2;
       const mid = (x1 + x2) / 2;
+      // An arrow past a column runs in the gap between rows (free in every column), not through its boxes.
+      const lane = b.y - ROW_GAP / 2;
+      const d2 =
+        x2 - x1 > COL_GAP + NODE_W
+          ? `M${x1} ${y1}C${x1 + 25} ${y1} ${x1 + 15} ${lane} ${x1 + 40} ${lane}L${x2 - 40} ${lane}C${x2 - 15} ${lane} ${x2 - 25} ${y2} ${x2} ${y2}`
+          : `M${x1} ${y1}C${mid} ${y1} ${mid} ${y2} ${x2} ${y2}`;
       out.push(
-        `<path class="edge${critEdge.has(`${d}>${t.id}`) ? ' crit' : ''}" data-from="${esc(d)}" data-task="${esc(t.id)}" d="M${x1} ${y1}C${mid} ${y1} ${mid} ${y2} ${x2} ${y2}" marker-end="url(#arrow)"/>`,
+        `<path class="edge${critEdge.has(`${d}>${t.id}`) ? ' crit' : ''}" data-from="${esc(d)}" data-task="${esc(t.id)}" d="${d2}" marker-end="url(#arrow)"/>`,
       );
     }
   }
