@@ -109,9 +109,14 @@ export class GitCore {
   }
 
   /** The task commit a worktree's HEAD names right now (what the audit is about to see). */
-  async headOf(worktree: string): Promise<string> {
-    await this.onTaskBranch(worktree);
-    return this.worktreeHead(worktree) ?? this.runner.ok(['rev-parse', 'HEAD'], { cwd: worktree });
+  async headOf(worktree: string): Promise<Result<string, string>> {
+    try {
+      await this.onTaskBranch(worktree);
+    } catch (error) {
+      if (error instanceof GitError && error.code === 'protected') return err(error.message);
+      throw error;
+    }
+    return ok(this.worktreeHead(worktree) ?? (await this.runner.ok(['rev-parse', 'HEAD'], { cwd: worktree })));
   }
 
   /**

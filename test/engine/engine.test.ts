@@ -185,6 +185,25 @@ describe('engine', () => {
     expect(states('a').at(-1)).toBe('merged');
   });
 
+  it('a conflict resolution refused by the audit is retried like any attempt, and the task merges once the agent undoes it', async () => {
+    const spec = makeSpec([makeTask('a', { retries: 1 })], { merge: { strategy: 'merge', onConflict: 'agent' } });
+    const { runner, engine, git, states } = setup(spec);
+    git.conflictOnce.add('a');
+    const done = engine.run();
+    (await runner.next()).finish();
+    // The resolving agent also writes outside its globs: the audit refuses it.
+    (await runner.next()).finish({}, ['src/a/a.ts', 'outside/x.ts']);
+    const retry = await runner.next();
+    expect(retry.input.prompt).toContain('outside/x.ts');
+    git.branches.get('swarm/test/a')!.delete('outside/x.ts');
+    retry.finish();
+    expect((await done).ok).toBe(true);
+    expect(runner.calls).toHaveLength(3);
+    expect(states('a')).toEqual(expect.arrayContaining(['resolving', 'running']));
+    expect(states('a').at(-1)).toBe('merged');
+    expect(git.branches.get('swarm/test')!.has('outside/x.ts')).toBe(false);
+  });
+
   it('an agent resolving a conflict that cannot log in: the task is cancelled (resumable), not conflicted', async () => {
     const spec = makeSpec([makeTask('a')], { merge: { strategy: 'merge', onConflict: 'agent' } });
     const { runner, engine, git, states, events } = setup(spec);
