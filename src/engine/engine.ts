@@ -28,10 +28,11 @@ import type { AgentRunner } from './ports.js';
 import { elidedText, OutputBudget } from './output-budget.js';
 import { buildFollowUp, buildPrompt, withHeldCommits, type DependencyResult, type RetryContext } from './prompt.js';
 import { RateLimiter } from './rate-limit.js';
+import { UsageLimit, usageResetFollowUp } from './usage-limit.js';
 import { INTERRUPTED_STATES, interruptedFollowUp, MERGE_READY_STATES, planResume, taskHash } from './resume.js';
 import { ACTIVE_STATES, canTransition, FAILED_STATES, TERMINAL_STATES, type TaskState } from './task-state.js';
 
-export type RunOutcome = 'success' | 'failed' | 'cancelled' | 'budget';
+export type RunOutcome = 'success' | 'failed' | 'cancelled' | 'budget' | 'usage-limit';
 
 export interface EngineOptions {
   readonly spec: Spec;
@@ -90,6 +91,8 @@ export interface RunSummary {
   readonly merged: number;
   readonly total: number;
   readonly costUsd: number;
+  /** With outcome `usage-limit`: when to run again, for the user. */
+  readonly message?: string;
 }
 
 /** Per-task facts the engine keeps while it runs; the store has the durable copy. */
@@ -142,6 +145,7 @@ export class Engine {
   readonly #queue: PQueue;
   readonly #mergeQueue = new PQueue({ concurrency: 1 });
   readonly #limiter: RateLimiter;
+  readonly #usage: UsageLimit;
   readonly #waiting = new Set<string>();
   readonly #priority = new Map<string, number>();
   readonly #selected: ReadonlySet<string>;
@@ -177,6 +181,13 @@ export class Engine {
     this.#selected = options.selected ?? new Set(this.#tasks.keys());
     this.#queue = new PQueue({ concurrency: options.concurrency });
     this.#limiter = new RateLimiter(options.concurrency, options.rateLimitRecoveryMs ?? 60_000);
+    this.#usage = new UsageLimit(options.spec.limits?.maxWaitMs ?? 0, options.clock, {
+      emit: (news) => this.#emit({ type: 'usage', ...news, run: this.#spec.name, at: this.#now() }),
+      stop: (message) => {
+        this.#stopReason ??= `stopped: ${message}`;
+        this.stop(false);
+      },
+    });
     this.#pid = options.pid ?? process.pid;
     this.#pidStart = options.pidStart ?? (options.pid === undefined ? processStart(process.pid) : undefined);
     this.#host = options.host ?? 'localhost';
@@ -207,6 +218,7 @@ export class Engine {
     this.#emit({ type: 'run', reason: 'stopping', force, run: this.#spec.name, at: this.#now() });
     // Queued jobs see #stopping when their turn comes and return at once (clearing the queue would orphan their promises).
     for (const live of this.#live.values()) live.controller?.abort();
+    this.#usage.cancel();
     if (force) this.#mergeAbort.abort();
     this.#checkDone();
   }
@@ -332,7 +344,17 @@ export class Engine {
     const merged = selected.filter((id) => this.#state(id) === 'merged').length;
     const anyFailed = selected.some((id) => FAILED_STATES.has(this.#state(id)));
     const outcome: RunOutcome =
-      merged === selected.length ? 'success' : this.#stopping ? 'cancelled' : anyFailed ? 'failed' : this.#budgetHit ? 'budget' : 'failed';
+      merged === selected.length
+        ? 'success'
+        : this.#usage.stopMessage
+          ? 'usage-limit'
+          : this.#stopping
+            ? 'cancelled'
+            : anyFailed
+              ? 'failed'
+              : this.#budgetHit
+                ? 'budget'
+                : 'failed';
     const finishedAt = this.#now();
     store.setRunStatus(spec.name, outcome === 'success' ? 'finished' : outcome === 'failed' ? 'failed' : 'cancelled', {
       finishedAt,
@@ -350,7 +372,8 @@ export class Engine {
       durationMs: finishedAt - this.#startedAt,
     });
     if (this.#fatal !== undefined) return err(this.#fatal);
-    return ok({ outcome, merged, total: selected.length, costUsd: this.#costUsd });
+    const message = outcome === 'usage-limit' ? { message: this.#usage.stopMessage } : {};
+    return ok({ outcome, merged, total: selected.length, costUsd: this.#costUsd, ...message });
   }
 
   /**
@@ -626,7 +649,8 @@ export class Engine {
     const task = this.#tasks.get(id)!;
     const live = this.#live.get(id)!;
     const spec = this.#spec;
-    // Re-check after the wait for a slot: the run may be stopping or out of budget.
+    // Re-check after the wait for a slot (and for a usage limit to reset): the run may be stopping or out of budget.
+    if (this.#usage.paused) await this.#usage.wait();
     if (this.#stopping || this.#budgetHit) return;
 
     const acquired = this.#o.store.acquire({
@@ -730,7 +754,7 @@ export class Engine {
       if (live.lease && !this.#o.store.isCurrent(live.lease.id, live.lease.token)) live.leaseLost = true;
       if (live.controller.signal.aborted || this.#stopping || live.leaseLost) {
         await this.#commitLeftovers(id, task, live);
-        const outcome = live.leaseLost ? 'lease-lost' : result.failure === 'auth' ? 'auth' : 'cancelled';
+        const outcome = live.leaseLost ? 'lease-lost' : result.failure === 'auth' || result.failure === 'usage-limit' ? result.failure : 'cancelled';
         this.#o.store.finishAttempt(this.#spec.name, id, live.attempt, { endedAt: this.#now(), outcome, sessionId: live.sessionId });
         return this.#cancel(id);
       }
@@ -787,6 +811,13 @@ export class Engine {
         : buildPrompt(spec, task, this.#depResults(task), retry, held);
     for (;;) {
       const result = await this.#invokeAgent(runner, id, task, live, prompt, resumeSession);
+      // The account's limit, not the task's: wait for its reset within limits.max_wait and
+      // go on in the same attempt, resuming the session (no retry spent); else the run stops.
+      if (result.failure === 'usage-limit' && !live.controller!.signal.aborted && !this.#stopping && (await this.#usage.hit(id, result.resetsAt))) {
+        resumeSession = sessions ? live.sessionId : undefined;
+        prompt = resumeSession ? usageResetFollowUp() : buildPrompt(spec, task, this.#depResults(task), retry, held);
+        continue;
+      }
       if (result.failure !== 'session-missing' || resumeSession === undefined || live.controller!.signal.aborted || this.#stopping) return result;
       // The session is gone (another HOME, its files deleted): nothing ran, so the same
       // attempt starts a new session with the whole task, once, without spending a retry.

@@ -1,5 +1,6 @@
 import type { Writable } from 'node:stream';
 import { deniedText, type SwarmEvent } from '../engine/events.js';
+import { clockTime } from '../engine/usage-limit.js';
 import { formatDuration } from '../util/duration.js';
 import { unreachable } from '../util/result.js';
 import type { Reporter } from './reporter.js';
@@ -98,6 +99,16 @@ export function createPlainReporter(opts: PlainOptions): Reporter {
               ? `swarm: rate limited: starting at most ${e.concurrency} agents at once (of ${e.max})\n`
               : `swarm: rate limit easing: ${e.concurrency} of ${e.max} agents at once\n`,
           );
+          return;
+        case 'usage':
+          if (e.reason === 'waiting') {
+            line(
+              e.at,
+              e.task,
+              `  usage limit reached; it resets at ${clockTime(e.resetsAt, e.at)}: waiting ${formatDuration(e.resumeAt - e.at)} (limits.max_wait), no new task starts`,
+            );
+          } else if (e.reason === 'stopped') line(e.at, e.task, `  ${e.message}`);
+          else opts.out.write('swarm: the usage limit has reset: going on\n');
           return;
         case 'log':
           opts.out.write(`swarm: ${e.reason === 'warning' ? 'warning: ' : ''}${e.message}\n`);
