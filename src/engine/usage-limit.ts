@@ -66,10 +66,9 @@ export class UsageLimit {
   async hit(task: string, resetsAt: number | undefined): Promise<boolean> {
     if (this.#stopMessage !== undefined) return false;
     const now = this.#clock.now();
-    // Hit again, with a reset no later than the one waited for: the limit outlived it.
-    if (resetsAt !== undefined && this.#until > 0 && resetsAt + this.#graceMs <= this.#until) {
-      this.#graceMs = Math.min(MAX_GRACE_MS, this.#graceMs * 2);
-    }
+    // A reset already past: the limit outlived it, so each such hit waits twice as long as
+    // the last past it; a reset still to come is a new window.
+    if (resetsAt !== undefined) this.#graceMs = resetsAt > now ? this.#baseGraceMs : Math.min(MAX_GRACE_MS, this.#graceMs * 2);
     const resumeAt = resetsAt === undefined ? undefined : Math.max(resetsAt, now) + this.#graceMs;
     if (resetsAt === undefined || resumeAt === undefined || this.#maxWaitMs <= 0 || resumeAt - now > this.#maxWaitMs + this.#baseGraceMs) {
       this.#stopMessage = usageLimitMessage(resetsAt, now);
@@ -106,7 +105,6 @@ export class UsageLimit {
         this.#timer = undefined;
         // A later hit may have pushed the end further.
         if (this.#until > this.#clock.now()) return this.#arm();
-        this.#graceMs = this.#baseGraceMs;
         this.#hooks.emit({ reason: 'reset' });
         this.#release(true);
       },

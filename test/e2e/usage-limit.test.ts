@@ -121,7 +121,10 @@ describe('swarm run with the real claude: the usage limit', { timeout: 300_000 }
     let resetsAt = 0;
     server.setScript((req): Turn => {
       const task = taskOf(req);
-      if (task !== 'a') return toolResults(req).length > 0 ? reply(`${task} done`) : toolUse('Write', { file_path: join(worktreeOf(req), task, 'done.txt'), content: `${task}\n` });
+      if (task !== 'a')
+        return toolResults(req).length > 0
+          ? reply(`${task} done`)
+          : toolUse('Write', { file_path: join(worktreeOf(req), task, 'done.txt'), content: `${task}\n` });
       const results = (req.body?.messages ?? []).flatMap((m) => (typeof m.content === 'string' ? [] : m.content.filter((b) => b.type === 'tool_result')));
       if (results.length === 0) return toolUse('Write', { file_path: join(worktreeOf(req), 'a', 'one.txt'), content: 'one\n' });
       if (resetsAt === 0) resetsAt = Date.now() + 6000;
