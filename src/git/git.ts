@@ -4,7 +4,13 @@ import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, rmdir } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { MergeStrategy } from '../config/spec.js';
-import type { BranchCommit, GitPort, MergeOutcome, PreparedMerge, Worktree } from '../engine/ports.js';
+import type { BranchCommit, GitPort, PreparedMerge, Worktree } from '../engine/ports.js';
+
+/** How `merge()` (prepare, check, land in one call; for tests and tools) ended. */
+export type MergeOutcome =
+  | { readonly kind: 'merged'; readonly commit: string }
+  | { readonly kind: 'conflict'; readonly files: readonly string[] }
+  | { readonly kind: 'check-failed'; readonly output: string; readonly exitCode: number | null };
 import { err, ok, type Result } from '../util/result.js';
 import { runCheck } from './check.js';
 import { GitError } from './errors.js';

@@ -1,11 +1,8 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Spec } from '../../src/config/spec.js';
 import { Engine } from '../../src/engine/engine.js';
 import type { SwarmEvent } from '../../src/engine/events.js';
-import { clock, FakeGit, FakeShell, GatedRunner, graphOf, makeSpec, makeTask, MemoryStore } from './fakes.js';
+import { clock, FakeGit, FakeShell, GatedRunner, graphOf, makeSpec, makeTask, MemoryStore, MemoryLogs, fakeEnforcement } from './fakes.js';
 
 function setup(spec: Spec, opts: { concurrency?: number } = {}) {
   const store = new MemoryStore();
@@ -22,12 +19,9 @@ function setup(spec: Spec, opts: { concurrency?: number } = {}) {
     agents: new Map([['command', runner]]),
     clock,
     concurrency: opts.concurrency ?? spec.concurrency,
-    logsDir: mkdtempSync(join(tmpdir(), 'swarm-logs-')),
+    logs: new MemoryLogs(),
     env: {},
-    enforcement: {
-      forTask: () => ({ env: {} }),
-      audit: (paths, globs) => paths.filter((p) => !globs.some((g) => p.startsWith(g.replace('/**', '/')))),
-    },
+    enforcement: fakeEnforcement(),
   });
   engine.on((e) => events.push(e));
   const states = (id: string) => events.filter((e) => e.type === 'task' && e.task === id).map((e) => (e.type === 'task' ? e.to : ''));

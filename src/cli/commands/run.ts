@@ -5,7 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { reapOrphans } from '../../agents/orphans.js';
 import { defaultRunners } from '../../agents/registry.js';
 import { sharedLoginWarning } from '../../agents/shared-login.js';
-import { Engine } from '../../engine/engine.js';
+import { Engine, fileLogSink } from '../../engine/engine.js';
 import type { Enforcement } from '../../engine/ports.js';
 import { Git } from '../../git/index.js';
 import { buildGraph } from '../../graph/index.js';
@@ -155,7 +155,7 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
       agents: runners,
       clock: { now: () => Date.now() },
       concurrency: slots,
-      logsDir: join(stateDir, 'logs', spec.name),
+      logs: fileLogSink(join(stateDir, 'logs', spec.name)),
       enforcement,
       selected,
       keepWorktrees: flags.keepWorktrees === true,
