@@ -115,19 +115,21 @@ const hhmm = (at: number): string => `${String(new Date(at).getHours()).padStart
 
 describe('swarm run with the real claude: the usage limit', { timeout: 300_000 }, () => {
   it('within limits.max_wait: no new task starts, the run waits for the reset, the same attempt resumes its session, nothing failed', async () => {
-    // a writes its first file, then hits the limit; b (one answer) merges meanwhile, so c is
-    // ready and a slot is free while the run waits: c must not start before the reset.
+    // a writes its first file, then hits the limit; b reads until then, writes its file and
+    // merges during the wait, so c is ready and a slot is free while the run waits: c must not
+    // start before the reset.
     const repo = setup([{ id: 'a' }, { id: 'b' }, { id: 'c', dependsOn: ['b'] }], 2, ['limits:', '  max_wait: 1m']);
     let resetsAt = 0;
     server.setScript((req): Turn => {
       const task = taskOf(req);
-      if (task !== 'a')
-        return toolResults(req).length > 0
-          ? reply(`${task} done`)
-          : toolUse('Write', { file_path: join(worktreeOf(req), task, 'done.txt'), content: `${task}\n` });
+      if (task === 'b' && resetsAt === 0) return toolUse('Read', { file_path: join(worktreeOf(req), 'README.md') });
+      if (task !== 'a') {
+        if (messagesText(req).includes(`${task}/done.txt`)) return reply(`${task} done`);
+        return toolUse('Write', { file_path: join(worktreeOf(req), task, 'done.txt'), content: `${task}\n` });
+      }
       const results = (req.body?.messages ?? []).flatMap((m) => (typeof m.content === 'string' ? [] : m.content.filter((b) => b.type === 'tool_result')));
       if (results.length === 0) return toolUse('Write', { file_path: join(worktreeOf(req), 'a', 'one.txt'), content: 'one\n' });
-      if (resetsAt === 0) resetsAt = Date.now() + 6000;
+      if (resetsAt === 0) resetsAt = Date.now() + 8000;
       if (Date.now() < resetsAt) return usageLimited(resetsAt);
       if (!messagesText(req).includes('two.txt')) return toolUse('Write', { file_path: join(worktreeOf(req), 'a', 'two.txt'), content: 'two\n' });
       return reply('a done');
