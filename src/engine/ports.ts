@@ -195,8 +195,8 @@ export interface GitPort {
   landMerge(opts: { run: string; into: string; commit: string; expected: string; task: string }): Promise<boolean>;
   /** Drops a prepared merge: the merge worktree goes back to the branch's head, clean. */
   abandonMerge(run: string, into: string): Promise<void>;
-  /** The commit a worktree's HEAD names. */
-  headOf(worktree: string): Promise<string>;
+  /** The commit a worktree's HEAD names; refused (an error value) when an agent pointed HEAD at a branch that is not its task's. */
+  headOf(worktree: string): Promise<Result<string, string>>;
   /** Paths touched by the non-merge commits reachable from `tip` and none of `not`, one by one (what a squash would hide). */
   commitPaths(tip: string, not: readonly string[]): Promise<string[]>;
   /** Commits in `from..to`, newest first. */

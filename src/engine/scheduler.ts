@@ -4,8 +4,8 @@ import { RateLimiter } from './rate-limit.js';
 import { describeForeignMove } from './recover.js';
 import { messageOf, type RunContext } from './run-context.js';
 import { type TaskOutcome, TaskRun } from './task-run.js';
+import { ACTIVE_STATES, canTransition, FAILED_STATES, TERMINAL_STATES, type TaskState } from './task-state.js';
 import { UsageLimit } from './usage-limit.js';
-import { ACTIVE_STATES, FAILED_STATES, TERMINAL_STATES, type TaskState } from './task-state.js';
 
 const MAX_CONFLICT_ROUNDS = 2;
 
@@ -245,10 +245,13 @@ export class Scheduler {
       const ctx = this.#ctx;
       const live = ctx.live.get(id)!;
       ctx.releaseLease(id);
-      if (!TERMINAL_STATES.has(live.state)) {
-        const to: TaskState = live.controller?.signal.aborted ? 'cancelled' : 'failed';
+      const to: TaskState = live.controller?.signal.aborted ? 'cancelled' : 'failed';
+      if (canTransition(live.state, to)) {
         ctx.transition(id, to, { endedAt: ctx.now() }, `internal error: ${messageOf(error)}`);
         if (to === 'failed') this.#pump();
+      } else if (!TERMINAL_STATES.has(live.state)) {
+        // Before it started (its lease could not even be asked for): it stays where it was, for the next run.
+        ctx.log('warning', `task ${id}: internal error while ${live.state}: ${messageOf(error)}`);
       }
     }
   }

@@ -4,6 +4,7 @@ import { elidedText } from './output-budget.js';
 import type { AgentOutput, AgentResult, AgentRunner, AttemptFindings, BranchCommit } from './ports.js';
 import { buildFollowUp, buildPrompt, type RetryContext, withHeldCommits } from './prompt.js';
 import { interruptedFollowUp } from './resume.js';
+import { describeAgentFailure, failureDetail } from './failure-text.js';
 import { type Live, messageOf, type RunContext } from './run-context.js';
 import { usageResetFollowUp } from './usage-limit.js';
 
@@ -81,7 +82,7 @@ export class TaskRun {
       await this.#commitLeftovers();
       // Audited again: whatever reached the branch while no runner watched it is judged too.
       const audit = await this.#audit();
-      if (audit) return { kind: 'failed', detail: failureDetail(audit) };
+      if (audit) return { kind: 'failed', detail: audit.kind === 'refused' ? audit.detail : failureDetail(audit) };
       return { kind: 'queued', detail: 'passed its check before the runner stopped: merging without running its agent again' };
     }
     const setup = this.#task.setup ?? ctx.spec.setup;
@@ -107,7 +108,7 @@ export class TaskRun {
     if (conflicted.length === 0) {
       await this.#commitLeftovers();
       const audit = await this.#audit();
-      return audit ? { kind: 'failed', detail: failureDetail(audit) } : { kind: 'queued' };
+      return audit ? { kind: 'failed', detail: audit.kind === 'refused' ? audit.detail : failureDetail(audit) } : { kind: 'queued' };
     }
     // The resolution and what follows are a fresh round of retries.
     this.#live.tries = 0;
@@ -198,7 +199,21 @@ export class TaskRun {
           }
           if (res.exitCode !== 0) failure = { kind: 'check-failed', command: check, output: res.output };
         }
-        if (!failure) failure = await this.#audit();
+        if (!failure) {
+          const audit = await this.#audit();
+          // Not the agent's work to retry: swarm will not judge or merge what HEAD points at.
+          if (audit?.kind === 'refused') {
+            store.finishAttempt(ctx.name, id, live.attempt, {
+              ...end,
+              endedAt: ctx.now(),
+              outcome: 'tampered',
+              sessionId: live.sessionId,
+              detail: audit.detail,
+            });
+            return { kind: 'failed', detail: audit.detail };
+          }
+          failure = audit;
+        }
         if (!failure && live.empty && !task.allowEmpty) failure = { kind: 'empty' };
       }
       store.finishAttempt(ctx.name, id, live.attempt, {
@@ -373,11 +388,13 @@ export class TaskRun {
    * Pins the task commit (read once, first) and audits exactly that commit: what the merge
    * takes is what was judged here, whatever is committed on the branch afterwards.
    */
-  async #audit(): Promise<RetryContext | undefined> {
+  async #audit(): Promise<RetryContext | { kind: 'refused'; detail: string } | undefined> {
     const ctx = this.#ctx;
     const live = this.#live;
     const id = this.#id;
-    const sha = await ctx.o.git.headOf(live.worktree!);
+    const head = await ctx.o.git.headOf(live.worktree!);
+    if (!head.ok) return { kind: 'refused', detail: head.error };
+    const sha = head.value;
     const paths = await ctx.o.git.changedPaths(live.worktree!, live.auditBase!, sha);
     live.empty = paths.length === 0;
     const enforcement = ctx.o.enforcement;
@@ -394,41 +411,5 @@ export class TaskRun {
     }
     live.audited = sha;
     return undefined;
-  }
-}
-
-export function describeAgentFailure(r: AgentResult): string {
-  if (r.failure === 'tampered') return r.message ?? 'the agent changed what no agent may touch';
-  const how =
-    r.failure === 'timeout'
-      ? 'timed out'
-      : r.failure === 'is-error'
-        ? 'reported an error'
-        : r.failure === 'spawn'
-          ? 'could not start'
-          : r.failure === 'session-missing'
-            ? 'could not resume its session'
-            : r.failure === 'auth'
-              ? 'could not authenticate'
-              : r.signal
-                ? `was killed by ${r.signal}`
-                : `exited with code ${r.exitCode}`;
-  // The runner's message often says the same ("killed by SIGKILL"): don't say it twice.
-  if (!r.message) return `the agent ${how}`;
-  return r.message.includes(how.replace(/^was /, '')) ? `the agent ${how}` : `the agent ${how}: ${r.message}`;
-}
-
-export function failureDetail(f: RetryContext): string {
-  switch (f.kind) {
-    case 'agent-failed':
-      return f.message;
-    case 'check-failed':
-      return `check \`${f.command}\` failed`;
-    case 'audit':
-      return `changed files outside its globs: ${f.paths.join(', ')}`;
-    case 'empty':
-      return 'its agent changed no file (allow_empty: true makes that a success)';
-    case 'conflict':
-      return `merge conflict in ${f.files.join(', ')}`;
   }
 }

@@ -241,7 +241,7 @@ export class FakeGit implements GitPort {
   }
   /** The task commit a worktree holds: its task's name stands for it. */
   async headOf(worktree: string) {
-    return `tip:${worktree.split('/').pop()!}`;
+    return ok(`tip:${worktree.split('/').pop()!}`);
   }
   async prepareMerge(o: { run: string; into: string; sha: string; expected: string }): Promise<PreparedMerge> {
     const task = o.sha.replace(/^tip:/, '');

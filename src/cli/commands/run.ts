@@ -7,12 +7,13 @@ import { defaultRunners } from '../../agents/registry.js';
 import { sharedLoginWarning } from '../../agents/shared-login.js';
 import { Engine, fileLogSink } from '../../engine/engine.js';
 import type { Enforcement } from '../../engine/ports.js';
+import type { Spec } from '../../config/spec.js';
 import { Git } from '../../git/index.js';
 import { buildGraph } from '../../graph/index.js';
-import { formatDiagnostics, readSourceFile } from '../../config/print.js';
 import { checkAgainstRepository } from '../../config/repo-checks.js';
 import { auditPaths, claudeSettingsJson, escapingLinks, enforcementEnv, ensureGuardHooksDir, resolveOrigHooksPath } from '../../hooks/index.js';
 import { createJsonReporter } from '../../report/json.js';
+import { inGithubActions } from '../../report/github.js';
 import { createPlainReporter } from '../../report/plain.js';
 import type { Reporter, RunControls } from '../../report/reporter.js';
 import { BwrapSandbox, sandboxPreflight, spoolPath, watcher } from '../../sandbox/index.js';
@@ -21,8 +22,9 @@ import { crashPointFromEnv } from '../../util/crash-point.js';
 import { shell } from '../../util/shell.js';
 import { EXIT } from '../exit.js';
 import { freshStart } from '../fresh.js';
+import { writeGithubRunEnd } from '../run-summary.js';
 import { claimRun } from '../runner-lock.js';
-import { dropStaleExcludes, loadOrReport, MAX_CONCURRENCY, positiveInt, swarmArgv, trackedFilesFrom, useColor } from '../project.js';
+import { dropStaleExcludes, loadOrReport, MAX_CONCURRENCY, positiveInt, printDiagnostics, swarmArgv, trackedFilesFrom } from '../project.js';
 
 export interface RunFlags {
   concurrency?: string;
@@ -87,7 +89,7 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
   const trackedFiles = await trackedFilesFrom(git.root);
   const repo = checkAgainstRepository(spec, trackedFiles, file);
   if (repo.length > 0) {
-    process.stderr.write(`${formatDiagnostics(repo, readSourceFile, { color: useColor(process.stderr) })}\n`);
+    printDiagnostics(repo);
     return EXIT.badInput;
   }
   await dropStaleExcludes(git.root, trackedFiles);
@@ -107,7 +109,7 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
   try {
     const graphResult = buildGraph(spec, { durations: store.learntDurations(), trackedFiles });
     if (!graphResult.ok) {
-      process.stderr.write(`${formatDiagnostics(graphResult.error, readSourceFile, { color: useColor(process.stderr) })}\n`);
+      printDiagnostics(graphResult.error);
       return EXIT.badInput;
     }
     const graph = graphResult.value;
@@ -169,7 +171,7 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
     });
 
     const controls: RunControls = { stop: (force) => engine.stop(force) };
-    const reporter = await makeReporter(ui, file, controls);
+    const reporter = await makeReporter(ui, file, controls, spec);
     engine.on((e) => reporter.handle(e));
     if (confinement.value !== undefined) {
       reporter.handle({ type: 'log', reason: 'warning', run: spec.name, at: Date.now(), message: confinement.value });
@@ -196,9 +198,14 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     try {
+      const began = Date.now();
       const result = await engine.run();
       await git.drainPool(spec.name).catch(() => undefined);
       await reporter.close();
+      if (inGithubActions()) {
+        const problem = writeGithubRunEnd(store, spec.name, stateDir, began);
+        if (problem !== undefined) process.stderr.write(`swarm: warning: ${problem}\n`);
+      }
       if (!result.ok) return fail(result.error);
       switch (result.value.outcome) {
         case 'success':
@@ -259,9 +266,12 @@ async function makeEnforcement(stateDir: string, git: Git, mode: 'block' | 'warn
   };
 }
 
-async function makeReporter(ui: string, file: string, controls: RunControls): Promise<Reporter> {
+async function makeReporter(ui: string, file: string, controls: RunControls, spec: Spec): Promise<Reporter> {
   if (ui === 'json') return createJsonReporter(process.stdout);
-  if (ui === 'plain') return createPlainReporter({ out: process.stdout, file });
+  if (ui === 'plain') {
+    const taskLoc = (id: string) => spec.tasks.find((t) => t.id === id)?.loc.id;
+    return createPlainReporter({ out: process.stdout, file, ...(inGithubActions() ? { github: { taskLoc } } : {}) });
+  }
   const { createTuiReporter } = await import('../../tui/reporter.js');
   return createTuiReporter({ stdout: process.stdout, stdin: process.stdin, controls, file, noColor: Boolean(process.env.NO_COLOR) });
 }
