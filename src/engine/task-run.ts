@@ -1,3 +1,5 @@
+// Over 400 lines: one task's whole life up to the merge queue, around its one attempt loop;
+// the text it writes lives in failure-text.ts and prompt.ts, the usage-limit policy in usage-limit.ts.
 import { RESUMABLE_KINDS, type TaskSpec } from '../config/spec.js';
 import type { SwarmEvent } from './events.js';
 import { elidedText } from './output-budget.js';
