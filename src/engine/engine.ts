@@ -19,6 +19,8 @@ export interface RunSummary {
   readonly merged: number;
   readonly total: number;
   readonly costUsd: number;
+  /** With outcome `usage-limit`: when to run again, for the user. */
+  readonly message?: string;
 }
 
 /**
@@ -136,13 +138,15 @@ export class Engine {
     const outcome: RunOutcome =
       merged === selected.length
         ? 'success'
-        : ctx.stopping || (anyStopped && !anyFailed)
-          ? 'cancelled'
-          : anyFailed
-            ? 'failed'
-            : ctx.budgetHit
-              ? 'budget'
-              : 'failed';
+        : this.#scheduler.usageLimitStop
+          ? 'usage-limit'
+          : ctx.stopping || (anyStopped && !anyFailed)
+            ? 'cancelled'
+            : anyFailed
+              ? 'failed'
+              : ctx.budgetHit
+                ? 'budget'
+                : 'failed';
     const finishedAt = ctx.now();
     const status = outcome === 'success' ? 'finished' : outcome === 'failed' ? 'failed' : 'cancelled';
     ctx.o.store.setRunStatus(ctx.name, status, { finishedAt, costUsd: ctx.costUsd });
@@ -150,7 +154,8 @@ export class Engine {
     const costUsd = ctx.costUsd;
     ctx.emit({ type: 'run', reason: 'finished', run: ctx.name, at: finishedAt, outcome, merged, total, costUsd, durationMs: finishedAt - startedAt });
     if (ctx.fatal !== undefined) return err(ctx.fatal);
-    return ok({ outcome, merged, total, costUsd });
+    const message = outcome === 'usage-limit' ? { message: this.#scheduler.usageLimitStop } : {};
+    return ok({ outcome, merged, total, costUsd, ...message });
   }
 
   /** The run's first event: every task with the state it starts (or resumes) in. */

@@ -5,7 +5,18 @@ import type { TaskState } from './task-state.js';
  * and JSON reporters, and the event rows in state.db are all fed from this union.
  * Every event carries the run name and a wall-clock time in ms.
  */
-export type SwarmEvent = RunEvent | TaskEvent | AgentEvent | CheckEvent | LeaseEvent | MergeEvent | LimitEvent | LogEvent | MessageEvent | ControlEvent;
+export type SwarmEvent =
+  | RunEvent
+  | TaskEvent
+  | AgentEvent
+  | CheckEvent
+  | LeaseEvent
+  | MergeEvent
+  | LimitEvent
+  | UsageEvent
+  | LogEvent
+  | MessageEvent
+  | ControlEvent;
 
 interface Base {
   readonly run: string;
@@ -39,7 +50,8 @@ export type RunEvent =
   | (Base & {
       readonly type: 'run';
       readonly reason: 'finished';
-      readonly outcome: 'success' | 'failed' | 'cancelled' | 'budget';
+      /** `usage-limit`: stopped because the account's usage limit is reached (resumable; exit 75). */
+      readonly outcome: 'success' | 'failed' | 'cancelled' | 'budget' | 'usage-limit';
       readonly merged: number;
       readonly total: number;
       readonly costUsd: number;
@@ -137,6 +149,18 @@ export type LimitEvent = Base & {
   readonly concurrency: number;
   readonly max: number;
 };
+
+/**
+ * The account's usage limit is reached (see engine/usage-limit.ts). `waiting`: no agent
+ * starts before `resumeAt` (the reset, `resetsAt`, and a little); `stopped`: the reset is
+ * further than `limits.max_wait` (or unknown), so the run stops, resumable, and `message`
+ * says when to run again; `reset`: the wait is over, agents go on. Times in ms since the epoch.
+ */
+export type UsageEvent = Base & { readonly type: 'usage' } & (
+    | { readonly reason: 'waiting'; readonly task: string; readonly resetsAt: number; readonly resumeAt: number }
+    | { readonly reason: 'stopped'; readonly task: string; readonly resetsAt?: number; readonly message: string }
+    | { readonly reason: 'reset' }
+  );
 
 /** Free-form notes for the user (dirty checkout, resume summary, ...). */
 export type LogEvent = Base & { readonly type: 'log'; readonly reason: 'info' | 'warning'; readonly message: string };

@@ -261,8 +261,12 @@ export interface AgentResult {
    * by the engine, never retried): it changed what no agent may touch (see `Enforcement.watch`).
    * `auth`: the model API refused the agent's login or key (a 401, no login): every other
    * agent on the same login would fail the same way, so the engine stops the run instead.
+   * `usage-limit`: the account's usage limit is reached (until `resetsAt`): not the task's
+   * failure; the engine waits for the reset or stops the run (see engine/usage-limit.ts).
    */
-  readonly failure?: 'exit' | 'is-error' | 'timeout' | 'cancelled' | 'spawn' | 'session-missing' | 'tampered' | 'auth';
+  readonly failure?: 'exit' | 'is-error' | 'timeout' | 'cancelled' | 'spawn' | 'session-missing' | 'tampered' | 'auth' | 'usage-limit';
+  /** With `usage-limit`: when the limit resets, in ms since the epoch, if the agent said. */
+  readonly resetsAt?: number;
   readonly exitCode: number | null;
   readonly signal: string | null;
   readonly sessionId?: string;

@@ -5,6 +5,7 @@ import { describeForeignMove } from './recover.js';
 import { messageOf, type RunContext } from './run-context.js';
 import { type TaskOutcome, TaskRun } from './task-run.js';
 import { ACTIVE_STATES, canTransition, FAILED_STATES, TERMINAL_STATES, type TaskState } from './task-state.js';
+import { UsageLimit } from './usage-limit.js';
 import { err, ok, type Result } from '../util/result.js';
 
 /** The states `swarm retry` takes a task out of. */
@@ -30,6 +31,8 @@ export class Scheduler {
   readonly #slots: PQueue;
   readonly #merges: MergeQueue;
   readonly #limiter: RateLimiter;
+  /** The account's usage limit: waits for its reset, or stops the run (usage-limit.ts). */
+  readonly #usage: UsageLimit;
   /** Tasks whose files are leased by someone else; tried again when a lease is released, and at every tick. */
   readonly #waiting = new Set<string>();
   readonly #priority = new Map<string, number>();
@@ -43,6 +46,13 @@ export class Scheduler {
     const { o } = ctx;
     this.#slots = new PQueue({ concurrency: o.concurrency });
     this.#limiter = new RateLimiter(o.concurrency, o.rateLimitRecoveryMs ?? 60_000);
+    this.#usage = new UsageLimit(ctx.spec.limits?.maxWaitMs ?? 0, o.clock, {
+      emit: (news) => ctx.emit({ type: 'usage', ...news, run: ctx.name, at: ctx.now() }),
+      stop: (message) => {
+        ctx.stopReason ??= `stopped: ${message}`;
+        this.stop(false);
+      },
+    });
     this.#merges = new MergeQueue(ctx, (id, result) => this.#settleMerge(id, result));
     // Priority: longest remaining path first; among equals, the smaller id first.
     // FIFO: every task the same, so p-queue keeps the order in which they became ready.
@@ -63,6 +73,11 @@ export class Scheduler {
     await this.#merges.idle();
   }
 
+  /** Set when the run stopped on the account's usage limit: when to run again. */
+  get usageLimitStop(): string | undefined {
+    return this.#usage.stopMessage;
+  }
+
   /** Graceful first (no new starts, agents stopped, queued merges finish); `force` also abandons merges. */
   stop(force: boolean): void {
     const ctx = this.#ctx;
@@ -72,6 +87,7 @@ export class Scheduler {
     ctx.emit({ type: 'run', reason: 'stopping', force, run: ctx.name, at: ctx.now() });
     // Queued jobs see `stopping` when their turn comes and return at once (clearing the queue would orphan their promises).
     for (const live of ctx.live.values()) live.controller?.abort();
+    this.#usage.cancel();
     if (force) this.#merges.forceStop();
     this.#checkDone();
   }
@@ -146,7 +162,11 @@ export class Scheduler {
 
   #start(id: string): void {
     if (this.#ctx.stopping || this.#ctx.budgetHit) return;
-    this.#inSlot(id, this.#prio(id), (run) => run.start());
+    // While the run waits for a usage limit to reset, a free slot starts nothing.
+    this.#inSlot(id, this.#prio(id), async (run) => {
+      await this.#usage.wait();
+      return run.start();
+    });
   }
 
   /** Runs one piece of a task's life in a slot, and settles how it ended. */
@@ -169,6 +189,7 @@ export class Scheduler {
           if (lowered !== undefined) this.#setLimit(lowered, 'lowered');
         },
         onAuthRefused: (task, why) => this.#stopForAuth(task, why),
+        onUsageLimit: (task, resetsAt) => this.#usage.hit(task, resetsAt),
       });
       this.#runs.set(id, run);
     }

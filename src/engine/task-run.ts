@@ -1,3 +1,5 @@
+// Over 400 lines: one task's whole life up to the merge queue, around its one attempt loop;
+// the text it writes lives in failure-text.ts and prompt.ts, the usage-limit policy in usage-limit.ts.
 import { RESUMABLE_KINDS, type TaskSpec } from '../config/spec.js';
 import type { SwarmEvent } from './events.js';
 import { elidedText } from './output-budget.js';
@@ -7,6 +9,7 @@ import { withInbox } from './steer-prompt.js';
 import { interruptedFollowUp } from './resume.js';
 import { describeAgentFailure, failureDetail } from './failure-text.js';
 import { type Live, messageOf, newController, type RunContext } from './run-context.js';
+import { usageResetFollowUp } from './usage-limit.js';
 
 /** How one piece of a task's life ended; the scheduler acts on it. */
 export type TaskOutcome =
@@ -28,6 +31,8 @@ type Entry = { readonly kind: 'fresh' } | { readonly kind: 'resolve'; readonly f
 export interface TaskRunHooks {
   onApiRetry(): void;
   onAuthRefused(id: string, why: string | undefined): void;
+  /** The account's usage limit: resolves true once it reset (the agent goes on), false when the run stops instead. */
+  onUsageLimit(id: string, resetsAt: number | undefined): Promise<boolean>;
 }
 
 /**
@@ -180,7 +185,7 @@ export class TaskRun {
       await this.#commitLeftovers();
       const end = { costUsd: result.costUsd, turns: result.turns, exitCode: result.exitCode ?? undefined };
       if (live.controller.signal.aborted || ctx.stopping || live.leaseLost) {
-        const outcome = live.leaseLost ? 'lease-lost' : result.failure === 'auth' ? 'auth' : 'cancelled';
+        const outcome = live.leaseLost ? 'lease-lost' : result.failure === 'auth' || result.failure === 'usage-limit' ? result.failure : 'cancelled';
         store.finishAttempt(ctx.name, id, live.attempt, { ...end, endedAt: ctx.now(), outcome, sessionId: live.sessionId });
         return { kind: 'cancelled' };
       }
@@ -258,6 +263,13 @@ export class TaskRun {
     prompt = withInbox(prompt, inbox);
     for (;;) {
       const result = await this.#invokeAgent(runner, prompt, resumeSession);
+      // The account's limit, not the task's: wait for its reset within limits.max_wait and
+      // go on in the same attempt, resuming the session (no retry spent); else the run stops.
+      if (result.failure === 'usage-limit' && !live.controller!.signal.aborted && !ctx.stopping && (await this.#hooks.onUsageLimit(id, result.resetsAt))) {
+        resumeSession = sessions ? live.sessionId : undefined;
+        prompt = resumeSession ? usageResetFollowUp() : buildPrompt(ctx.spec, task, ctx.depResults(task), retry, held);
+        continue;
+      }
       if (result.failure !== 'session-missing' || resumeSession === undefined || live.controller!.signal.aborted || ctx.stopping) return result;
       // The session is gone (another HOME, its files deleted): nothing ran, so the same
       // attempt starts a new session with the whole task, once, without spending a retry.

@@ -60,7 +60,7 @@ Examples:
   swarm run refactor.yaml -c 8 --ui plain
   swarm run --only auth,api          # auth and api, and whatever they depend on
 
-Exit codes: 0 all merged, 1 a task failed/conflicted/blocked, 2 bad input, 130 stopped (resumable).`,
+Exit codes: 0 all merged, 1 a task failed/conflicted/blocked, 2 bad input, 75 usage limit reached (resumable: run again after its reset), 130 stopped (resumable).`,
     )
     .action(async (file: string, flags: RunFlags) => {
       process.exitCode = await runCommand(file, flags);
@@ -242,6 +242,9 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
         case 'failed':
         case 'budget':
           return EXIT.failed;
+        case 'usage-limit':
+          process.stderr.write(`swarm run: ${result.value.message ?? 'usage limit reached'}\n`);
+          return EXIT.usageLimit;
       }
     } finally {
       process.off('SIGINT', onSignal);
