@@ -85,7 +85,10 @@ export function expandTemplates(raw: RawSpec, built: readonly TaskSpec[], at: Lo
       const values = valuesOf(kind, chunk, index);
       const id = hasPlaceholder(entry.id) ? sanitize(fill(entry.id, values)) : generatedId(name, keyOf(chunk[0]!, bases));
       if (!ID_PATTERN.test(id)) {
-        error(`template ${JSON.stringify(name)} makes the id ${JSON.stringify(id)} for ${JSON.stringify(chunk[0])}, which is not a valid task id: expected ${ID_RULE}`, at.at(['tasks', i, 'id']));
+        error(
+          `template ${JSON.stringify(name)} makes the id ${JSON.stringify(id)} for ${JSON.stringify(chunk[0])}, which is not a valid task id: expected ${ID_RULE}`,
+          at.at(['tasks', i, 'id']),
+        );
         continue;
       }
       const owner = owners.get(id);
@@ -106,14 +109,18 @@ export function expandTemplates(raw: RawSpec, built: readonly TaskSpec[], at: Lo
         if (problem === undefined) return;
         const j = task.fileSource[k]!;
         const seen = globErrors.get(j);
-        if (seen === undefined) globErrors.set(j, { first: `task ${JSON.stringify(id)} (match ${JSON.stringify(chunk[0])}) files: ${JSON.stringify(glob)} ${problem}`, count: 1 });
+        if (seen === undefined)
+          globErrors.set(j, { first: `task ${JSON.stringify(id)} (match ${JSON.stringify(chunk[0])}) files: ${JSON.stringify(glob)} ${problem}`, count: 1 });
         else seen.count++;
       });
       ids.push(id);
       out.push(task.spec);
     }
     for (const [j, { first, count }] of globErrors) {
-      error(`template ${JSON.stringify(name)} makes a bad glob: ${first}${count > 1 ? ` (and ${count - 1} more like it)` : ''}`, at.at(['tasks', i, 'files', j]));
+      error(
+        `template ${JSON.stringify(name)} makes a bad glob: ${first}${count > 1 ? ` (and ${count - 1} more like it)` : ''}`,
+        at.at(['tasks', i, 'files', j]),
+      );
     }
     groups.set(name, ids);
     const loc = proto.loc.id;

@@ -99,6 +99,9 @@ export function gitMatchSource(dirs: readonly string[], base: string): MatchSour
 function stderrOf(error: unknown): string {
   const stderr = (error as { stderr?: unknown }).stderr;
   const text = typeof stderr === 'string' ? stderr : Buffer.isBuffer(stderr) ? stderr.toString('utf8') : '';
-  const line = text.trim().split('\n')[0]?.replace(/^fatal: /, '');
+  const line = text
+    .trim()
+    .split('\n')[0]
+    ?.replace(/^fatal: /, '');
   return line !== undefined && line !== '' ? line : error instanceof Error ? error.message : String(error);
 }

@@ -42,15 +42,15 @@ export function usesPerMatch(text: string): boolean {
 export type Values = Readonly<Record<Placeholder, string>>;
 
 /**
- * `text` with every known placeholder replaced; `escape` transforms each value first (for
+ * `text` with every known placeholder replaced; `quote` transforms each value first (for
  * a shell command or a glob). Unknown placeholders are left as written (checked before).
  */
-export function fill(text: string, values: Values, escape?: (value: string) => string): string {
+export function fill(text: string, values: Values, quote?: (value: string) => string): string {
   if (!text.includes('{{')) return text;
   return text.replace(PLACEHOLDER, (whole, name: string) => {
     if (!KNOWN.has(name)) return whole;
     const value = values[name as Placeholder];
-    return escape === undefined ? value : escape(value);
+    return quote === undefined ? value : quote(value);
   });
 }
 

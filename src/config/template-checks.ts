@@ -26,7 +26,10 @@ export function checkTemplateEntry(raw: unknown, task: Record<string, unknown>, 
   const id = typeof task.id === 'string' ? task.id : undefined;
   if (!Object.hasOwn(task, 'for_each')) {
     if (id !== undefined && hasPlaceholder(id)) {
-      error(`task id ${JSON.stringify(id)} has placeholders, which only a template fills: add for_each, or write a plain id (${ID_RULE})`, at.at(['tasks', i, 'id']));
+      error(
+        `task id ${JSON.stringify(id)} has placeholders, which only a template fills: add for_each, or write a plain id (${ID_RULE})`,
+        at.at(['tasks', i, 'id']),
+      );
     }
     return;
   }
@@ -44,10 +47,7 @@ export function checkTemplateEntry(raw: unknown, task: Record<string, unknown>, 
   const given = SOURCES.filter((k) => Object.hasOwn(each, k));
   if (given.length !== 1) {
     const loc = given.length === 0 ? at.atKey(['tasks', i, 'for_each']) : at.atKey(['tasks', i, 'for_each', given[1]!]);
-    error(
-      `${named()} for_each: expected exactly one of dirs, files or values, got ${given.length === 0 ? 'none' : given.join(' and ')}`,
-      loc,
-    );
+    error(`${named()} for_each: expected exactly one of dirs, files or values, got ${given.length === 0 ? 'none' : given.join(' and ')}`, loc);
   }
   if (Object.hasOwn(each, 'containing') && given.length === 1 && given[0] === 'values') {
     error(`${named()} for_each.containing filters files by their content; it cannot apply to values`, at.atKey(['tasks', i, 'for_each', 'containing']));
@@ -61,7 +61,11 @@ export function checkTemplateEntry(raw: unknown, task: Record<string, unknown>, 
     error(`${where}: unknown placeholder ${unknown.map((u) => `{{${u}}}`).join(', ')} (${KNOWN_TEXT})`, at.at(path));
   };
   for (const key of ['id', 'title', 'prompt', 'check', 'setup']) placeholders(task[key], ['tasks', i, key]);
-  if (Array.isArray(task.files)) task.files.forEach((glob, j) => placeholders(glob, ['tasks', i, 'files', j]));
+  if (Array.isArray(task.files)) {
+    task.files.forEach((glob, j) => {
+      placeholders(glob, ['tasks', i, 'files', j]);
+    });
+  }
   if (isRecord(task.env)) for (const [key, value] of Object.entries(task.env)) placeholders(value, ['tasks', i, 'env', key]);
 }
 

@@ -28,6 +28,7 @@ import type { AgentRunner } from './ports.js';
 import { elidedText, OutputBudget } from './output-budget.js';
 import { buildFollowUp, buildPrompt, withHeldCommits, type DependencyResult, type RetryContext } from './prompt.js';
 import { RateLimiter } from './rate-limit.js';
+import { droppedTasks, droppedText } from './dropped.js';
 import { INTERRUPTED_STATES, interruptedFollowUp, MERGE_READY_STATES, planResume, taskHash } from './resume.js';
 import { ACTIVE_STATES, canTransition, FAILED_STATES, TERMINAL_STATES, type TaskState } from './task-state.js';
 
@@ -138,6 +139,8 @@ export class Engine {
   readonly #spec: Spec;
   readonly #tasks: ReadonlyMap<string, TaskSpec>;
   readonly #live = new Map<string, Live>();
+  /** Tasks a template made before but makes no more, reported after the run starts. */
+  #dropped: readonly string[] = [];
   readonly #listeners: EventListener[] = [];
   readonly #queue: PQueue;
   readonly #mergeQueue = new PQueue({ concurrency: 1 });
@@ -233,6 +236,7 @@ export class Engine {
     const hashes = new Map(spec.tasks.map((t) => [t.id, taskHash(spec, t)]));
     const prevTasks = new Map<string, TaskRecord>(previous ? store.getTasks(spec.name).map((r) => [r.task, r]) : []);
     const crashed = previous?.status === 'running';
+    this.#dropped = droppedTasks(spec, prevTasks);
     const expected = previous?.headSha === undefined ? undefined : this.#reconcileMergeIntent(previous.headSha, prevTasks);
     if (expected !== undefined && expected !== this.#head) {
       const moved = await this.#describeForeignMove(expected, this.#head);
@@ -504,6 +508,7 @@ export class Engine {
       dependsOn: t.dependsOn,
       files: t.files,
       state: this.#live.get(t.id)!.state,
+      ...(t.template === undefined ? {} : { template: t.template.id, match: t.template.matches[0]! }),
     }));
     this.#emit({
       type: 'run',
@@ -517,13 +522,14 @@ export class Engine {
       resumed,
       tasks,
     });
+    for (const id of this.#dropped) this.#log('info', droppedText(id));
   }
 
   /** Every selected task is merged already: say so, and change nothing. */
   #nothingToDo(previous: RunRecord, baseSha: string, recovered: readonly string[]): Result<RunSummary, string> {
     const spec = this.#spec;
     const total = this.#selected.size;
-    if (previous.status !== 'finished' || recovered.length > 0) {
+    if (previous.status !== 'finished' || recovered.length > 0 || this.#dropped.length > 0) {
       this.#o.store.saveRun(
         { ...withoutRunner(previous), status: 'finished', pid: this.#pid, ...this.#runner(), host: this.#host, finishedAt: this.#now() },
         spec.tasks.map((t) => ({ task: t.id, hash: taskHash(spec, t), state: this.#live.get(t.id)!.state })),

@@ -1,5 +1,6 @@
 import type { Writable } from 'node:stream';
 import { deniedText, type SwarmEvent } from '../engine/events.js';
+import { ACTIVE_STATES, FAILED_STATES, type TaskState } from '../engine/task-state.js';
 import { formatDuration } from '../util/duration.js';
 import { unreachable } from '../util/result.js';
 import type { Reporter } from './reporter.js';
@@ -21,6 +22,9 @@ export function createPlainReporter(opts: PlainOptions): Reporter {
   let start = 0;
   let width = 8;
   const failures = new Map<string, string>();
+  // A template's tasks, for its one-line counts at the start and the end.
+  const groups = new Map<string, Map<string, TaskState>>();
+  const stateOf = new Map<string, Map<string, TaskState>>();
   const line = (at: number, who: string, text: string) => {
     opts.out.write(`[${clock(at - start)}] ${who.padEnd(width)} ${text}\n`);
   };
@@ -35,12 +39,26 @@ export function createPlainReporter(opts: PlainOptions): Reporter {
             opts.out.write(
               `swarm: ${e.resumed ? 'resuming' : 'starting'} run ${e.run}: ${e.tasks.length} tasks into ${e.into} from ${fromText(e)}, concurrency ${e.concurrency}${merged ? `, ${merged} already merged` : ''}\n`,
             );
+            for (const t of e.tasks) {
+              if (t.template === undefined) continue;
+              let group = groups.get(t.template);
+              if (group === undefined) groups.set(t.template, (group = new Map()));
+              group.set(t.id, t.state);
+              stateOf.set(t.id, group);
+            }
+            for (const [template, group] of groups) {
+              const matches = e.tasks.filter((t) => t.template === template).map((t) => t.match ?? t.id);
+              const shown = matches.slice(0, 3).join(', ') + (matches.length > 3 ? `, ... (${matches.length - 3} more)` : '');
+              const done = [...group.values()].filter((s) => s === 'merged').length;
+              opts.out.write(`  ${template}: ${group.size} task${group.size === 1 ? '' : 's'} (${shown})${done > 0 ? `, ${done} already merged` : ''}\n`);
+            }
           } else if (e.reason === 'stopping') {
             opts.out.write(e.force ? 'swarm: killing agents now\n' : 'swarm: stopping: no new tasks; agents are being stopped (again to kill)\n');
           } else {
             const took = formatDuration(e.durationMs);
             const cost = e.costUsd > 0 ? `, $${e.costUsd.toFixed(2)}` : '';
             opts.out.write(`swarm: ${e.outcome}: ${e.merged}/${e.total} merged in ${took}${cost}\n`);
+            for (const [template, group] of groups) opts.out.write(`  ${template}: ${groupCounts(group.values())}\n`);
             for (const [task, why] of [...failures].sort(([a], [b]) => a.localeCompare(b))) {
               opts.out.write(`  ${task}: ${why}\n    see: swarm logs ${task}\n`);
             }
@@ -52,6 +70,7 @@ export function createPlainReporter(opts: PlainOptions): Reporter {
           line(e.at, e.task, `${e.to}${attempt}${e.detail ? `: ${e.detail}` : ''}`);
           if (e.to === 'failed' || e.to === 'conflicted' || e.to === 'blocked') failures.set(e.task, e.detail ?? e.to);
           if (e.to === 'merged') failures.delete(e.task);
+          stateOf.get(e.task)?.set(e.task, e.to);
           return;
         }
         case 'agent':
@@ -108,6 +127,21 @@ export function createPlainReporter(opts: PlainOptions): Reporter {
     },
     close: () => Promise.resolve(),
   };
+}
+
+/** `38 merged, 0 running, 2 failed, 0 waiting`: where a template's tasks are. */
+export function groupCounts(states: Iterable<TaskState>): string {
+  let merged = 0;
+  let running = 0;
+  let failed = 0;
+  let waiting = 0;
+  for (const s of states) {
+    if (s === 'merged') merged++;
+    else if (ACTIVE_STATES.has(s) || s === 'queued' || s === 'merging') running++;
+    else if (FAILED_STATES.has(s) || s === 'blocked') failed++;
+    else waiting++;
+  }
+  return `${merged} merged, ${running} running, ${failed} failed, ${waiting} waiting`;
 }
 
 function clock(ms: number): string {

@@ -96,7 +96,14 @@ describe('sources', () => {
 
   test('values: a literal list in the order written', () => {
     const spec = load(
-      lines('version: 1', 'tasks:', '  - id: lang', '    for_each: { values: [fr, de, 12] }', '    prompt: Translate to {{name}}', '    files: ["i18n/{{name}}.json"]'),
+      lines(
+        'version: 1',
+        'tasks:',
+        '  - id: lang',
+        '    for_each: { values: [fr, de, 12] }',
+        '    prompt: Translate to {{name}}',
+        '    files: ["i18n/{{name}}.json"]',
+      ),
     );
     expect(ids(spec)).toEqual(['lang.fr', 'lang.de', 'lang.12']);
     expect(spec.tasks.map((t) => t.files[0])).toEqual(['i18n/fr.json', 'i18n/de.json', 'i18n/12.json']);
@@ -104,19 +111,40 @@ describe('sources', () => {
 
   test('exclude leaves matches out', () => {
     const spec = load(
-      lines('version: 1', 'tasks:', '  - id: m', '    for_each: { dirs: "packages/*", exclude: [packages/core, "**/search"] }', '    prompt: p {{path}}', '    files: ["{{path}}/**"]'),
+      lines(
+        'version: 1',
+        'tasks:',
+        '  - id: m',
+        '    for_each: { dirs: "packages/*", exclude: [packages/core, "**/search"] }',
+        '    prompt: p {{path}}',
+        '    files: ["{{path}}/**"]',
+      ),
     );
     expect(ids(spec)).toEqual(['m.billing']);
   });
 
   test('containing reads file contents at base with git grep, not the working tree', () => {
     const files = load(
-      lines('version: 1', 'tasks:', '  - id: log', '    for_each: { files: "**/*.js", containing: "logger\\\\.log\\\\(" }', '    prompt: p {{path}}', '    files: ["{{path}}"]'),
+      lines(
+        'version: 1',
+        'tasks:',
+        '  - id: log',
+        '    for_each: { files: "**/*.js", containing: "logger\\\\.log\\\\(" }',
+        '    prompt: p {{path}}',
+        '    files: ["{{path}}"]',
+      ),
     );
     // src/nested/c.js calls logger.log only in the working tree; packages/untracked is not tracked.
     expect(files.tasks.map((t) => t.template?.matches[0])).toEqual(['packages/billing/index.js', 'packages/core/index.js', 'src/a.js']);
     const dirs = load(
-      lines('version: 1', 'tasks:', '  - id: pkg', '    for_each: { dirs: "packages/*", containing: "logger[.]log" }', '    prompt: p {{path}}', '    files: ["{{path}}/**"]'),
+      lines(
+        'version: 1',
+        'tasks:',
+        '  - id: pkg',
+        '    for_each: { dirs: "packages/*", containing: "logger[.]log" }',
+        '    prompt: p {{path}}',
+        '    files: ["{{path}}/**"]',
+      ),
     );
     expect(ids(dirs)).toEqual(['pkg.billing', 'pkg.core']);
   });
@@ -246,7 +274,9 @@ describe('errors point into the template', () => {
   test('an unknown placeholder, in the file and in a prompt file', () => {
     writeFileSync(join(repo.dir, 'prompt.md'), 'line one\nDo {{pth}} now\n');
     expect(
-      problems(task('    for_each: { dirs: "packages/*" }', '    prompt: "Do {{pth}}"', '    files: ["{{path}}/**", "{{nme}}/x"]', '    env: { A: "{{foo}}" }')),
+      problems(
+        task('    for_each: { dirs: "packages/*" }', '    prompt: "Do {{pth}}"', '    files: ["{{path}}/**", "{{nme}}/x"]', '    env: { A: "{{foo}}" }'),
+      ),
     ).toEqual([
       'swarm.yaml:5:13 task "migrate" prompt: unknown placeholder {{pth}} (known: {{path}} {{dir}} {{name}} {{stem}} {{index}} {{paths}})',
       'swarm.yaml:6:28 task "migrate" files[1]: unknown placeholder {{nme}} (known: {{path}} {{dir}} {{name}} {{stem}} {{index}} {{paths}})',
@@ -285,13 +315,31 @@ describe('errors point into the template', () => {
   });
 
   test('two matches that give one id name both; so does a clash with a plain task', () => {
-    expect(problems(task('    for_each: { files: "src/nested/*" }', '    prompt: p', '    files: ["{{path}}"]', '  - id: migrate.a.js', '    prompt: p', '    files: [y]'))).toEqual([]);
+    expect(
+      problems(
+        task('    for_each: { files: "src/nested/*" }', '    prompt: p', '    files: ["{{path}}"]', '  - id: migrate.a.js', '    prompt: p', '    files: [y]'),
+      ),
+    ).toEqual([]);
     expect(problems(task('    for_each: { values: [Foo, foo] }', '    prompt: p', '    files: ["x/{{name}}"]'))).toEqual([
       'swarm.yaml:3:9 template "migrate": "foo" and "Foo" would both be the task "migrate.foo"; exclude one, or put a placeholder in the id that tells them apart',
     ]);
     expect(
-      problems(lines('version: 1', 'tasks:', '  - id: migrate.foo', '    prompt: p', '    files: [y]', '  - id: migrate', '    for_each: { values: [foo] }', '    prompt: p', '    files: ["x/{{name}}"]')),
-    ).toEqual(['swarm.yaml:6:9 template "migrate": "foo" and the task "migrate.foo" would both be the task "migrate.foo"; exclude one, or put a placeholder in the id that tells them apart']);
+      problems(
+        lines(
+          'version: 1',
+          'tasks:',
+          '  - id: migrate.foo',
+          '    prompt: p',
+          '    files: [y]',
+          '  - id: migrate',
+          '    for_each: { values: [foo] }',
+          '    prompt: p',
+          '    files: ["x/{{name}}"]',
+        ),
+      ),
+    ).toEqual([
+      'swarm.yaml:6:9 template "migrate": "foo" and the task "migrate.foo" would both be the task "migrate.foo"; exclude one, or put a placeholder in the id that tells them apart',
+    ]);
   });
 
   test('the shape of for_each', () => {
