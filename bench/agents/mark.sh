@@ -1,0 +1,3 @@
+#!/bin/sh
+# The template benchmark's no-op agent: marks its own folder (BENCH_DIR, from {{path}}) and exits.
+printf '%s\n' "$SWARM_TASK" > "$BENCH_DIR/done.txt"
