@@ -122,7 +122,8 @@ export function groupRow(template: string, tasks: readonly TaskView[], expanded:
   const waiting = count - merged - running - failed;
   return {
     id: template,
-    title: `${count} task${count === 1 ? '' : 's'}`,
+    // ▸ folded, ▾ open: enter on the row switches.
+    title: `${expanded ? '▾' : '▸'} ${count} task${count === 1 ? '' : 's'}, ${merged} merged`,
     dependsOn: [],
     files: [],
     state: best,
@@ -140,8 +141,7 @@ export function groupRow(template: string, tasks: readonly TaskView[], expanded:
   };
 }
 
-/** A template row's last column: its counts, and how to open it. */
+/** A template row's last column: the counts its title has no room for. */
 export function groupText(group: NonNullable<TaskView['group']>): string {
-  const parts = [`${group.merged} merged`, `${group.running} running`, `${group.failed} failed`, `${group.waiting} waiting`];
-  return `${parts.join(', ')}  ${group.expanded ? '(enter folds)' : '(enter opens)'}`;
+  return `${group.running} running, ${group.failed} failed, ${group.waiting} waiting`;
 }

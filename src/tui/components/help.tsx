@@ -9,7 +9,8 @@ export interface HelpProps {
 export const HELP_LINES: readonly (readonly [string, string])[] = [
   ['↑ ↓  j k', 'select a task (in the log view: scroll)'],
   ['PgUp PgDn', 'move a page'],
-  ['enter', 'open the selected task’s log; enter or esc goes back. On a template’s row: show or fold its tasks'],
+  ['enter', 'open the selected task’s log; enter or esc goes back'],
+  ['', 'on a template’s row: show or fold its tasks'],
   ['f', 'show only failed or running tasks / show all'],
   ['?', 'this help; ? or esc closes it'],
   ['q, ctrl-c', 'stop: running agents stop, the run stays resumable'],
