@@ -51,12 +51,14 @@ function swarmFile({ forEach, sandbox = 'off' }) {
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+/** Wall time, and the CPU time (user + system, git's included) that /usr/bin/time saw: on a busy machine the second says more. */
 function time(dir, args) {
   const started = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: dir, encoding: 'utf8', env: env(), maxBuffer: 1 << 28 });
+  const r = spawnSync('/usr/bin/time', ['-f', 'CPU_S=%U %S', process.execPath, CLI, ...args], { cwd: dir, encoding: 'utf8', env: env(), maxBuffer: 1 << 28 });
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   if (r.status !== 0) throw new Error(`swarm ${args.join(' ')} exited ${r.status}: ${r.stderr.slice(-2000)}`);
-  return { ms, stdout: r.stdout };
+  const [user, sys] = (/CPU_S=([\d.]+) ([\d.]+)/.exec(r.stderr) ?? [0, '0', '0']).slice(1).map(Number);
+  return { ms, cpuMs: (user + sys) * 1000, stdout: r.stdout };
 }
 
 console.log(`machine: ${machine()}`);
@@ -71,22 +73,34 @@ const rows = [];
       writeFileSync(join(repo.dir, 'swarm.yaml'), swarmFile({ forEach }));
       git(repo.dir, 'add', 'swarm.yaml');
       git(repo.dir, 'commit', '-q', '-m', label);
-      const series = { validate: [], plan: [] };
+      const series = { validate: [], validateCpu: [], plan: [], planCpu: [], node: [] };
       let planned;
       for (let i = 0; i < runs; i++) {
-        series.validate.push(time(repo.dir, ['validate', 'swarm.yaml']).ms);
+        // Interleaved with node alone, so a change in the machine's load hits every series alike.
+        series.node.push(time(repo.dir, ['--version']).ms);
+        const v = time(repo.dir, ['validate', 'swarm.yaml']);
+        series.validate.push(v.ms);
+        series.validateCpu.push(v.cpuMs);
         const p = time(repo.dir, ['plan', 'swarm.yaml', '--format', 'json']);
         series.plan.push(p.ms);
+        series.planCpu.push(p.cpuMs);
         planned = JSON.parse(p.stdout);
       }
-      rows.push([label, `${planned.tasks.length} tasks`, `${median(series.validate).toFixed(0)} ms`, `${median(series.plan).toFixed(0)} ms`]);
+      const ms = (xs) => `${median(xs).toFixed(0)} ms`;
+      rows.push([
+        label,
+        `${planned.tasks.length} tasks`,
+        `${ms(series.validate)} (CPU ${ms(series.validateCpu)})`,
+        `${ms(series.plan)} (CPU ${ms(series.planCpu)})`,
+        ms(series.node),
+      ]);
     }
   } finally {
     repo.cleanup();
   }
 }
 console.log(`\nvalidate and plan, median of ${runs}\n`);
-console.log(table(['template', 'expands to', 'swarm validate', 'swarm plan --format json'], rows));
+console.log(table(['template', 'expands to', 'swarm validate', 'swarm plan --format json', 'swarm --version'], rows));
 
 if (runTasks > 0) {
   const repo = tempRepo(packages(runTasks));

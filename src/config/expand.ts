@@ -123,8 +123,8 @@ export function expandTemplates(raw: RawSpec, built: readonly TaskSpec[], at: Lo
       );
     }
     groups.set(name, ids);
-    const loc = proto.loc.id;
-    templates.push({ id: name, source: kind, tasks: ids, ...(loc === undefined ? {} : { loc }) });
+    // No location here: reading one parses the file again with the document API.
+    templates.push({ id: name, source: kind, tasks: ids });
   });
   if (diagnostics.length > 0) return err(diagnostics);
   return ok({ tasks: out.map((t) => withGroupDependencies(t, groups)), templates, ...(commit === undefined ? {} : { commit }) });
@@ -290,11 +290,10 @@ function withGroupDependencies(task: TaskSpec, groups: ReadonlyMap<string, reado
  * with the document API, which a valid file must never pay for.
  */
 function copyTask(task: TaskSpec, changes: Partial<TaskSpec>, loc: (from: Loc) => Loc): TaskSpec {
-  const descriptors = Object.getOwnPropertyDescriptors(task);
-  const { loc: _loc, ...rest } = descriptors;
-  const out = Object.defineProperties({}, rest) as { -readonly [K in keyof TaskSpec]: TaskSpec[K] };
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(task)) if (key !== 'loc') out[key] = task[key as keyof TaskSpec];
   Object.assign(out, changes);
   let cached: Loc | undefined;
   Object.defineProperty(out, 'loc', { enumerable: true, configurable: true, get: (): Loc => (cached ??= loc(task.loc)) });
-  return out;
+  return out as unknown as TaskSpec;
 }

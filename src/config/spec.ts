@@ -72,7 +72,6 @@ export interface TemplateSummary {
   readonly id: string;
   readonly source: 'dirs' | 'files' | 'values';
   readonly tasks: readonly string[];
-  readonly loc?: SourceLoc;
 }
 
 export type EnforceMode = 'block' | 'warn' | 'off';
