@@ -106,5 +106,5 @@ describe('a template end to end', () => {
     expect(third.exitCode).toBe(0);
     expect(events(third.stdout).filter((e) => e.type === 'log' && e.message.startsWith('dropped:'))).toEqual([]);
     expect(starts()).toHaveLength(42);
-  }, 180_000);
+  }, 300_000);
 });
