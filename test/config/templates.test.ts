@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { parseSpec, parseSpecDocument } from '../../src/config/load.js';
 import type { Spec } from '../../src/config/spec.js';
 import { buildGraph } from '../../src/graph/build.js';
+import { planJson } from '../../src/graph/plan-json.js';
+import { planText } from '../../src/graph/plan-text.js';
 import { tempRepo, type TempRepo } from '../helpers/git-repo.js';
 import { brief, lines } from './helpers.js';
 
@@ -238,6 +240,25 @@ describe('depends_on a template', () => {
     const graph = buildGraph(spec, {});
     if (!graph.ok) throw new Error(graph.error.map(brief).join('\n'));
     expect(graph.value.waves).toEqual([['prep'], ['migrate.billing', 'migrate.core', 'migrate.search'], ['docs.a', 'docs.b'], ['changelog']]);
+  });
+
+  test('swarm plan: a template is one line with its count and first matches; JSON lists every task with template and match', () => {
+    const spec = load(text);
+    const graph = buildGraph(spec, {});
+    if (!graph.ok) throw new Error(graph.error.map(brief).join('\n'));
+    const plan = planJson(spec, graph.value);
+    expect(plan.tasks.find((t) => t.id === 'migrate.core')).toMatchObject({ template: 'migrate', match: 'packages/core' });
+    expect(plan.tasks.find((t) => t.id === 'prep')).not.toHaveProperty('template');
+    expect(plan.templates).toEqual([
+      { id: 'migrate', source: 'dirs', count: 3, tasks: ['migrate.billing', 'migrate.core', 'migrate.search'] },
+      { id: 'docs', source: 'values', count: 2, tasks: ['docs.a', 'docs.b'] },
+    ]);
+    const out = planText(plan);
+    expect(out).toContain('  migrate  3 tasks over dirs: packages/billing, packages/core, packages/search\n');
+    expect(out).toContain('  docs     2 tasks over values: a, b\n');
+    expect(out).toContain('  2  migrate (3 tasks)\n');
+    expect(out).toMatch(/ {2}4\. changelog +after docs \(2 tasks\), migrate \(3 tasks\), prep\n/);
+    expect(out).not.toContain('migrate.billing,');
   });
 
   test('a cycle through a template points at the depends_on entries that make it', () => {

@@ -5,7 +5,8 @@ import type { TaskRecord } from '../../src/engine/ports.js';
 import type { TaskState } from '../../src/engine/task-state.js';
 
 const rec = (task: string, state: TaskState, attempts = 0): TaskRecord => ({ run: 'r', task, state, attempts, hash: 'h', costUsd: 0, turns: 0 });
-const task = (id: string, template?: string): TaskSpec => ({ id, ...(template === undefined ? {} : { template: { id: template, matches: [id] } }) }) as TaskSpec;
+const task = (id: string, template?: string): TaskSpec =>
+  ({ id, ...(template === undefined ? {} : { template: { id: template, matches: [id] } }) }) as TaskSpec;
 
 describe('droppedTasks: what a re-run drops when a match is gone', () => {
   const spec = {
