@@ -44,7 +44,8 @@ function swarmFile({ forEach, sandbox = 'off' }) {
     '    env: { BENCH_DIR: "{{path}}" }',
     '  - id: changelog',
     '    prompt: Write the changelog.',
-    '    files: [CHANGELOG.md]',
+    '    files: ["changelog/**"]',
+    '    env: { BENCH_DIR: changelog }',
     '    depends_on: [migrate]',
     '',
   ].join('\n');
