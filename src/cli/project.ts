@@ -1,7 +1,7 @@
 import { realpathSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { execFile } from 'node:child_process';
-import { loadSpecFile } from '../config/load.js';
+import { type LoadOptions, loadSpecFile } from '../config/load.js';
 export { MAX_CONCURRENCY } from '../config/schema.js';
 import type { Diagnostic } from '../config/diagnostic.js';
 import { formatDiagnostics, readSourceFile } from '../config/print.js';
@@ -9,8 +9,8 @@ import type { Spec } from '../config/spec.js';
 import { diagnosticAnnotations, inGithubActions } from '../report/github.js';
 
 /** Loads the yaml, or prints every diagnostic to stderr and returns undefined (the caller exits 2). */
-export function loadOrReport(file: string): Spec | undefined {
-  const loaded = loadSpecFile(file);
+export function loadOrReport(file: string, options: LoadOptions = {}): Spec | undefined {
+  const loaded = loadSpecFile(file, options);
   if (loaded.ok) return loaded.value;
   printDiagnostics(loaded.error);
   return undefined;

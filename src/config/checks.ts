@@ -6,6 +6,7 @@ import { suggestion } from './did-you-mean.js';
 import { globProblem } from './glob-check.js';
 import type { Locator } from './locate.js';
 import { branchNameProblem } from './ref-name.js';
+import { checkTemplateEntry, checkTemplatePrompt, templateName } from './template-checks.js';
 import type { SourceLoc } from './spec.js';
 import { parseDuration } from '../util/duration.js';
 
@@ -73,15 +74,17 @@ export function checkSpec(raw: unknown, file: string, at: Locator, options: Chec
   const allIds = new Set<string>();
   tasks.forEach((task, i) => {
     if (!isRecord(task) || typeof task.id !== 'string') return;
-    allIds.add(task.id);
-    const first = ids.get(task.id);
+    // A template goes by its name: depends_on and reports use it.
+    const id = Object.hasOwn(task, 'for_each') ? templateName(task.id) : task.id;
+    allIds.add(id);
+    const first = ids.get(id);
     if (first === undefined) {
-      ids.set(task.id, i);
+      ids.set(id, i);
       return;
     }
     const firstLoc = at.at(['tasks', first, 'id']);
-    error(`duplicate task id ${JSON.stringify(task.id)} (first defined on line ${firstLoc.line})`, at.at(['tasks', i, 'id']), [
-      { message: `${JSON.stringify(task.id)} is first defined here`, loc: firstLoc },
+    error(`duplicate task id ${JSON.stringify(id)} (first defined on line ${firstLoc.line})`, at.at(['tasks', i, 'id']), [
+      { message: `${JSON.stringify(id)} is first defined here`, loc: firstLoc },
     ]);
   });
 
@@ -96,6 +99,9 @@ export function checkSpec(raw: unknown, file: string, at: Locator, options: Chec
     // How messages name this task; built only for a message (this loop runs for every task).
     let described: string | undefined;
     const named = (): string => (described ??= describePath(raw, ['tasks', i]));
+    const template = Object.hasOwn(task, 'for_each');
+    checkTemplateEntry(raw, task, i, at, (message, loc) => error(message, loc));
+    const selfId = template && typeof task.id === 'string' ? templateName(task.id) : task.id;
     const hasPrompt = Object.hasOwn(task, 'prompt');
     const hasFile = Object.hasOwn(task, 'prompt_file');
     if (hasPrompt && hasFile) {
@@ -109,11 +115,14 @@ export function checkSpec(raw: unknown, file: string, at: Locator, options: Chec
     if (typeof task.prompt_file === 'string' && task.prompt_file !== '') {
       const path = resolve(baseDir, task.prompt_file);
       const read = readPromptFile(path, readFile);
-      if (typeof read !== 'string') prompts.set(i, { path, text: read.text });
-      else error(`${named()} prompt_file: ${JSON.stringify(task.prompt_file)} ${read}`, at.at(['tasks', i, 'prompt_file']));
+      if (typeof read !== 'string') {
+        prompts.set(i, { path, text: read.text });
+        if (template) checkTemplatePrompt(raw, i, read.text, at, (message, loc) => error(message, loc));
+      } else error(`${named()} prompt_file: ${JSON.stringify(task.prompt_file)} ${read}`, at.at(['tasks', i, 'prompt_file']));
     }
 
-    if (Array.isArray(task.files)) {
+    // A template's globs are checked as they come out, per match (./expand.ts).
+    if (Array.isArray(task.files) && !template) {
       task.files.forEach((glob, j) => {
         if (typeof glob !== 'string' || glob === '') return;
         let problem = globProblems.get(glob);
@@ -135,7 +144,7 @@ export function checkSpec(raw: unknown, file: string, at: Locator, options: Chec
           return;
         }
         seen.set(dep, j);
-        if (dep === task.id) error(`${named()} depends on itself`, loc());
+        if (dep === selfId) error(`${named()} depends on itself`, loc());
         else if (!allIds.has(dep)) error(`${named()} depends on unknown task ${JSON.stringify(dep)}${suggestion(dep, allIds)}`, loc());
       });
     }

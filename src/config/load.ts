@@ -1,9 +1,12 @@
 import { readFileSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type { Document } from 'yaml';
 import { buildSpec, defaultName } from './build.js';
 import { checkSpec, type CheckOptions } from './checks.js';
 import type { Diagnostic } from './diagnostic.js';
+import { expandTemplates } from './expand.js';
 import { Locator, parseYaml, type ParsedYaml } from './locate.js';
+import { gitMatchSource, type MatchSource } from './matches.js';
 import { readPlainYaml } from './plain-yaml.js';
 import { yamlLib } from './yaml-lib.js';
 import { sortDiagnostics } from './sort-diagnostics.js';
@@ -22,7 +25,15 @@ export const MAX_SPEC_BYTES = 5 * 1024 * 1024;
  */
 export const MAX_ALIAS_COUNT = 1000;
 
-export type LoadOptions = CheckOptions;
+export interface LoadOptions extends CheckOptions {
+  /**
+   * The repository templates (`for_each`) read their matches from. @default the repository
+   * holding the swarm file
+   */
+  readonly repoDir?: string;
+  /** Where templates find their matches, for a given `base` (tests hand in their own). @default git, see ./matches.ts */
+  readonly matchSource?: (base: string) => MatchSource;
+}
 
 /** Reads and validates a swarm file. `path` is used as given in every diagnostic. */
 export function loadSpecFile(path: string, options: LoadOptions = {}): Result<Spec, Diagnostic[]> {
@@ -63,12 +74,24 @@ export function parseSpec(text: string, file: string, options: LoadOptions = {})
   // what is reported never depends on which reader saw the file first.
   let once: ParsedYaml | undefined;
   const parse = (): ParsedYaml => (once ??= parseYaml(text));
+  // One source of matches for both readers, so a file read twice runs git once.
+  const sources = new Map<string, MatchSource>();
+  const dirs = [...(options.repoDir === undefined ? [] : [options.repoDir]), dirname(resolve(file))];
+  const make = options.matchSource ?? ((base: string) => gitMatchSource(dirs, base));
+  const opts: LoadOptions = {
+    ...options,
+    matchSource: (base) => {
+      let source = sources.get(base);
+      if (source === undefined) sources.set(base, (source = make(base)));
+      return source;
+    },
+  };
   const plain = readPlainYaml(text);
   if (plain !== undefined && plain.value !== null && plain.value !== undefined) {
-    const result = validate(plain.value, file, new Locator(file, text, parse), options);
+    const result = validate(plain.value, file, new Locator(file, text, parse), opts);
     if (result.ok) return result;
   }
-  return parseSpecDocument(text, file, options, parse());
+  return parseSpecDocument(text, file, opts, parse());
 }
 
 /**
@@ -124,7 +147,14 @@ function validate(raw: unknown, file: string, at: Locator, options: LoadOptions)
   }
 
   if (diagnostics.length > 0 || !parsed.success || name === undefined) return err(sortDiagnostics(dedupe(diagnostics)));
-  return ok(buildSpec(parsed.data, file, name, checked.prompts, at));
+  const spec = buildSpec(parsed.data, file, name, checked.prompts, at);
+  const base = spec.base;
+  const make = options.matchSource ?? ((b: string) => gitMatchSource([dirname(resolve(file))], b));
+  const expanded = expandTemplates(parsed.data, spec.tasks, at, () => make(base));
+  if (!expanded.ok) return err(sortDiagnostics(dedupe(expanded.error)));
+  if (expanded.value.templates.length === 0) return ok(spec);
+  const { tasks, templates, commit } = expanded.value;
+  return ok({ ...spec, tasks, templates, ...(commit === undefined ? {} : { expandedAt: commit }) });
 }
 
 function tooLarge(file: string, size: number): string {

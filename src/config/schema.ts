@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ID_PATTERN, ID_RULE } from './ref-name.js';
+import { TEMPLATE_ID_PATTERN } from './placeholders.js';
 import { parseDuration } from '../util/duration.js';
 
 export { ID_PATTERN } from './ref-name.js';
@@ -41,8 +42,35 @@ export const AgentSchema = z
   })
   .meta({ description: 'Agent settings; a task may override any key.' });
 
+/** Globs as one string or a list of them. */
+const globs = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
+
+export const ForEachSchema = z
+  .strictObject({
+    dirs: globs.optional().meta({ description: 'Directories holding files tracked at base, matched by glob (e.g. "packages/*"): one task each.' }),
+    files: globs.optional().meta({ description: 'Files tracked at base, matched by glob (e.g. "src/**/*.js"): one task each.' }),
+    values: z
+      .array(z.union([z.string().min(1), z.number()]))
+      .min(1)
+      .optional()
+      .meta({ description: 'A literal list: one task per value.' }),
+    containing: z
+      .string()
+      .min(1)
+      .optional()
+      .meta({ description: 'Only files whose content at base matches this POSIX extended regex (git grep -E); for dirs, directories holding such a file.' }),
+    exclude: z.array(z.string().min(1)).optional().meta({ description: 'Globs of matches to leave out.' }),
+    batch: z.number().int().min(1).max(10000).optional().meta({ description: 'Put this many matches in one task, in sorted order. @default 1' }),
+    allow_empty: z.boolean().optional().meta({ description: 'Whether a template that matches nothing is fine (true) or an error (false). @default false' }),
+  })
+  .meta({
+    description:
+      'Makes this entry a template: one task per match, each id <id>.<match>. Placeholders {{path}} {{dir}} {{name}} {{stem}} {{index}} {{paths}} fill id, title, prompt, prompt_file contents, files, check, setup and env.',
+  });
+
 export const TaskSchema = z.strictObject({
-  id: id('task id'),
+  id: z.string().regex(TEMPLATE_ID_PATTERN, { message: `expected a task id: ${ID_RULE}` }),
+  for_each: ForEachSchema.optional(),
   title: z.string().min(1).optional(),
   prompt: z.string().min(1).optional(),
   prompt_file: z
@@ -117,4 +145,5 @@ export const SpecSchema = z
 
 export type RawSpec = z.infer<typeof SpecSchema>;
 export type RawTask = z.infer<typeof TaskSchema>;
+export type RawForEach = z.infer<typeof ForEachSchema>;
 export type RawAgent = z.infer<typeof AgentSchema>;

@@ -50,12 +50,28 @@ export interface TaskSpec {
   readonly estimateMs?: number;
   readonly env: Readonly<Record<string, string>>;
   readonly agent: AgentSpec;
+  /** Set on a task a template made: the template's name and the match (or the batch of matches) it was made for. */
+  readonly template?: TaskOrigin;
   /** Where things were written, for diagnostics from later stages (graph, overlap). */
   readonly loc: {
     readonly id?: SourceLoc;
     readonly files?: readonly (SourceLoc | undefined)[];
     readonly dependsOn?: readonly (SourceLoc | undefined)[];
   };
+}
+
+export interface TaskOrigin {
+  /** The template's name: its id, or its id's text before the first placeholder. */
+  readonly id: string;
+  /** The match, or the matches of a batch, in order. */
+  readonly matches: readonly string[];
+}
+
+/** A template as written, and the tasks it made (in match order). */
+export interface TemplateSummary {
+  readonly id: string;
+  readonly source: 'dirs' | 'files' | 'values';
+  readonly tasks: readonly string[];
 }
 
 export type EnforceMode = 'block' | 'warn' | 'off';
@@ -81,6 +97,10 @@ export interface Spec {
   readonly lease: { readonly ttlMs: number; readonly enforce: EnforceMode };
   readonly merge: { readonly strategy: MergeStrategy; readonly check?: string; readonly onConflict: 'agent' | 'fail' };
   readonly tasks: readonly TaskSpec[];
+  /** The file's templates (`for_each`), each with the tasks it expanded to; empty when it has none. */
+  readonly templates?: readonly TemplateSummary[];
+  /** The commit the templates were expanded against (`base`, resolved); undefined when the file has none. */
+  readonly expandedAt?: string;
 }
 
 export const DEFAULTS = {

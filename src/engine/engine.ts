@@ -4,6 +4,7 @@ import { processAlive } from '../util/process-identity.js';
 import { err, ok, type Result } from '../util/result.js';
 import type { EventListener, RunEvent, TaskInfo } from './events.js';
 import type { LogSink, RunRecord, TaskRecord } from './ports.js';
+import { droppedTasks, droppedText } from './dropped.js';
 import { checkIntegrationHead, describeForeignMove, resume } from './recover.js';
 import { taskHash } from './resume.js';
 import { type EngineOptions, messageOf, RunContext } from './run-context.js';
@@ -32,6 +33,8 @@ export interface RunSummary {
 export class Engine {
   readonly #ctx: RunContext;
   readonly #scheduler: Scheduler;
+  /** Tasks a template made before but makes no more, reported after the run starts. */
+  #dropped: readonly string[] = [];
 
   constructor(options: EngineOptions) {
     this.#ctx = new RunContext(options);
@@ -79,6 +82,7 @@ export class Engine {
 
     const hashes = new Map(spec.tasks.map((t) => [t.id, taskHash(spec, t)]));
     const prevTasks = new Map<string, TaskRecord>(previous ? store.getTasks(spec.name).map((r) => [r.task, r]) : []);
+    this.#dropped = droppedTasks(spec, prevTasks);
     const moved = await checkIntegrationHead(ctx, previous, prevTasks);
     if (moved !== undefined) return err(moved);
     const { plan, mergeReady, crashed } = await resume(ctx, previous, prevTasks, hashes);
@@ -167,6 +171,7 @@ export class Engine {
       dependsOn: t.dependsOn,
       files: t.files,
       state: ctx.live.get(t.id)!.state,
+      ...(t.template === undefined ? {} : { template: t.template.id, match: t.template.matches[0]! }),
     }));
     const { into } = ctx.spec;
     ctx.emit({
@@ -181,6 +186,7 @@ export class Engine {
       resumed,
       tasks,
     });
+    for (const id of this.#dropped) ctx.log('info', droppedText(id));
   }
 
   /** Every selected task is merged already: say so, and change nothing. */
@@ -188,7 +194,7 @@ export class Engine {
     const ctx = this.#ctx;
     const { spec } = ctx;
     const total = ctx.selected.size;
-    if (previous.status !== 'finished' || recovered.length > 0) {
+    if (previous.status !== 'finished' || recovered.length > 0 || this.#dropped.length > 0) {
       ctx.o.store.saveRun(
         { ...withoutRunner(previous), status: 'finished', pid: ctx.pid, ...ctx.runner(), host: ctx.host, finishedAt: ctx.now() },
         spec.tasks.map((t) => ({ task: t.id, hash: taskHash(spec, t), state: ctx.live.get(t.id)!.state })),

@@ -29,6 +29,9 @@ export interface TaskInfo {
   readonly dependsOn: readonly string[];
   readonly files: readonly string[];
   readonly state: TaskState;
+  /** Set on a task a template (for_each) made: the template's name, and the match (the first of a batch). */
+  readonly template?: string;
+  readonly match?: string;
 }
 
 export type RunEvent =

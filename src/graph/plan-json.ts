@@ -19,7 +19,11 @@
  *     weight: number,             // this task's own weight
  *     remaining: number,          // heaviest path from here to the end, this task included
  *     critical: boolean,          // on the critical path
+ *     template?: string,          // set on a task a template (for_each) made: the template's name
+ *     match?: string,             // ... and the match it was made for (the first of a batch)
+ *     matches?: string[],         // ... every match of a batch (batch > 1)
  *   }],
+ *   templates?: [{ id, source: 'dirs' | 'files' | 'values', count, tasks: string[] }],  // in file order
  *   order: string[],              // topological; ties broken by id
  *   waves: string[][],            // wave k: tasks whose longest dependency chain has k links
  *   criticalPath: { tasks: string[], length: number },
@@ -39,6 +43,16 @@ export interface PlanTask {
   readonly weight: number;
   readonly remaining: number;
   readonly critical: boolean;
+  readonly template?: string;
+  readonly match?: string;
+  readonly matches?: readonly string[];
+}
+
+export interface PlanTemplate {
+  readonly id: string;
+  readonly source: 'dirs' | 'files' | 'values';
+  readonly count: number;
+  readonly tasks: readonly string[];
 }
 
 export interface PlanJson {
@@ -53,6 +67,7 @@ export interface PlanJson {
   readonly waves: readonly (readonly string[])[];
   readonly criticalPath: { readonly tasks: readonly string[]; readonly length: number };
   readonly conflicts: readonly Conflict[];
+  readonly templates?: readonly PlanTemplate[];
 }
 
 export function planJson(spec: Spec, graph: TaskGraph, concurrency = spec.concurrency): PlanJson {
@@ -75,11 +90,17 @@ export function planJson(spec: Spec, graph: TaskGraph, concurrency = spec.concur
         weight: graph.weight(id),
         remaining: graph.remaining(id),
         critical: critical.has(id),
+        ...(t.template === undefined
+          ? {}
+          : { template: t.template.id, match: t.template.matches[0]!, ...(t.template.matches.length > 1 ? { matches: t.template.matches } : {}) }),
       };
     }),
     order: graph.order,
     waves: graph.waves,
     criticalPath: graph.criticalPath,
     conflicts: graph.conflicts,
+    ...(spec.templates === undefined || spec.templates.length === 0
+      ? {}
+      : { templates: spec.templates.map((t) => ({ id: t.id, source: t.source, count: t.tasks.length, tasks: t.tasks })) }),
   };
 }

@@ -1,7 +1,7 @@
 import type { Writable } from 'node:stream';
 import type { SourceLoc } from '../config/spec.js';
 import { deniedText, messageText, type SwarmEvent } from '../engine/events.js';
-import { TERMINAL_STATES } from '../engine/task-state.js';
+import { ACTIVE_STATES, FAILED_STATES, TERMINAL_STATES, type TaskState } from '../engine/task-state.js';
 import { clockTime } from '../engine/usage-limit.js';
 import { formatDuration } from '../util/duration.js';
 import { unreachable } from '../util/result.js';
@@ -32,6 +32,9 @@ export function createPlainReporter(opts: PlainOptions): Reporter {
   let start = 0;
   let width = 8;
   const failures = new Map<string, string>();
+  // A template's tasks, for its one-line counts at the start and the end.
+  const groups = new Map<string, Map<string, TaskState>>();
+  const stateOf = new Map<string, Map<string, TaskState>>();
   const folds = opts.github ? new GitHubFolds(opts.out, opts.github.taskLoc) : undefined;
   // In GitHub Actions a line that starts with `::` is a command to the runner: what agents
   // say is split into lines that each carry the prefix, and the rest is defused.
@@ -60,6 +63,19 @@ export function createPlainReporter(opts: PlainOptions): Reporter {
             write(
               `swarm: ${e.resumed ? 'resuming' : 'starting'} run ${e.run}: ${e.tasks.length} tasks into ${e.into} from ${fromText(e)}, concurrency ${e.concurrency}${merged ? `, ${merged} already merged` : ''}\n`,
             );
+            for (const t of e.tasks) {
+              if (t.template === undefined) continue;
+              let group = groups.get(t.template);
+              if (group === undefined) groups.set(t.template, (group = new Map()));
+              group.set(t.id, t.state);
+              stateOf.set(t.id, group);
+            }
+            for (const [template, group] of groups) {
+              const matches = e.tasks.filter((t) => t.template === template).map((t) => t.match ?? t.id);
+              const shown = matches.slice(0, 3).join(', ') + (matches.length > 3 ? `, ... (${matches.length - 3} more)` : '');
+              const done = [...group.values()].filter((s) => s === 'merged').length;
+              write(`  ${template}: ${group.size} task${group.size === 1 ? '' : 's'} (${shown})${done > 0 ? `, ${done} already merged` : ''}\n`);
+            }
           } else if (e.reason === 'stopping') {
             write(e.force ? 'swarm: killing agents now\n' : 'swarm: stopping: no new tasks; agents are being stopped (again to kill)\n');
           } else {
@@ -67,6 +83,7 @@ export function createPlainReporter(opts: PlainOptions): Reporter {
             const took = formatDuration(e.durationMs);
             const cost = e.costUsd > 0 ? `, $${e.costUsd.toFixed(2)}` : '';
             write(`swarm: ${e.outcome}: ${e.merged}/${e.total} merged in ${took}${cost}\n`);
+            for (const [template, group] of groups) write(`  ${template}: ${groupCounts(group.values())}\n`);
             for (const [task, why] of [...failures].sort(([a], [b]) => a.localeCompare(b))) {
               write(`  ${task}: ${why}\n    see: swarm logs ${task}\n`);
             }
@@ -82,6 +99,7 @@ export function createPlainReporter(opts: PlainOptions): Reporter {
           if (e.to === 'failed' || e.to === 'conflicted' || e.to === 'blocked') failures.set(e.task, e.detail ?? e.to);
           if (e.to === 'merged') failures.delete(e.task);
           if (folds && TERMINAL_STATES.has(e.to)) folds.end(e.task, e.to, e.detail);
+          stateOf.get(e.task)?.set(e.task, e.to);
           return;
         }
         case 'agent':
@@ -161,6 +179,21 @@ export function createPlainReporter(opts: PlainOptions): Reporter {
 }
 
 const NEWLINE = /\r\n|\r|\n/;
+
+/** `38 merged, 0 running, 2 failed, 0 waiting`: where a template's tasks are. */
+export function groupCounts(states: Iterable<TaskState>): string {
+  let merged = 0;
+  let running = 0;
+  let failed = 0;
+  let waiting = 0;
+  for (const s of states) {
+    if (s === 'merged') merged++;
+    else if (ACTIVE_STATES.has(s) || s === 'queued' || s === 'merging') running++;
+    else if (FAILED_STATES.has(s) || s === 'blocked') failed++;
+    else waiting++;
+  }
+  return `${merged} merged, ${running} running, ${failed} failed, ${waiting} waiting`;
+}
 
 function clock(ms: number): string {
   const s = Math.max(0, Math.floor(ms / 1000));

@@ -31,7 +31,7 @@ export function App({ store, controls, file, color, size }: AppProps) {
   const { columns, rows } = size ?? terminal;
   const { isRawModeSupported } = useStdin();
   const [ui, setUi] = useState<UiState>(INITIAL_UI);
-  const visible = useMemo(() => visibleTasks(view.tasks, ui.filter), [view.tasks, ui.filter]);
+  const visible = useMemo(() => visibleTasks(view.tasks, ui.filter, new Set(ui.expanded)), [view.tasks, ui.filter, ui.expanded]);
   const selected = selectedIndex(
     ui,
     visible.map((t) => t.id),
@@ -58,6 +58,7 @@ export function App({ store, controls, file, color, size }: AppProps) {
           visible: rowsNow.map((t) => t.id),
           page,
           logLines: logTask?.log.length ?? 0,
+          groups: new Set(rowsNow.flatMap((t) => (t.group === undefined ? [] : [t.id]))),
         });
         next = outcome.ui;
         if (outcome.stop !== undefined) controls.stop(outcome.stop);

@@ -52,6 +52,8 @@ interface MutableTask {
   log: RingBuffer<string>;
   /** The last snapshot of this task; dropped when it changes, so unchanged tasks are shared. */
   view: TaskView | undefined;
+  readonly template: string | undefined;
+  readonly match: string | undefined;
 }
 
 const MAX_NOTES = 5;
@@ -219,6 +221,7 @@ export class TuiStore {
       denied: task.denied,
       log: task.log.toArray(),
       logTotal: task.log.total,
+      ...(task.template === undefined ? {} : { template: task.template, match: task.match ?? '' }),
     };
     return task.view;
   }
@@ -253,6 +256,8 @@ export class TuiStore {
       lastFailure: undefined,
       denied: 0,
       log: new RingBuffer<string>(this.#logLines),
+      template: info.template,
+      match: info.match,
       view: undefined,
     };
   }

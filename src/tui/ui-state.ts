@@ -10,9 +10,11 @@ export interface UiState {
   /** Log view: lines scrolled up from the bottom (0 follows new lines). */
   readonly logOffset: number;
   readonly stop: 'none' | 'graceful' | 'force';
+  /** Templates whose tasks are shown under their row (enter on the row opens and folds it). */
+  readonly expanded: readonly string[];
 }
 
-export const INITIAL_UI: UiState = { mode: 'table', selected: undefined, filter: false, logOffset: 0, stop: 'none' };
+export const INITIAL_UI: UiState = { mode: 'table', selected: undefined, filter: false, logOffset: 0, stop: 'none', expanded: [] };
 
 /** The parts of Ink's `Key` the app reacts to. */
 export interface KeyPress {
@@ -33,6 +35,8 @@ export interface KeyContext {
   readonly page: number;
   /** Lines in the log view's task's log, so scrolling stops at its top. */
   readonly logLines: number;
+  /** Which of `visible` are template rows (enter opens or folds them instead of showing a log). */
+  readonly groups?: ReadonlySet<string>;
 }
 
 export interface KeyOutcome {
@@ -86,6 +90,10 @@ export function onKey(ui: UiState, input: string, key: KeyPress, context: KeyCon
       }
       if (key.return === true) {
         const selected = visible[index];
+        if (selected !== undefined && context.groups?.has(selected) === true) {
+          const open = ui.expanded.includes(selected);
+          return { ui: { ...ui, selected, expanded: open ? ui.expanded.filter((g) => g !== selected) : [...ui.expanded, selected] } };
+        }
         return selected === undefined ? { ui } : { ui: { ...ui, mode: 'log', selected, logOffset: 0 } };
       }
       const step = key.pageUp === true ? -page : key.pageDown === true ? page : up ? -1 : down ? 1 : 0;

@@ -26,6 +26,21 @@ export interface TaskView {
   readonly log: readonly string[];
   /** How many log lines were ever written, including those that fell out of `log`. */
   readonly logTotal: number;
+  /** Set on a task a template made: the template's name and the task's match. */
+  readonly template?: string;
+  readonly match?: string;
+  /** Set on a template's row in the table (see `visibleTasks`): its tasks' counts. */
+  readonly group?: GroupView;
+}
+
+/** A template's row: how many of its tasks are where, and whether its tasks are shown under it. */
+export interface GroupView {
+  readonly count: number;
+  readonly merged: number;
+  readonly running: number;
+  readonly failed: number;
+  readonly waiting: number;
+  readonly expanded: boolean;
 }
 
 export interface MergeEntry {

@@ -4,7 +4,7 @@ import { describe, expect, test } from 'vitest';
 import { jsonSchemaText } from '../../src/config/json-schema.js';
 import { loadSpecFile } from '../../src/config/load.js';
 import { SpecSchema } from '../../src/config/schema.js';
-import { brief } from './helpers.js';
+import { brief, EXAMPLE_OPTIONS } from './helpers.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -30,7 +30,7 @@ describe('shipped files load cleanly', () => {
   });
 
   test.each(['swarm.yaml.example', ...examples])('%s', (file) => {
-    const result = loadSpecFile(`${root}${file}`);
+    const result = loadSpecFile(`${root}${file}`, EXAMPLE_OPTIONS);
     expect(result.ok ? [] : result.error.map(brief)).toEqual([]);
     if (!result.ok) return;
     expect(result.value.tasks.length).toBeGreaterThanOrEqual(2);

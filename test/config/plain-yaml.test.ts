@@ -4,6 +4,7 @@ import { parseDocument } from 'yaml';
 import { describe, expect, test } from 'vitest';
 import { MAX_ALIAS_COUNT, parseSpec, parseSpecDocument } from '../../src/config/load.js';
 import { readPlainYaml } from '../../src/config/plain-yaml.js';
+import { EXAMPLE_OPTIONS } from './helpers.js';
 
 // The fast reader may decline any file; what it must never do is read a file differently
 // from the `yaml` package's document API, which defines what a swarm file means.
@@ -100,8 +101,8 @@ describe('parseSpec: the fast path and the document API give the same spec', () 
   test.each(files)('%s', (name) => {
     const file = join(root, name);
     const text = readFileSync(file, 'utf8');
-    const fast = parseSpec(text, file);
-    const careful = parseSpecDocument(text, file);
+    const fast = parseSpec(text, file, EXAMPLE_OPTIONS);
+    const careful = parseSpecDocument(text, file, EXAMPLE_OPTIONS);
     expect(fast.ok && careful.ok).toBe(true);
     if (!fast.ok || !careful.ok) return;
     // Locations are found lazily on the fast path; reading them must give the same places.

@@ -77,7 +77,8 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
   const ui = flags.ui ?? (process.stdout.isTTY && !process.env.CI ? 'tui' : 'plain');
   if (!['tui', 'plain', 'json'].includes(ui)) return fail(`--ui: expected tui, plain or json, got "${ui}"`);
 
-  const spec = loadOrReport(file);
+  // Templates expand against the repository the run works in (the file's own when that is none).
+  const spec = loadOrReport(file, { repoDir: flags.repo ?? process.cwd() });
   if (!spec) return EXIT.badInput;
   const slots = concurrency ?? spec.concurrency;
   // Parked worktrees, as many as can run at once, unless merged worktrees are kept as they
@@ -120,10 +121,12 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
 
     let selected: Set<string> | undefined;
     if (flags.only !== undefined) {
+      // A template's name stands for every task it made.
       const ids = flags.only
         .split(',')
         .map((s) => s.trim())
-        .filter(Boolean);
+        .filter(Boolean)
+        .flatMap((id) => spec.templates?.find((t) => t.id === id)?.tasks ?? [id]);
       const unknown = ids.filter((id) => !graph.ids.includes(id));
       if (unknown.length > 0 || ids.length === 0) {
         return fail(`--only: ${ids.length === 0 ? 'expected task ids' : `no task named ${unknown.join(', ')}`} (tasks: ${graph.ids.join(', ')})`);

@@ -4,6 +4,7 @@ import type { RunRecord, TaskRecord } from '../../engine/ports.js';
 import { TERMINAL_STATES } from '../../engine/task-state.js';
 import { HOST, type AttemptRecord, type SqliteStore } from '../../store/index.js';
 import { formatDuration } from '../../util/duration.js';
+import { groupCounts } from '../../report/plain.js';
 import { EXIT } from '../exit.js';
 import { openState, pickRun, runnerAlive } from '../run-state.js';
 
@@ -15,7 +16,7 @@ import { openState, pickRun, runnerAlive } from '../run-state.js';
  *   "run": { name, file, status, runner: { pid, host, alive }, base, into,
  *            startedAt, finishedAt?, durationMs, costUsd },
  *   "counts": { "<state>": n, ... },           // only states that occur
- *   "tasks": [ { id, title?, state, dependsOn, attempts, startedAt?, endedAt?,
+ *   "tasks": [ { id, title?, template?, match?, state, dependsOn, attempts, startedAt?, endedAt?,
  *                durationMs?, costUsd, turns, detail?, branch?, worktree?, mergedSha?,
  *                sessionId?, denied?: [ { attempt, tool, summary, suggestion } ], history: [ { attempt, startedAt, endedAt?, durationMs?,
  *                outcome?, exitCode?, costUsd?, turns?, detail?, logFile? } ] } ]
@@ -23,7 +24,8 @@ import { openState, pickRun, runnerAlive } from '../run-state.js';
  *
  * `run.status` is the stored status, except `interrupted`: stored `running` with its
  * runner gone (a crash; `swarm run` resumes it). Times are epoch ms; `durationMs` of an
- * unfinished task or run runs up to now. Tasks are in the file's order.
+ * unfinished task or run runs up to now. Tasks are in the file's order. A task a template
+ * (for_each) made carries `template` (its name) and `match`; the list stays flat.
  */
 export interface StatusJson {
   readonly version: 1;
@@ -46,6 +48,9 @@ export interface StatusJson {
 export interface TaskStatus {
   readonly id: string;
   readonly title?: string;
+  /** Set on a task a template made: the template's name, and the match (the first of a batch). */
+  readonly template?: string;
+  readonly match?: string;
   readonly state: TaskRecord['state'];
   readonly dependsOn: readonly string[];
   readonly attempts: number;
@@ -91,6 +96,7 @@ export function register(program: Command): void {
     .description("each task's state, attempts, time, cost and turns, and why it failed or waits")
     .argument('[name]', 'the run (default: the only run, or the most recent one)')
     .option('--json', 'print one JSON object (see docs/status-json.md)')
+    .option('--expand', "list each template's tasks under its row (default: one row per template, with its counts)")
     .addHelpText(
       'after',
       `
@@ -100,12 +106,12 @@ Examples:
 
 Works from any folder of the repository, and from inside a task's worktree.`,
     )
-    .action(async (name: string | undefined, opts: { json?: boolean }) => {
-      process.exitCode = await statusCommand(name, opts.json === true);
+    .action(async (name: string | undefined, opts: { json?: boolean; expand?: boolean }) => {
+      process.exitCode = await statusCommand(name, opts.json === true, opts.expand === true);
     });
 }
 
-async function statusCommand(name: string | undefined, json: boolean): Promise<number> {
+async function statusCommand(name: string | undefined, json: boolean, expand: boolean): Promise<number> {
   const state = await openState(process.cwd());
   if (!state.ok) {
     process.stderr.write(`swarm status: ${state.error}\n`);
@@ -119,7 +125,7 @@ async function statusCommand(name: string | undefined, json: boolean): Promise<n
       return name === undefined ? EXIT.ok : EXIT.badInput;
     }
     const status = collectStatus(store!, picked.value, Date.now());
-    process.stdout.write(json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status, Date.now()));
+    process.stdout.write(json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status, Date.now(), { expand }));
     return EXIT.ok;
   } finally {
     store?.close();
@@ -149,6 +155,7 @@ export function collectStatus(store: SqliteStore, run: RunRecord, now: number): 
     return {
       id: r.task,
       ...(info?.title !== undefined ? { title: info.title } : {}),
+      ...(info?.template !== undefined ? { template: info.template, match: info.match ?? '' } : {}),
       state: r.state,
       dependsOn,
       attempts: r.attempts,
@@ -213,7 +220,7 @@ function latestEnd(records: readonly TaskRecord[]): number | undefined {
   return ends.length > 0 ? Math.max(...ends) : undefined;
 }
 
-export function formatStatus(s: StatusJson, now: number): string {
+export function formatStatus(s: StatusJson, now: number, opts: { readonly expand?: boolean } = {}): string {
   const r = s.run;
   const runner =
     r.status === 'running'
@@ -231,18 +238,45 @@ export function formatStatus(s: StatusJson, now: number): string {
       .join(', ')}`,
     '',
   ];
-  const rows = [
-    ['TASK', 'STATE', 'ATTEMPTS', 'TIME', 'COST', 'TURNS', 'DETAIL'],
-    ...s.tasks.map((t) => [
-      t.id,
-      t.state,
-      String(t.attempts),
-      t.durationMs === undefined ? '-' : formatDuration(t.durationMs),
-      t.costUsd > 0 ? `$${t.costUsd.toFixed(2)}` : '-',
-      t.turns > 0 ? String(t.turns) : '-',
-      (t.detail ?? '').replace(/\s+/g, ' '),
-    ]),
+  const row = (t: TaskStatus, indent = ''): string[] => [
+    `${indent}${t.id}`,
+    t.state,
+    String(t.attempts),
+    t.durationMs === undefined ? '-' : formatDuration(t.durationMs),
+    t.costUsd > 0 ? `$${t.costUsd.toFixed(2)}` : '-',
+    t.turns > 0 ? String(t.turns) : '-',
+    (t.detail ?? '').replace(/\s+/g, ' '),
   ];
+  const rows = [['TASK', 'STATE', 'ATTEMPTS', 'TIME', 'COST', 'TURNS', 'DETAIL']];
+  // A template's tasks fold into one row at the place of its first, with their counts.
+  const members = new Map<string, TaskStatus[]>();
+  for (const t of s.tasks) {
+    if (t.template === undefined) continue;
+    const list = members.get(t.template);
+    if (list === undefined) members.set(t.template, [t]);
+    else list.push(t);
+  }
+  for (const t of s.tasks) {
+    if (t.template === undefined) {
+      rows.push(row(t));
+      continue;
+    }
+    const group = members.get(t.template);
+    if (group === undefined) continue;
+    members.delete(t.template);
+    const cost = group.reduce((n, m) => n + m.costUsd, 0);
+    const turns = group.reduce((n, m) => n + m.turns, 0);
+    rows.push([
+      `${t.template} (${group.length})`,
+      'template',
+      String(group.reduce((n, m) => n + m.attempts, 0)),
+      '-',
+      cost > 0 ? `$${cost.toFixed(2)}` : '-',
+      turns > 0 ? String(turns) : '-',
+      groupCounts(group.map((m) => m.state)),
+    ]);
+    if (opts.expand === true) for (const m of group) rows.push(row(m, '  '));
+  }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
   for (const row of rows)
     lines.push(

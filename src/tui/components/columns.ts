@@ -19,7 +19,8 @@ export const LEAD = 3;
  * and the current action, the two columns a person reads.
  */
 export function columnsFor(width: number, tasks: readonly TaskView[]): Columns {
-  const longest = tasks.reduce((n, t) => Math.max(n, Array.from(t.id).length), 2);
+  // A template's tasks are indented one space under its row.
+  const longest = tasks.reduce((n, t) => Math.max(n, Array.from(t.id).length + (t.template === undefined ? 0 : 1)), 2);
   const id = Math.min(width >= 100 ? 20 : width >= 60 ? 14 : 10, Math.max(4, longest));
   const attempt = 2;
   const time = 6;

@@ -10,6 +10,7 @@ export const HELP_LINES: readonly (readonly [string, string])[] = [
   ['↑ ↓  j k', 'select a task (in the log view: scroll)'],
   ['PgUp PgDn', 'move a page'],
   ['enter', 'open the selected task’s log; enter or esc goes back'],
+  ['', 'on a template’s row: show or fold its tasks'],
   ['f', 'show only failed or running tasks / show all'],
   ['o', 'inside tmux: follow the selected task’s log in a new pane'],
   ['?', 'this help; ? or esc closes it'],

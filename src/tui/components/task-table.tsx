@@ -2,6 +2,7 @@ import { Box, Text } from 'ink';
 import { elapsed, fit, money, truncate } from '../format.js';
 import { stateGlyph, toneColor } from '../glyphs.js';
 import type { TaskView } from '../view-model.js';
+import { groupText } from '../order.js';
 import { actionText } from './action-text.js';
 import { columnsFor, type Columns } from './columns.js';
 
@@ -80,14 +81,15 @@ export function TaskTable({ tasks, all, selected, height, width, now, frame, col
         const glyph = stateGlyph(task.state, frame);
         const end = task.endedAt ?? now;
         const [fixed, time, rest] = cells(c, {
-          id: task.id,
+          // A template's tasks show only under its open row, indented.
+          id: task.template === undefined ? task.id : ` ${task.id}`,
           title: task.title,
           attempt: task.attempt > 0 ? String(task.attempt) : '',
           time: task.startedAt === undefined ? '' : elapsed(end - task.startedAt),
           turns: task.turns === undefined ? '' : String(task.turns),
           cost: task.costUsd > 0 ? money(task.costUsd) : '',
           // A refused tool call is easy to miss (the agent goes on without it): keep it in sight.
-          action: `${task.denied > 0 ? `[${task.denied} refused] ` : ''}${actionText(task, stateOf)}`,
+          action: `${task.denied > 0 ? `[${task.denied} refused] ` : ''}${task.group === undefined ? actionText(task, stateOf) : groupText(task.group)}`,
         });
         const room = Math.max(0, width - 3 - Array.from(fixed).length - Array.from(time).length);
         const tail = isSelected ? fit(rest, room) : truncate(rest, room);
