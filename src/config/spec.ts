@@ -72,6 +72,8 @@ export interface Spec {
   readonly setup?: string;
   readonly check?: string;
   readonly budgetUsd?: number;
+  /** The git remote of `push:` (true there: origin); undefined: nothing is fetched or pushed. */
+  readonly push?: string;
   readonly lease: { readonly ttlMs: number; readonly enforce: EnforceMode };
   readonly merge: { readonly strategy: MergeStrategy; readonly check?: string; readonly onConflict: 'agent' | 'fail' };
   readonly tasks: readonly TaskSpec[];

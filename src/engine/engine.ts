@@ -29,6 +29,9 @@ import { elidedText, OutputBudget } from './output-budget.js';
 import { buildFollowUp, buildPrompt, withHeldCommits, type DependencyResult, type RetryContext } from './prompt.js';
 import { RateLimiter } from './rate-limit.js';
 import { INTERRUPTED_STATES, interruptedFollowUp, MERGE_READY_STATES, planResume, taskHash } from './resume.js';
+import { mergeMovedBase } from './moved-base.js';
+import type { PublishPort } from './publish.js';
+import { foldRecord, type RecordedMerge, recordedMerges, taskTrailers } from './record.js';
 import { ACTIVE_STATES, canTransition, FAILED_STATES, TERMINAL_STATES, type TaskState } from './task-state.js';
 
 export type RunOutcome = 'success' | 'failed' | 'cancelled' | 'budget';
@@ -80,10 +83,14 @@ export interface EngineOptions {
   readonly acceptMovedBranch?: boolean;
   /** Test-only crash points: called at each named point of a merge (see util/crash-point.ts). */
   readonly crashPoint?: (name: CrashPoint) => void;
+  /** Do not rebuild the run from the integration branch's record (`--fresh`). */
+  readonly ignoreRecord?: boolean;
+  /** `--push`: where merges and unmerged tasks' work go (engine/publish.ts); undefined pushes nothing. */
+  readonly publish?: PublishPort;
 }
 
 /** Where a test can kill the runner in a merge: after each durable step. */
-export type CrashPoint = 'merge:prepared' | 'merge:intent' | 'merge:checked' | 'merge:landed' | 'merge:recorded';
+export type CrashPoint = 'merge:prepared' | 'merge:intent' | 'merge:checked' | 'merge:landed' | 'merge:recorded' | 'push:integration';
 
 export interface RunSummary {
   readonly outcome: RunOutcome;
@@ -162,6 +169,8 @@ export class Engine {
   #fatal: string | undefined;
   /** Why the run stopped when the user did not stop it (a refused login): the detail of the tasks it cancels. */
   #stopReason: string | undefined;
+  /** The run record read from the integration branch: each task's newest landing. */
+  #recorded: ReadonlyMap<string, RecordedMerge> = new Map();
   /** Aborts a running merge.check on a forced stop. */
   readonly #mergeAbort = new AbortController();
   #timers: NodeJS.Timeout[] = [];
@@ -224,8 +233,10 @@ export class Engine {
     }
     let baseSha: string;
     try {
-      baseSha = previous?.baseSha ?? (await git.resolve(spec.base));
-      this.#head = await git.ensureIntegrationBranch(spec.into, baseSha, spec.name);
+      // Resolved again at every run: a base that moved since (a fix on main) is merged in below.
+      const now = await git.resolve(spec.base).catch((e: unknown) => (previous ? previous.baseSha : Promise.reject(e)));
+      this.#head = await git.ensureIntegrationBranch(spec.into, previous?.baseSha ?? now, spec.name);
+      baseSha = now;
     } catch (error) {
       return err(messageOf(error));
     }
@@ -234,12 +245,21 @@ export class Engine {
     const prevTasks = new Map<string, TaskRecord>(previous ? store.getTasks(spec.name).map((r) => [r.task, r]) : []);
     const crashed = previous?.status === 'running';
     const expected = previous?.headSha === undefined ? undefined : this.#reconcileMergeIntent(previous.headSha, prevTasks);
-    if (expected !== undefined && expected !== this.#head) {
+    const entries = this.#o.ignoreRecord ? [] : ((await git.readRecord?.(spec.into, spec.name).catch(() => [])) ?? []);
+    this.#recorded = recordedMerges(entries, spec.name);
+    if (expected !== undefined && expected !== this.#head && !(await this.#isBaseMergeOn(expected, entries))) {
       const moved = await this.#describeForeignMove(expected, this.#head);
       if (!this.#o.acceptMovedBranch) return err(moved);
       this.#log('warning', `the integration branch ${spec.into} was moved outside swarm, to ${this.#head.slice(0, 12)}; accepted (--accept-branch)`);
     }
     if (previous) await this.#recover(previous, crashed, prevTasks);
+    const fromGit = foldRecord(spec.name, prevTasks, this.#recorded, new Set(hashes.keys()), (id) => git.taskBranch?.(spec.name, id) ?? `swarm-task/${spec.name}/${id}`);
+    if (fromGit.length > 0) {
+      this.#log(
+        'info',
+        `the run record on ${spec.into} shows ${fromGit.join(', ')} merged, which ${previous ? 'state.db did not know' : 'this clone has no state.db for'}: rebuilt from git`,
+      );
+    }
     const inIntegration = new Set<string>();
     for (const [id, rec] of prevTasks) {
       if (await this.#workIsIn(rec, spec.into)) inIntegration.add(id);
@@ -291,7 +311,15 @@ export class Engine {
       });
     }
     const wanted = [...this.#selected];
-    if (previous && wanted.every((id) => plan.keepMerged.has(id))) return this.#nothingToDo(previous, baseSha, plan.recoveredMerges);
+    if (previous && wanted.every((id) => plan.keepMerged.has(id))) return this.#published(this.#nothingToDo(previous, baseSha, plan.recoveredMerges));
+    const base = await mergeMovedBase(
+      { spec, git, shell: this.#o.shell, env: this.#env, signal: this.#mergeAbort.signal, log: (m) => this.#log('info', m) },
+      baseSha,
+      this.#head,
+    );
+    if (base.kind === 'moved') return err(await this.#describeForeignMove(this.#head, base.actual));
+    if (base.kind === 'failed') return err(base.message);
+    if (base.kind === 'merged') this.#head = base.head;
     this.#costUsd = previous?.costUsd ?? 0;
     store.saveRun(
       {
@@ -309,7 +337,8 @@ export class Engine {
       spec.tasks.map((t) => ({ task: t.id, hash: hashes.get(t.id)!, state: this.#live.get(t.id)!.state })),
     );
     store.setIntegrationHead(spec.name, this.#head);
-    this.#emitStarted(baseSha, previous !== undefined);
+    for (const id of fromGit) store.updateTask(spec.name, id, { mergedSha: prevTasks.get(id)!.mergedSha, branch: prevTasks.get(id)!.branch, attempts: prevTasks.get(id)!.attempts });
+    this.#emitStarted(baseSha, previous !== undefined || fromGit.length > 0);
     if (previous && plan.keepMerged.size > 0) {
       this.#log('info', `resuming: ${plan.keepMerged.size} task(s) already merged stay merged`);
     }
@@ -327,6 +356,7 @@ export class Engine {
       const now = await git.integrationHead(spec.into).catch(() => undefined);
       if (now !== undefined && now !== this.#head) this.#fatal = await this.#describeForeignMove(this.#head, now);
     }
+    await this.#publishEnd();
 
     const selected = [...this.#selected];
     const merged = selected.filter((id) => this.#state(id) === 'merged').length;
@@ -388,6 +418,31 @@ export class Engine {
       `. Nothing more is merged onto it. If an agent did this, put it back: \`git update-ref refs/heads/${into} ${expected} ${actual}\`; ` +
       `if you moved it yourself on purpose, run again with --accept-branch`
     );
+  }
+
+  /**
+   * The branch is one commit past where swarm left it, and that commit is this run's merge
+   * of a moved base (the runner died between landing it and recording it): not a foreign move.
+   */
+  async #isBaseMergeOn(expected: string, entries: readonly { landed: string; base?: string }[]): Promise<boolean> {
+    if (!entries.some((e) => e.landed === this.#head && e.base !== undefined)) return false;
+    return (await this.#o.git.resolve(`${this.#head}^1`).catch(() => undefined)) === expected;
+  }
+
+  /** With --push: the integration branch and unmerged tasks' work go out; a refusal is the run's error. */
+  async #publishEnd(): Promise<void> {
+    const publish = this.#o.publish;
+    if (!publish) return;
+    const unmerged = [...this.#selected].filter((id) => this.#state(id) !== 'merged');
+    const refused = await publish.finish(this.#fatal === undefined ? this.#head : undefined, unmerged);
+    if (refused === undefined) return;
+    this.#fatal ??= refused;
+    this.#log('warning', refused);
+  }
+
+  async #published(result: Result<RunSummary, string>): Promise<Result<RunSummary, string>> {
+    await this.#publishEnd();
+    return this.#fatal !== undefined ? err(this.#fatal) : result;
   }
 
   // ------------------------------------------------------------------ resuming
@@ -491,6 +546,7 @@ export class Engine {
 
   /** Whether `sha` is a commit swarm made landing `task` (merge and squash commits are `swarm(<task>): ...`). */
   async #isMergeOf(task: string, sha: string): Promise<boolean> {
+    if (this.#recorded.get(task)?.landed === sha) return true;
     const [commit] = await this.#o.git.commitsBetween(`${sha}^`, sha).catch(() => []);
     return commit !== undefined && commit.sha === sha && commit.subject.startsWith(`swarm(${task}):`);
   }
@@ -692,6 +748,7 @@ export class Engine {
         `task ${id}: undid the unfinished merge of ${this.#into} in its worktree (a conflict resolution that did not finish); the conflict comes back at its merge`,
       );
     }
+    if (!live.mergeReady && wt.value.startSha !== from) await this.#catchUp(id, live, from);
     if (live.mergeReady) {
       live.mergeReady = false;
       await this.#commitLeftovers(id, task, live);
@@ -711,6 +768,30 @@ export class Engine {
       if (res.exitCode !== 0) return this.#fail(id, `setup \`${setup}\` failed (exit ${res.exitCode ?? res.signal})`);
     }
     await this.#attempts(id, task, live, undefined);
+  }
+
+  /**
+   * A task that continues a branch of an earlier run (a failed task, or one fetched from the
+   * remote) gets the integration head merged in first, so its agent and its check see what
+   * merged since (a fix on main, its dependencies' new work). A conflict is left for the
+   * merge queue, as before: the merge is undone and the branch continues as it was.
+   */
+  async #catchUp(id: string, live: Live, head: string): Promise<void> {
+    const { git, store } = this.#o;
+    try {
+      const { conflicted } = await git.mergeIntegrationIntoTask(live.worktree!, this.#into, head);
+      if (conflicted.length > 0) {
+        await git.abortTaskMerge?.(live.worktree!);
+        return;
+      }
+    } catch (error) {
+      await git.abortTaskMerge?.(live.worktree!).catch(() => false);
+      this.#log('warning', `task ${id}: could not merge ${this.#into} into its branch (${messageOf(error)}); it continues as it was`);
+      return;
+    }
+    Object.assign(live, { startSha: head, auditBase: head });
+    store.updateTask(this.#spec.name, id, { startSha: head });
+    this.#log('info', `task ${id}: continues its branch ${live.branch} from an earlier run, with ${this.#into} (${head.slice(0, 12)}) merged in`);
   }
 
   /** Agent, commit, check, audit; retried up to `retries`. Ends in queued, failed or cancelled. */
@@ -992,7 +1073,15 @@ export class Engine {
     if (sha === undefined) return this.#fail(id, 'it reached the merge queue without a passing audit; not merged');
     const strategy = await this.#strategyFor(id, task, live, sha);
     const expected = this.#head;
-    const prepared = await git.prepareMerge({ run: spec.name, into: spec.into, sha, expected, strategy, message: `swarm(${id}): ${task.title}` });
+    const prepared = await git.prepareMerge({
+      run: spec.name,
+      into: spec.into,
+      sha,
+      expected,
+      strategy,
+      message: `swarm(${id}): ${task.title}`,
+      trailers: taskTrailers(spec.name, id, taskHash(spec, task), sha),
+    });
     this.#o.crashPoint?.('merge:prepared');
     if (prepared.kind === 'moved') return this.#foreignMove(id, expected, prepared.actual);
     if (prepared.kind === 'conflict') return this.#conflict(id, task, live, prepared.files);
@@ -1021,6 +1110,11 @@ export class Engine {
     this.#head = prepared.commit;
     store.setIntegrationHead(spec.name, prepared.commit);
     this.#o.crashPoint?.('merge:recorded');
+    this.#o.publish?.landed(prepared.commit, (refused) => {
+      this.#fatal ??= refused;
+      this.#log('warning', refused);
+      this.stop(false);
+    });
     // After the merge: whatever reached the branch up to now, during merge.check too, is told.
     await this.#reportLateCommits(id, live, sha);
     const empty = prepared.commit === expected || live.empty === true;

@@ -4,7 +4,7 @@ import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, rmdir } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { MergeStrategy } from '../config/spec.js';
-import type { BranchCommit, GitPort, MergeOutcome, PreparedMerge, Worktree } from '../engine/ports.js';
+import type { BranchCommit, GitPort, MergeOutcome, PreparedMerge, RecordEntry, Worktree } from '../engine/ports.js';
 import { err, ok, type Result } from '../util/result.js';
 import { runCheck } from './check.js';
 import { GitError } from './errors.js';
@@ -12,6 +12,7 @@ import { worktreeGitDir } from './git-dir.js';
 import { commandFailed, GitRunner } from './exec.js';
 import { addExcludes } from './exclude.js';
 import { identityArgs } from './identity.js';
+import { readRunRecord } from './record.js';
 import { applyStrategy, hasMergeHead, settleMergeWorktree, SOURCE_TRAILER, unmergedPaths } from './merge.js';
 import { Mutex } from './mutex.js';
 import { badName, MERGE_DIR, parseTaskBranch, sortedUnique, splitNul, TASK_BRANCH_PREFIX, taskBranch } from './names.js';
@@ -453,7 +454,15 @@ export class Git implements GitPort {
    * worktree is settled first, whatever was left there. `moved` when the branch is not at
    * `expected`: someone other than swarm moved it.
    */
-  async prepareMerge(opts: { run: string; into: string; sha: string; expected: string; strategy: MergeStrategy; message: string }): Promise<PreparedMerge> {
+  async prepareMerge(opts: {
+    run: string;
+    into: string;
+    sha: string;
+    expected: string;
+    strategy: MergeStrategy;
+    message: string;
+    trailers?: readonly string[];
+  }): Promise<PreparedMerge> {
     this.#checkName('run', opts.run);
     return this.#merges.run(async () => {
       const cwd = await this.#mergeWorktree(opts.run, opts.into);
@@ -468,7 +477,7 @@ export class Git implements GitPort {
         strategy: opts.strategy,
         message: opts.message,
         identity: await this.#identity(cwd),
-        ...(opts.strategy === 'merge' ? {} : { source: opts.sha }),
+        trailers: opts.trailers ?? (opts.strategy === 'merge' ? [] : [`${SOURCE_TRAILER}: ${opts.sha}`]),
       });
       if (outcome.kind === 'conflict') {
         // Back at the branch's head, and on the branch again, as between merges.
@@ -668,7 +677,7 @@ export class Git implements GitPort {
     const ancestor = await this.#atRoot(['merge-base', '--is-ancestor', tip.value, target.value]);
     if (ancestor.exitCode === 0) return true;
     // A squash commit names the commit it squashed: exact, whatever came after it.
-    const squashed = await this.#atRoot(['log', '--first-parent', '--format=%H', '-n1', '-F', `--grep=${SOURCE_TRAILER}: ${tip.value}`, target.value]);
+    const squashed = await this.#atRoot(['log', '--first-parent', '--format=%H', '-n1', '-E', `--grep=^Swarm-(Source|Commit): ${tip.value}$`, target.value]);
     if (squashed.exitCode === 0 && squashed.stdout.trim() !== '') return true;
     const merged = await this.#atRoot(['merge-tree', '--write-tree', '--no-messages', target.value, tip.value]);
     if (merged.exitCode === 0) {
@@ -680,6 +689,20 @@ export class Git implements GitPort {
     const cherry = await this.#atRoot(['cherry', target.value, tip.value]);
     const lines = cherry.stdout.split('\n').filter((l) => l.trim() !== '');
     return cherry.exitCode === 0 && lines.every((l) => l.startsWith('-'));
+  }
+
+  /** The run record on `into` (see src/git/record.ts). */
+  readRecord(into: string, run: string): Promise<RecordEntry[]> {
+    return readRunRecord(this.#runner, this.root, into, run);
+  }
+
+  /** Whether `ancestor` is in `descendant`'s history; false when either is missing. */
+  async contains(ancestor: string, descendant: string): Promise<boolean> {
+    return (await this.#atRoot(['merge-base', '--is-ancestor', ancestor, descendant])).exitCode === 0;
+  }
+
+  taskBranch(run: string, task: string): string {
+    return taskBranch(run, task);
   }
 
   /** Whether commit `sha` is in `into`'s history; false when either is missing. */
