@@ -253,7 +253,13 @@ export class Engine {
       this.#log('warning', `the integration branch ${spec.into} was moved outside swarm, to ${this.#head.slice(0, 12)}; accepted (--accept-branch)`);
     }
     if (previous) await this.#recover(previous, crashed, prevTasks);
-    const fromGit = foldRecord(spec.name, prevTasks, this.#recorded, new Set(hashes.keys()), (id) => git.taskBranch?.(spec.name, id) ?? `swarm-task/${spec.name}/${id}`);
+    const fromGit = foldRecord(
+      spec.name,
+      prevTasks,
+      this.#recorded,
+      new Set(hashes.keys()),
+      (id) => git.taskBranch?.(spec.name, id) ?? `swarm-task/${spec.name}/${id}`,
+    );
     if (fromGit.length > 0) {
       this.#log(
         'info',
@@ -337,7 +343,8 @@ export class Engine {
       spec.tasks.map((t) => ({ task: t.id, hash: hashes.get(t.id)!, state: this.#live.get(t.id)!.state })),
     );
     store.setIntegrationHead(spec.name, this.#head);
-    for (const id of fromGit) store.updateTask(spec.name, id, { mergedSha: prevTasks.get(id)!.mergedSha, branch: prevTasks.get(id)!.branch, attempts: prevTasks.get(id)!.attempts });
+    for (const id of fromGit)
+      store.updateTask(spec.name, id, { mergedSha: prevTasks.get(id)!.mergedSha, branch: prevTasks.get(id)!.branch, attempts: prevTasks.get(id)!.attempts });
     this.#emitStarted(baseSha, previous !== undefined || fromGit.length > 0);
     if (previous && plan.keepMerged.size > 0) {
       this.#log('info', `resuming: ${plan.keepMerged.size} task(s) already merged stay merged`);

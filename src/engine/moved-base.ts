@@ -50,7 +50,13 @@ export async function mergeMovedBase(d: BaseMergeDeps, baseSha: string, head: st
   }
   if (spec.merge.check) {
     const timeoutMs = Math.max(...spec.tasks.map((t) => t.timeoutMs));
-    const res = await d.shell.run({ command: spec.merge.check, cwd: prepared.cwd, env: { NO_COLOR: '1', ...d.env, SWARM_RUN: spec.name }, timeoutMs, signal: d.signal });
+    const res = await d.shell.run({
+      command: spec.merge.check,
+      cwd: prepared.cwd,
+      env: { NO_COLOR: '1', ...d.env, SWARM_RUN: spec.name },
+      timeoutMs,
+      signal: d.signal,
+    });
     if (res.exitCode !== 0) {
       await git.abandonMerge(spec.name, spec.into);
       const tail = res.output.trim().split('\n').slice(-5).join('\n');

@@ -27,7 +27,9 @@ export class Remote implements RemotePort {
     const out = await runner.run(['remote', 'get-url', '--', name], { cwd: root });
     if (out.exitCode !== 0 || name.startsWith('-')) {
       const known = (await runner.run(['remote'], { cwd: root })).stdout.split('\n').filter(Boolean);
-      return err(`--push: no remote named "${name}" in ${root} (remotes: ${known.length > 0 ? known.join(', ') : 'none'}); expected the name of one, e.g. origin`);
+      return err(
+        `--push: no remote named "${name}" in ${root} (remotes: ${known.length > 0 ? known.join(', ') : 'none'}); expected the name of one, e.g. origin`,
+      );
     }
     return ok(new Remote(root, name, runner));
   }

@@ -73,12 +73,11 @@ function show(repoDir: string, ref: string, path: string): string {
 
 describe('--push and the run record: a CI re-run from a fresh clone', () => {
   it('resumes from origin: merged tasks are not run again, the failed one continues its pushed branch, the fixed base is merged in', async () => {
-    const { arena: ar, origin, starts } = withOrigin([
-      'a',
-      { id: 'b', dependsOn: ['a'] },
-      { id: 'c', lines: ['    check: test -f fix.txt'] },
-      { id: 'd', dependsOn: ['c'] },
-    ]);
+    const {
+      arena: ar,
+      origin,
+      starts,
+    } = withOrigin(['a', { id: 'b', dependsOn: ['a'] }, { id: 'c', lines: ['    check: test -f fix.txt'] }, { id: 'd', dependsOn: ['c'] }]);
 
     const first = await ar.run(['--push']);
     expect(first.exitCode, String(first.stderr)).toBe(1);
@@ -175,6 +174,20 @@ describe('--push and the run record: a CI re-run from a fresh clone', () => {
     expect(existsSync(starts)).toBe(false);
     expect(ar.repo.git('rev-parse', INTO)).toBe(mine);
   }, 60_000);
+
+  it('a moved base that conflicts with the integration branch stops the run, naming the files', async () => {
+    const { arena: ar, starts } = withOrigin(['a', { id: 'b', lines: ['    check: test -f fix.txt'] }]);
+    expect((await ar.run()).exitCode).toBe(1);
+    const head = ar.repo.git('rev-parse', INTO);
+    ar.repo.write('fix.txt', 'the fix\n');
+    ar.repo.write('a.txt', 'main wrote a.txt too\n');
+    ar.repo.commitAll('fix, and a clash');
+    const run = await ar.run();
+    expect(run.exitCode).toBe(2);
+    expect(String(run.stderr)).toMatch(/swarm run: the base HEAD \([0-9a-f]{12}\) conflicts with swarm\/ci in a\.txt; nothing was merged and no task ran/);
+    expect(ar.repo.git('rev-parse', INTO)).toBe(head);
+    expect(readLines(starts).sort()).toEqual(['a', 'b']);
+  }, 120_000);
 
   it('--push names a remote that exists', async () => {
     const { arena: ar } = withOrigin(['a']);

@@ -50,7 +50,10 @@ export function register(program: Command): void {
     .option('--fresh', 'discard the saved run and start over')
     .option('--ui <kind>', 'tui | plain | json (default: tui on a terminal, plain otherwise and when CI is set)')
     .option('--accept-branch', 'accept the integration branch where it is now, though swarm did not move it there (you moved it on purpose)')
-    .option('--push [remote]', "fetch the run's branches from REMOTE first, push merges and unmerged work to it (compare-and-swap); default origin, or the file's push:")
+    .option(
+      '--push [remote]',
+      "fetch the run's branches from REMOTE first, push merges and unmerged work to it (compare-and-swap); default origin, or the file's push:",
+    )
     .option('--keep-worktrees', "keep each merged task's worktree as it is (default: handed to the next task, or removed once merged)")
     .addHelpText(
       'after',
