@@ -54,8 +54,9 @@ export function recordedMerges(entries: readonly RecordEntry[], run: string): Ma
  * Folds the record from git into what state.db knows (nothing, in a fresh clone; less, when
  * it is older than the branch). A task the branch shows merged but the store does not is
  * taken as merged with the recorded hash: unchanged, it is skipped; changed since, it runs
- * again (planResume compares the hashes). A task the store has merged takes the branch's
- * newest landing of it (hash and commit). Returns the tasks taken from git.
+ * again (planResume compares the hashes). A task the store has merged keeps its record,
+ * unless the branch shows it merged again after that (`mergedAgain`). Returns the tasks
+ * taken from git.
  */
 export function foldRecord(
   run: string,
@@ -63,14 +64,17 @@ export function foldRecord(
   recorded: ReadonlyMap<string, RecordedMerge>,
   known: ReadonlySet<string>,
   branchOf: (task: string) => string,
+  /** Tasks the store has merged at a commit the recorded landing descends from (merged again since). */
+  mergedAgain: ReadonlySet<string> = new Set(),
 ): string[] {
   const taken: string[] = [];
   for (const [id, r] of [...recorded].sort(([a], [b]) => a.localeCompare(b))) {
     if (!known.has(id)) continue;
     const prev = tasks.get(id);
     if (prev?.state === 'merged') {
-      // The branch's newest landing wins: another runner may have merged it again since.
-      if (prev.mergedSha !== r.landed) tasks.set(id, { ...prev, hash: r.hash, mergedSha: r.landed });
+      // Another runner merged it again since (its definition changed): that landing counts.
+      // Not otherwise: a merge that changed nothing leaves no commit, so the store can be newer.
+      if (prev.mergedSha === undefined || mergedAgain.has(id)) tasks.set(id, { ...prev, hash: r.hash, mergedSha: r.landed });
       continue;
     }
     // Passed its check when its runner stopped: resume.ts finds its merge on the branch itself.
