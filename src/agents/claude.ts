@@ -23,7 +23,7 @@ import { dirname, join } from 'node:path';
 import type { AgentSpec } from '../config/spec.js';
 import type { AgentInput, AgentResult, AgentRunner } from '../engine/ports.js';
 import type { Result } from '../util/result.js';
-import { runAgentProcess, toResult, type AgentSandbox, type RunnerOptions } from './command.js';
+import { runAgentProcess, toResult, type AgentSandbox, type RunnerOptions } from './process.js';
 import { agentEnv } from './env.js';
 import { suggestRule } from './permission-hint.js';
 import { parseStreamLine, toolSummary, type ClaudeResult } from './stream-json.js';

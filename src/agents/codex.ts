@@ -26,7 +26,7 @@ import type { AgentSpec } from '../config/spec.js';
 import type { AgentInput, AgentResult, AgentRunner } from '../engine/ports.js';
 import type { Result } from '../util/result.js';
 import { newCodexOutcome, parseCodexLine } from './codex-json.js';
-import { runAgentProcess, toResult, type AgentSandbox, type RunnerOptions } from './command.js';
+import { runAgentProcess, toResult, type AgentSandbox, type RunnerOptions } from './process.js';
 import { agentEnv } from './env.js';
 import { PreflightPaths } from './which.js';
 

@@ -6,7 +6,8 @@ import type { AgentKind } from '../config/spec.js';
 import type { AgentRunner } from '../engine/ports.js';
 import { ClaudeRunner } from './claude.js';
 import { CodexRunner } from './codex.js';
-import { CommandRunner, type RunnerOptions } from './command.js';
+import { CommandRunner } from './command.js';
+import type { RunnerOptions } from './process.js';
 
 export function defaultRunners(options: RunnerOptions = {}): Map<AgentKind, AgentRunner> {
   const runners: AgentRunner[] = [new ClaudeRunner(options), new CodexRunner(options), new CommandRunner(options)];

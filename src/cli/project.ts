@@ -3,16 +3,32 @@ import { dirname, join, resolve } from 'node:path';
 import { execFile } from 'node:child_process';
 import { loadSpecFile } from '../config/load.js';
 export { MAX_CONCURRENCY } from '../config/schema.js';
+import type { Diagnostic } from '../config/diagnostic.js';
 import { formatDiagnostics, readSourceFile } from '../config/print.js';
 import type { Spec } from '../config/spec.js';
+import { diagnosticAnnotations, inGithubActions } from '../report/github.js';
 
 /** Loads the yaml, or prints every diagnostic to stderr and returns undefined (the caller exits 2). */
 export function loadOrReport(file: string): Spec | undefined {
   const loaded = loadSpecFile(file);
   if (loaded.ok) return loaded.value;
-  process.stderr.write(formatDiagnostics(loaded.error, readSourceFile, { color: useColor(process.stderr) }));
-  process.stderr.write('\n');
+  printDiagnostics(loaded.error);
   return undefined;
+}
+
+/**
+ * Diagnostics to stderr, as a compiler prints them; inside GitHub Actions also one
+ * `::error file=...,line=...,col=...::` annotation each on stdout, where the runner reads
+ * workflow commands, so the problem shows on the run's page and beside the file.
+ */
+export function printDiagnostics(diags: readonly Diagnostic[]): void {
+  process.stderr.write(`${formatDiagnostics(diags, readSourceFile, { color: useColor(process.stderr) })}\n`);
+  if (inGithubActions())
+    process.stdout.write(
+      diagnosticAnnotations(diags)
+        .map((line) => `${line}\n`)
+        .join(''),
+    );
 }
 
 export function useColor(stream: NodeJS.WriteStream): boolean {

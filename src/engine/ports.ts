@@ -2,9 +2,9 @@
  * What the engine needs from the world, as interfaces. The CLI hands it the real
  * SQLite store, git and agent runners; tests hand it fakes.
  */
-import type { AgentSpec, MergeStrategy, Spec, TaskSpec } from '../config/spec.js';
+import type { AgentSpec, MergeStrategy, TaskSpec } from '../config/spec.js';
 import type { Result } from '../util/result.js';
-import type { SwarmEvent } from './events.js';
+import type { AgentEvent, SwarmEvent } from './events.js';
 import type { TaskState } from './task-state.js';
 
 // ---------------------------------------------------------------------------- leases
@@ -144,10 +144,10 @@ export interface RunStore extends LeaseStore {
   /** Durations learnt from earlier runs, by task id. */
   learntDurations(): Map<string, number>;
   recordDuration(task: string, ms: number): void;
-  /** Drops every lease the run's tasks hold (a crashed runner's); returns how many. Optional: fakes may omit it. */
-  releaseRunLeases?(run: string): number;
-  /** Ends the attempts a crashed runner left open as `interrupted`. Optional: fakes may omit it. */
-  interruptOpenAttempts?(run: string, at: number): { task: string; attempt: number }[];
+  /** Drops every lease the run's tasks hold (a crashed runner's); returns how many. */
+  releaseRunLeases(run: string): number;
+  /** Ends the attempts a crashed runner left open as `interrupted`. */
+  interruptOpenAttempts(run: string, at: number): { task: string; attempt: number }[];
 }
 
 // ---------------------------------------------------------------------------- git
@@ -177,11 +177,6 @@ export interface BranchCommit {
   /** The paths it added, changed or deleted, sorted. */
   readonly files: readonly string[];
 }
-
-export type MergeOutcome =
-  | { readonly kind: 'merged'; readonly commit: string }
-  | { readonly kind: 'conflict'; readonly files: readonly string[] }
-  | { readonly kind: 'check-failed'; readonly output: string; readonly exitCode: number | null };
 
 export type PreparedMerge =
   | { readonly kind: 'prepared'; readonly commit: string; readonly cwd: string }
@@ -220,27 +215,27 @@ export interface GitPort {
   landMerge(opts: { run: string; into: string; commit: string; expected: string; task: string }): Promise<boolean>;
   /** Drops a prepared merge: the merge worktree goes back to the branch's head, clean. */
   abandonMerge(run: string, into: string): Promise<void>;
-  /** The commit a worktree's HEAD names. */
-  headOf(worktree: string): Promise<string>;
+  /** The commit a worktree's HEAD names; refused (an error value) when an agent pointed HEAD at a branch that is not its task's. */
+  headOf(worktree: string): Promise<Result<string, string>>;
   /** Paths touched by the non-merge commits reachable from `tip` and none of `not`, one by one (what a squash would hide). */
   commitPaths(tip: string, not: readonly string[]): Promise<string[]>;
   /** Commits in `from..to`, newest first. */
   commitsBetween(from: string, to: string): Promise<{ sha: string; subject: string }[]>;
   /** Merges the integration head into the task branch; conflict markers are left uncommitted (MERGE_HEAD set) for the agent. Returns conflicted paths. */
   mergeIntegrationIntoTask(worktree: string, into: string, head: string): Promise<{ conflicted: string[] }>;
-  /** Undoes an unfinished merge of the integration branch in a task worktree; true when there was one. Optional. */
-  abortTaskMerge?(worktree: string): Promise<boolean>;
+  /** Undoes an unfinished merge of the integration branch in a task worktree; true when there was one. */
+  abortTaskMerge(worktree: string): Promise<boolean>;
   /** Whether `branch`'s work is already in `into` (for resume). */
   isMerged(branch: string, into: string): Promise<boolean>;
-  /** Whether commit `sha` is in `into`'s history (a recorded merge commit, once its task branch was cleaned). Optional. */
-  isAncestor?(sha: string, into: string): Promise<boolean>;
+  /** Whether commit `sha` is in `into`'s history (a recorded merge commit, once its task branch was cleaned). */
+  isAncestor(sha: string, into: string): Promise<boolean>;
   removeWorktree(path: string, opts?: { force?: boolean }): Promise<void>;
-  /** The task is merged: park its worktree for reuse (a pool), else remove it. Optional: `removeWorktree` when absent. */
-  releaseWorktree?(path: string): Promise<void>;
-  /** Commits on `tip` that `from` lacks (no merges), oldest first, with their files. Optional. */
-  branchCommits?(from: string, tip: string): Promise<BranchCommit[]>;
-  /** Renames a task branch (not checked out anywhere) to `to`. Optional. */
-  renameBranch?(branch: string, to: string): Promise<void>;
+  /** The task is merged: park its worktree for reuse (a pool), or remove it. */
+  releaseWorktree(path: string): Promise<void>;
+  /** Commits on `tip` that `from` lacks (no merges), oldest first, with their files. */
+  branchCommits(from: string, tip: string): Promise<BranchCommit[]>;
+  /** Renames a task branch (not checked out anywhere) to `to`. */
+  renameBranch(branch: string, to: string): Promise<void>;
   /** Deletes a task branch (never the integration branch or the user's current branch). */
   deleteBranch(branch: string): Promise<void>;
   /** The run record on `into`'s first-parent chain, newest first (commits with `Swarm-Run: <run>`). Optional. */
@@ -277,14 +272,11 @@ export interface AgentInput {
   readonly onEvent: (event: AgentOutput) => void;
 }
 
-/** What a runner reports while the agent works; the engine stamps run/task/attempt on it. */
-export type AgentOutput =
-  | { readonly reason: 'spawned'; readonly pid: number; readonly argv: readonly string[] }
-  | { readonly reason: 'session'; readonly sessionId: string }
-  | { readonly reason: 'tool'; readonly tool: string; readonly summary: string }
-  | { readonly reason: 'output'; readonly text: string }
-  | { readonly reason: 'api-retry'; readonly retryAttempt: number; readonly delayMs: number; readonly error: string }
-  | { readonly reason: 'denied'; readonly tool: string; readonly summary: string; readonly suggestion: string };
+/**
+ * What a runner reports while the agent works: an agent event without what the engine
+ * stamps on it (run, task, attempt, time). `exited` is the engine's own, after the result.
+ */
+export type AgentOutput = AgentEvent extends infer E ? (E extends { reason: 'exited' } ? never : Omit<E, 'type' | 'run' | 'task' | 'attempt' | 'at'>) : never;
 
 export interface AgentResult {
   readonly ok: boolean;
@@ -319,12 +311,16 @@ export interface Clock {
   now(): number;
 }
 
-export interface EngineDeps {
-  readonly spec: Spec;
-  readonly store: RunStore;
-  readonly git: GitPort;
-  readonly agents: ReadonlyMap<AgentSpec['kind'], AgentRunner>;
-  readonly clock: Clock;
+// ---------------------------------------------------------------------------- logs
+
+/** Where an attempt's prompt and output go; the CLI gives files under `.swarm/logs/<run>`, tests may keep them in memory. */
+export interface LogSink {
+  /** Writes the attempt's prompt; returns the path given to agents as `{prompt_file}`. */
+  writePrompt(task: string, attempt: number, prompt: string): string;
+  /** Where the agent runner writes the attempt's raw output, one JSON object a line. */
+  logFile(task: string, attempt: number): string;
+  /** One line of setup, check or merge.check output, into the attempt's log; best effort. */
+  append(task: string, attempt: number, entry: object): void;
 }
 
 // ---------------------------------------------------------------------------- shell
@@ -355,10 +351,10 @@ export interface Enforcement {
   forTask(opts: { run: string; task: TaskSpec; worktree: string; lease: Lease }): { env: Record<string, string>; settingsJson?: string };
   /** The paths among `paths` that no glob of `globs` matches. */
   audit(paths: readonly string[], globs: readonly string[]): string[];
-  /** Symlinks committed in `worktree` since `from` that point outside the repository, as `path -> target`. Optional. */
-  escapingLinks?(worktree: string, from: string, to?: string): Promise<string[]>;
-  /** Called before each agent attempt; `after()`, once the agent is gone, says what it did that the runner must know. Optional. */
-  watch?(opts: { run: string; task: TaskSpec; worktree: string }): Promise<{ after(): Promise<AttemptFindings> }>;
+  /** Symlinks committed in `worktree` since `from` that point outside the repository, as `path -> target`. */
+  escapingLinks(worktree: string, from: string, to?: string): Promise<string[]>;
+  /** Called before each agent attempt; `after()`, once the agent is gone, says what it did that the runner must know. */
+  watch(opts: { run: string; task: TaskSpec; worktree: string }): Promise<{ after(): Promise<AttemptFindings> }>;
 }
 
 /** What an agent attempt did that only the enforcement saw. */

@@ -5,7 +5,7 @@
  *
  *   pending    waiting for dependencies to merge
  *   ready      dependencies merged; waiting for a slot under the concurrency cap
- *   waiting    has a slot but its files are leased by someone else
+ *   waiting    ready, but its files are leased by someone else; holds no slot while it waits
  *   starting   lease taken; creating the worktree, running setup
  *   running    the agent is working
  *   checking   the task's check runs in its worktree
@@ -56,18 +56,24 @@ export const TERMINAL_STATES: ReadonlySet<TaskState> = new Set(['merged', 'faile
 export const ACTIVE_STATES: ReadonlySet<TaskState> = new Set(['starting', 'running', 'checking', 'resolving']);
 export const FAILED_STATES: ReadonlySet<TaskState> = new Set(['failed', 'conflicted', 'blocked']);
 
-/** Which states each state may move to. `cancelled` is reachable from every non-terminal state. */
+/**
+ * Which states each state may move to: exactly the moves the engine makes. A stop leaves
+ * tasks that had not started (pending, ready, waiting) as they were: the next run takes them
+ * up. Resumed merged tasks start in `merged`; they do not move there.
+ */
 export const TRANSITIONS: Readonly<Record<TaskState, readonly TaskState[]>> = {
-  pending: ['ready', 'blocked', 'cancelled', 'merged'],
-  ready: ['waiting', 'starting', 'blocked', 'cancelled'],
-  waiting: ['starting', 'ready', 'cancelled'],
+  pending: ['ready', 'blocked'],
+  ready: ['waiting', 'starting'],
+  waiting: ['starting'],
   // starting -> queued: a resumed task that had passed its check goes straight to the merge queue.
-  starting: ['running', 'failed', 'ready', 'cancelled', 'queued'],
+  starting: ['running', 'failed', 'cancelled', 'queued'],
   running: ['checking', 'queued', 'running', 'failed', 'cancelled'],
   checking: ['queued', 'running', 'failed', 'cancelled'],
-  queued: ['merging', 'cancelled'],
-  merging: ['merged', 'resolving', 'conflicted', 'failed', 'cancelled', 'queued'],
-  resolving: ['checking', 'queued', 'conflicted', 'failed', 'cancelled'],
+  // queued -> failed: an unexpected error before its merge began (the scheduler's guard).
+  queued: ['merging', 'failed', 'cancelled'],
+  merging: ['merged', 'resolving', 'conflicted', 'failed', 'cancelled'],
+  // resolving -> running: a resolution the audit refused (or that changed nothing) is retried.
+  resolving: ['running', 'checking', 'queued', 'conflicted', 'failed', 'cancelled'],
   merged: [],
   failed: [],
   conflicted: [],

@@ -1,7 +1,11 @@
 import type { Writable } from 'node:stream';
+import type { SourceLoc } from '../config/spec.js';
 import { deniedText, type SwarmEvent } from '../engine/events.js';
+import { TERMINAL_STATES } from '../engine/task-state.js';
 import { formatDuration } from '../util/duration.js';
 import { unreachable } from '../util/result.js';
+import { defuse } from './github.js';
+import { GitHubFolds } from './plain-github.js';
 import type { Reporter } from './reporter.js';
 import { violationText } from './violation-text.js';
 
@@ -11,6 +15,12 @@ export interface PlainOptions {
   readonly file: string;
   /** Agent text output lines too (noisy). @default false */
   readonly verbose?: boolean;
+  /**
+   * Inside GitHub Actions: each task's lines are folded into a `::group::` printed when the
+   * task ends (its state changes still print as they happen), and failures become
+   * `::error` annotations on the task's place in the file.
+   */
+  readonly github?: { readonly taskLoc: (task: string) => SourceLoc | undefined };
 }
 
 /**
@@ -21,9 +31,23 @@ export function createPlainReporter(opts: PlainOptions): Reporter {
   let start = 0;
   let width = 8;
   const failures = new Map<string, string>();
-  const line = (at: number, who: string, text: string) => {
-    opts.out.write(`[${clock(at - start)}] ${who.padEnd(width)} ${text}\n`);
+  const folds = opts.github ? new GitHubFolds(opts.out, opts.github.taskLoc) : undefined;
+  // In GitHub Actions a line that starts with `::` is a command to the runner: what agents
+  // say is split into lines that each carry the prefix, and the rest is defused.
+  const lines = (at: number, who: string, text: string) => {
+    const prefix = `[${clock(at - start)}] ${who.padEnd(width)} `;
+    return folds
+      ? text
+          .split(NEWLINE)
+          .map((l) => `${prefix}${l}\n`)
+          .join('')
+      : `${prefix}${text}\n`;
   };
+  const line = (at: number, who: string, text: string) => {
+    if (folds) folds.add(who, lines(at, who, text));
+    else opts.out.write(lines(at, who, text));
+  };
+  const write = (text: string) => opts.out.write(folds ? defuse(text) : text);
   return {
     handle(e: SwarmEvent) {
       switch (e.type) {
@@ -32,26 +56,31 @@ export function createPlainReporter(opts: PlainOptions): Reporter {
             start = e.at;
             width = Math.min(24, Math.max(8, ...e.tasks.map((t) => t.id.length)));
             const merged = e.tasks.filter((t) => t.state === 'merged').length;
-            opts.out.write(
+            write(
               `swarm: ${e.resumed ? 'resuming' : 'starting'} run ${e.run}: ${e.tasks.length} tasks into ${e.into} from ${fromText(e)}, concurrency ${e.concurrency}${merged ? `, ${merged} already merged` : ''}\n`,
             );
           } else if (e.reason === 'stopping') {
-            opts.out.write(e.force ? 'swarm: killing agents now\n' : 'swarm: stopping: no new tasks; agents are being stopped (again to kill)\n');
+            write(e.force ? 'swarm: killing agents now\n' : 'swarm: stopping: no new tasks; agents are being stopped (again to kill)\n');
           } else {
+            folds?.flushAll();
             const took = formatDuration(e.durationMs);
             const cost = e.costUsd > 0 ? `, $${e.costUsd.toFixed(2)}` : '';
-            opts.out.write(`swarm: ${e.outcome}: ${e.merged}/${e.total} merged in ${took}${cost}\n`);
+            write(`swarm: ${e.outcome}: ${e.merged}/${e.total} merged in ${took}${cost}\n`);
             for (const [task, why] of [...failures].sort(([a], [b]) => a.localeCompare(b))) {
-              opts.out.write(`  ${task}: ${why}\n    see: swarm logs ${task}\n`);
+              write(`  ${task}: ${why}\n    see: swarm logs ${task}\n`);
             }
-            if (e.outcome !== 'success') opts.out.write(`  resume with: swarm run ${opts.file}\n`);
+            if (e.outcome !== 'success') write(`  resume with: swarm run ${opts.file}\n`);
           }
           return;
         case 'task': {
           const attempt = e.to === 'running' && e.attempt > 1 ? ` (attempt ${e.attempt})` : '';
-          line(e.at, e.task, `${e.to}${attempt}${e.detail ? `: ${e.detail}` : ''}`);
+          const text = `${e.to}${attempt}${e.detail ? `: ${e.detail}` : ''}`;
+          line(e.at, e.task, text);
+          // Folded, a task's state changes still print as they happen; its end is its group's title.
+          if (folds && !TERMINAL_STATES.has(e.to)) opts.out.write(lines(e.at, e.task, text));
           if (e.to === 'failed' || e.to === 'conflicted' || e.to === 'blocked') failures.set(e.task, e.detail ?? e.to);
           if (e.to === 'merged') failures.delete(e.task);
+          if (folds && TERMINAL_STATES.has(e.to)) folds.end(e.task, e.to, e.detail);
           return;
         }
         case 'agent':
@@ -73,7 +102,10 @@ export function createPlainReporter(opts: PlainOptions): Reporter {
               );
               return;
             case 'output':
-              if (opts.verbose) line(e.at, e.task, `  > ${e.text}`);
+              // Folded away in GitHub Actions, the agent's own words cost nothing to keep.
+              if (folds) for (const said of e.text.split(NEWLINE)) line(e.at, e.task, `  > ${said}`);
+              else if (opts.verbose) line(e.at, e.task, `  > ${e.text}`);
+              folds?.output(e.task, e.text);
               return;
             case 'spawned':
             case 'session':
@@ -82,6 +114,7 @@ export function createPlainReporter(opts: PlainOptions): Reporter {
               return unreachable(e);
           }
         case 'check':
+          if (e.reason === 'failed') folds?.checkFailed(e.task, e.command, e.tail);
           if (e.reason !== 'started') line(e.at, e.task, `  ${e.scope === 'merge' ? 'merge.check' : e.scope} \`${e.command}\` ${e.reason}`);
           return;
         case 'lease':
@@ -93,14 +126,14 @@ export function createPlainReporter(opts: PlainOptions): Reporter {
           if (e.reason === 'merged') line(e.at, e.task, e.empty ? '  merged: no changes' : `  merged as ${e.commit.slice(0, 10)}`);
           return;
         case 'limit':
-          opts.out.write(
+          write(
             e.reason === 'lowered'
               ? `swarm: rate limited: starting at most ${e.concurrency} agents at once (of ${e.max})\n`
               : `swarm: rate limit easing: ${e.concurrency} of ${e.max} agents at once\n`,
           );
           return;
         case 'log':
-          opts.out.write(`swarm: ${e.reason === 'warning' ? 'warning: ' : ''}${e.message}\n`);
+          write(`swarm: ${e.reason === 'warning' ? 'warning: ' : ''}${e.message}\n`);
           return;
         default:
           return unreachable(e);
@@ -109,6 +142,8 @@ export function createPlainReporter(opts: PlainOptions): Reporter {
     close: () => Promise.resolve(),
   };
 }
+
+const NEWLINE = /\r\n|\r|\n/;
 
 function clock(ms: number): string {
   const s = Math.max(0, Math.floor(ms / 1000));

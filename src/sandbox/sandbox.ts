@@ -4,7 +4,7 @@
  */
 import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
-import type { AgentCommand, AgentSandbox } from '../agents/command.js';
+import type { AgentCommand, AgentSandbox } from '../agents/process.js';
 import type { AgentSpec } from '../config/spec.js';
 import type { AgentInput } from '../engine/ports.js';
 import { cleanEnv } from '../git/exec.js';

@@ -1,3 +1,7 @@
+// Over 400 lines: one class, the SQLite implementation of the RunStore port (runs, tasks,
+// attempts, events, leases, runner claims), whose methods share prepared statements and one
+// transaction discipline. The SQL that stands alone already lives beside it (leases.ts,
+// migrations.ts, liveness.ts).
 import type { SwarmEvent } from '../engine/events.js';
 import type { AcquireResult, Lease, LeaseRequest, RunnerClaim, RunRecord, RunStatus, RunStore, TaskPatch, TaskRecord } from '../engine/ports.js';
 import type { TaskState } from '../engine/task-state.js';

@@ -1,3 +1,5 @@
+// Over 400 lines: the TUI's one reducer, a case per event kind, so every event the engine
+// sends is handled in one place; the view model and formatting live in their own files.
 import {
   deniedText,
   type AgentEvent,

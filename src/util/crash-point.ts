@@ -1,4 +1,4 @@
-import type { CrashPoint } from '../engine/engine.js';
+import type { CrashPoint } from '../engine/run-context.js';
 
 /**
  * Test-only: `SWARM_TEST_CRASH_AT=merge:landed` makes the runner SIGKILL itself at that

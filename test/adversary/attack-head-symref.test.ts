@@ -25,6 +25,7 @@ describe("an agent points its worktree's HEAD at the integration branch (git sym
       /worktree HEAD changed \(to "ref: refs\/heads\/swarm\/sr", not its branch\)|was pointed at refs\/heads\/swarm\/sr, not at a task branch/,
     );
     expect(String(result.stdout)).not.toContain('moved outside swarm');
+    expect(String(result.stdout)).not.toContain('internal error');
     // Only a's merge is there: swarm committed nothing onto the integration branch itself.
     expect(mergedTasks(a.repo, base, 'swarm/sr')).toEqual(['a']);
     expect(a.repo.git('ls-tree', '--name-only', 'swarm/sr')).not.toContain('b.txt');

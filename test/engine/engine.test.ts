@@ -1,11 +1,8 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Spec } from '../../src/config/spec.js';
 import { Engine } from '../../src/engine/engine.js';
 import type { SwarmEvent } from '../../src/engine/events.js';
-import { clock, FakeGit, FakeShell, GatedRunner, graphOf, makeSpec, makeTask, MemoryStore } from './fakes.js';
+import { type AgentCall, clock, FakeGit, FakeShell, GatedRunner, graphOf, makeSpec, makeTask, MemoryStore, MemoryLogs, fakeEnforcement } from './fakes.js';
 
 function setup(spec: Spec, opts: { concurrency?: number } = {}) {
   const store = new MemoryStore();
@@ -22,12 +19,9 @@ function setup(spec: Spec, opts: { concurrency?: number } = {}) {
     agents: new Map([['command', runner]]),
     clock,
     concurrency: opts.concurrency ?? spec.concurrency,
-    logsDir: mkdtempSync(join(tmpdir(), 'swarm-logs-')),
+    logs: new MemoryLogs(),
     env: {},
-    enforcement: {
-      forTask: () => ({ env: {} }),
-      audit: (paths, globs) => paths.filter((p) => !globs.some((g) => p.startsWith(g.replace('/**', '/')))),
-    },
+    enforcement: fakeEnforcement(),
   });
   engine.on((e) => events.push(e));
   const states = (id: string) => events.filter((e) => e.type === 'task' && e.task === id).map((e) => (e.type === 'task' ? e.to : ''));
@@ -191,6 +185,25 @@ describe('engine', () => {
     expect(states('a').at(-1)).toBe('merged');
   });
 
+  it('a conflict resolution refused by the audit is retried like any attempt, and the task merges once the agent undoes it', async () => {
+    const spec = makeSpec([makeTask('a', { retries: 1 })], { merge: { strategy: 'merge', onConflict: 'agent' } });
+    const { runner, engine, git, states } = setup(spec);
+    git.conflictOnce.add('a');
+    const done = engine.run();
+    (await runner.next()).finish();
+    // The resolving agent also writes outside its globs: the audit refuses it.
+    (await runner.next()).finish({}, ['src/a/a.ts', 'outside/x.ts']);
+    const retry = await runner.next();
+    expect(retry.input.prompt).toContain('outside/x.ts');
+    git.branches.get('swarm/test/a')!.delete('outside/x.ts');
+    retry.finish();
+    expect((await done).ok).toBe(true);
+    expect(runner.calls).toHaveLength(3);
+    expect(states('a')).toEqual(expect.arrayContaining(['resolving', 'running']));
+    expect(states('a').at(-1)).toBe('merged');
+    expect(git.branches.get('swarm/test')!.has('outside/x.ts')).toBe(false);
+  });
+
   it('an agent resolving a conflict that cannot log in: the task is cancelled (resumable), not conflicted', async () => {
     const spec = makeSpec([makeTask('a')], { merge: { strategy: 'merge', onConflict: 'agent' } });
     const { runner, engine, git, states, events } = setup(spec);
@@ -289,3 +302,46 @@ describe('engine', () => {
     expect(runner.calls).toHaveLength(6);
   });
 });
+
+describe('engine: merge queue order', () => {
+  it('of the tasks waiting to merge, the one on the longest remaining chain lands first', async () => {
+    // c heads a chain (c -> d -> e): its merge unblocks the most work. a and b are leaves.
+    const spec = makeSpec([makeTask('a'), makeTask('b'), makeTask('c'), makeTask('d', { dependsOn: ['c'] }), makeTask('e', { dependsOn: ['d'] })], {
+      merge: { strategy: 'merge', onConflict: 'fail', check: 'npm test' },
+    });
+    const { runner, engine, git, shell, events } = setup(spec, { concurrency: 3 });
+    const queued = (id: string) => events.some((e) => e.type === 'merge' && e.reason === 'queued' && e.task === id);
+    // a's merge.check is held open, so b and c both wait in the merge queue behind it.
+    let releaseA!: () => void;
+    const heldA = new Promise<void>((r) => (releaseA = r));
+    const plain = shell.run.bind(shell);
+    shell.run = async (o) => {
+      if (o.env.SWARM_TASK === 'a' && o.command === 'npm test') await heldA;
+      return plain(o);
+    };
+    const done = engine.run();
+    const started = new Map<string, AgentCall>();
+    for (let i = 0; i < 3; i++) {
+      const call = await runner.next();
+      started.set(call.input.task.id, call);
+    }
+    started.get('a')!.finish();
+    await until(() => events.some((e) => e.type === 'check' && e.scope === 'merge' && e.reason === 'started' && e.task === 'a'));
+    // b is queued first, c second: first-come order would land b before c.
+    started.get('b')!.finish();
+    await until(() => queued('b'));
+    started.get('c')!.finish();
+    await until(() => queued('c'));
+    expect(git.merges).toEqual([]);
+    releaseA();
+    (await runner.next()).finish();
+    (await runner.next()).finish();
+    expect((await done).ok).toBe(true);
+    expect(git.merges.slice(0, 3)).toEqual(['a', 'c', 'b']);
+  });
+});
+
+async function until(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 5));
+  if (!cond()) throw new Error('timed out waiting');
+}

@@ -7,10 +7,12 @@ import type {
   AgentResult,
   AgentRunner,
   BranchCommit,
+  Enforcement,
   GitPort,
   GraphView,
   Lease,
   LeaseRequest,
+  LogSink,
   PreparedMerge,
   RunRecord,
   RunStatus,
@@ -168,6 +170,43 @@ export class MemoryStore implements RunStore {
   recordDuration(task: string, ms: number): void {
     this.durations.set(task, ms);
   }
+  releaseRunLeases(run: string): number {
+    const mine = [...this.leases.values()].filter((l) => l.run === run);
+    for (const l of mine) this.leases.delete(l.id);
+    return mine.length;
+  }
+  interruptOpenAttempts(_run: string): { task: string; attempt: number }[] {
+    const open = this.attempts.filter((a) => a.outcome === undefined);
+    for (const a of open) a.outcome = 'interrupted';
+    return open.map(({ task, attempt }) => ({ task, attempt }));
+  }
+}
+
+/** Prompts and log lines kept in memory: the engine's unit tests need no folder. */
+export class MemoryLogs implements LogSink {
+  readonly prompts = new Map<string, string>();
+  readonly lines: { task: string; attempt: number; entry: object }[] = [];
+  writePrompt(task: string, attempt: number, prompt: string): string {
+    const path = `/logs/${task}.${attempt}.prompt.md`;
+    this.prompts.set(path, prompt);
+    return path;
+  }
+  logFile(task: string, attempt: number): string {
+    return `/logs/${task}.${attempt}.jsonl`;
+  }
+  append(task: string, attempt: number, entry: object): void {
+    this.lines.push({ task, attempt, entry });
+  }
+}
+
+/** Enforcement whose audit refuses paths under no glob's directory; no symlinks, nothing seen by hooks. */
+export function fakeEnforcement(): Enforcement {
+  return {
+    forTask: () => ({ env: {} }),
+    audit: (paths, globs) => paths.filter((p) => !globs.some((g) => p.startsWith(g.replace('/**', '/')))),
+    escapingLinks: async () => [],
+    watch: async () => ({ after: async () => ({ violations: [], tampered: [] }) }),
+  };
 }
 
 /** A git where each branch is a set of file names; merges union them unless told to conflict. */
@@ -202,7 +241,7 @@ export class FakeGit implements GitPort {
   }
   /** The task commit a worktree holds: its task's name stands for it. */
   async headOf(worktree: string) {
-    return `tip:${worktree.split('/').pop()!}`;
+    return ok(`tip:${worktree.split('/').pop()!}`);
   }
   async prepareMerge(o: { run: string; into: string; sha: string; expected: string }): Promise<PreparedMerge> {
     const task = o.sha.replace(/^tip:/, '');
@@ -239,6 +278,14 @@ export class FakeGit implements GitPort {
     for (const f of this.branches.get(into)!) this.branches.get(`swarm/test/${task}`)!.add(f);
     return { conflicted: ['shared.txt'] };
   }
+  async abortTaskMerge() {
+    return false;
+  }
+  async isAncestor(sha: string, into: string) {
+    const [branch, n] = sha.split('@');
+    return branch === into && Number(n) <= this.merges.length;
+  }
+  async releaseWorktree() {}
   async isMerged(branch: string) {
     return this.merges.some((t) => branch.endsWith(`/${t}`));
   }

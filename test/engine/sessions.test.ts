@@ -1,15 +1,8 @@
-/**
- * The engine with fakes: a retry whose agent session is gone, what an agent is told its
- * branch holds, and a lease lost while the agent works.
- */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Spec } from '../../src/config/spec.js';
 import { Engine } from '../../src/engine/engine.js';
 import type { SwarmEvent } from '../../src/engine/events.js';
-import { agent, clock, FakeGit, FakeShell, GatedRunner, graphOf, makeSpec, makeTask, MemoryStore } from './fakes.js';
+import { agent, clock, FakeGit, FakeShell, GatedRunner, graphOf, makeSpec, makeTask, MemoryStore, MemoryLogs } from './fakes.js';
 
 function setup(spec: Spec) {
   const store = new MemoryStore();
@@ -27,7 +20,7 @@ function setup(spec: Spec) {
     agents: new Map([['claude', runner]]),
     clock,
     concurrency: 2,
-    logsDir: mkdtempSync(join(tmpdir(), 'swarm-logs-')),
+    logs: new MemoryLogs(),
     env: {},
   });
   engine.on((e) => events.push(e));
@@ -109,7 +102,7 @@ describe('engine: sessions and branches', () => {
       agents: new Map([['claude', runner]]),
       clock,
       concurrency: 2,
-      logsDir: mkdtempSync(join(tmpdir(), 'swarm-logs-')),
+      logs: new MemoryLogs(),
       env: {},
     });
     again.on((e) => events.push(e));

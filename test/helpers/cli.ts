@@ -15,6 +15,7 @@ export function swarm(args: readonly string[], options: Options = {}): SwarmProc
     reject: false,
     stdin: 'ignore',
     ...options,
-    env: { CI: '1', NO_COLOR: '1', ...GIT_ENV, ...(options.env ?? {}) },
+    // Tests run inside GitHub Actions too: a swarm there would fold its output and write to the job's summary.
+    env: { CI: '1', NO_COLOR: '1', GITHUB_ACTIONS: '', GITHUB_STEP_SUMMARY: '', GITHUB_OUTPUT: '', ...GIT_ENV, ...(options.env ?? {}) },
   }) as unknown as SwarmProcess;
 }

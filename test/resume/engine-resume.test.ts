@@ -1,8 +1,5 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Spec } from '../../src/config/spec.js';
 import { Engine } from '../../src/engine/engine.js';
@@ -12,21 +9,14 @@ import { RateLimiter } from '../../src/engine/rate-limit.js';
 import { taskHash } from '../../src/engine/resume.js';
 import type { TaskState } from '../../src/engine/task-state.js';
 import { processStart } from '../../src/util/process-identity.js';
-import { agent, clock, FakeGit, FakeShell, GatedRunner, graphOf, makeSpec, makeTask, MemoryStore } from '../engine/fakes.js';
+import { agent, clock, FakeGit, FakeShell, GatedRunner, graphOf, makeSpec, makeTask, MemoryStore, MemoryLogs } from '../engine/fakes.js';
 
-/** MemoryStore with the optional recovery methods the SQLite store has. */
+/** MemoryStore that remembers which runs' leases recovery released. */
 class RecoveringStore extends MemoryStore {
   released: string[] = [];
-  releaseRunLeases(run: string): number {
-    let n = 0;
-    for (const [id, l] of this.leases) {
-      if (l.run === run) {
-        this.leases.delete(id);
-        n++;
-      }
-    }
+  override releaseRunLeases(run: string): number {
     this.released.push(run);
-    return n;
+    return super.releaseRunLeases(run);
   }
 }
 
@@ -46,7 +36,7 @@ function engineFor(spec: Spec, store: MemoryStore, git: FakeGit, runner: GatedRu
     ]),
     clock,
     concurrency: 4,
-    logsDir: mkdtempSync(join(tmpdir(), 'swarm-logs-')),
+    logs: new MemoryLogs(),
     env: {},
     host: 'here',
     reapOrphans: async (pid) => {

@@ -4,7 +4,10 @@ import type { RunRecord } from '../../engine/ports.js';
 import type { TaskState } from '../../engine/task-state.js';
 import type { SqliteStore } from '../../store/index.js';
 import { formatDuration } from '../../util/duration.js';
+import { renderHtml } from '../../report/html.js';
+import { renderMarkdown } from '../../report/markdown.js';
 import { EXIT } from '../exit.js';
+import { collectSummary } from '../run-summary.js';
 import { openState, pickRun } from '../run-state.js';
 
 /**
@@ -78,29 +81,40 @@ export function register(program: Command): void {
     .command('report')
     .description("where a run's time went: wall time against the critical path, waits for slots, leases and merges, swarm's own overhead")
     .argument('[name]', 'the run (default: the only run, or the most recent one)')
-    .option('--json', 'print one JSON object')
+    .option('--format <format>', 'text | json | markdown | html', 'text')
+    .option('--json', 'the same as --format json')
     .addHelpText(
       'after',
       `
 Examples:
   swarm report
   swarm report api-refactor --json | jq '.lowerBound.ratio'
+  swarm report --format markdown > summary.md && gh pr create --body-file summary.md
+  swarm report --format html > report.html     # one page, no network: timeline, task graph
 
 Work is the time in agents, setup and checks. The lower bound is the longest chain of work
-along depends_on, or all work spread over the slots, whichever is longer.`,
+along depends_on, or all work spread over the slots, whichever is longer. The markdown is
+the job summary swarm writes in GitHub Actions; the html page draws the timeline (waits
+and the critical path marked) and the task graph.`,
     )
-    .action(async (name: string | undefined, opts: { json?: boolean }) => {
-      process.exitCode = await reportCommand(name, opts.json === true);
+    .action(async (name: string | undefined, opts: { json?: boolean; format: string }) => {
+      process.exitCode = await reportCommand(name, opts.json === true ? 'json' : opts.format);
     });
 }
 
-async function reportCommand(name: string | undefined, json: boolean): Promise<number> {
+const FORMATS = ['text', 'json', 'markdown', 'html'];
+
+async function reportCommand(name: string | undefined, format: string): Promise<number> {
+  if (!FORMATS.includes(format)) {
+    process.stderr.write(`swarm report: --format: expected text, json, markdown or html, got "${format}"\n`);
+    return EXIT.badInput;
+  }
   const state = await openState(process.cwd());
   if (!state.ok) {
     process.stderr.write(`swarm report: ${state.error}\n`);
     return EXIT.badInput;
   }
-  const { store } = state.value;
+  const { store, stateDir } = state.value;
   try {
     const picked = pickRun(store, name);
     if (!picked.ok) {
@@ -112,7 +126,13 @@ async function reportCommand(name: string | undefined, json: boolean): Promise<n
       process.stderr.write(`swarm report: the run ${picked.value.name} has no recorded start; nothing to report\n`);
       return EXIT.badInput;
     }
-    process.stdout.write(json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
+    if (format === 'markdown' || format === 'html') {
+      const summary = collectSummary(store!, picked.value, stateDir);
+      if (summary === undefined) return EXIT.badInput;
+      process.stdout.write(format === 'html' ? renderHtml(summary) : renderMarkdown(summary));
+      return EXIT.ok;
+    }
+    process.stdout.write(format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
     return EXIT.ok;
   } finally {
     store?.close();

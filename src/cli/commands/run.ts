@@ -5,17 +5,18 @@ import { dirname, join, resolve } from 'node:path';
 import { reapOrphans } from '../../agents/orphans.js';
 import { defaultRunners } from '../../agents/registry.js';
 import { sharedLoginWarning } from '../../agents/shared-login.js';
-import { Engine } from '../../engine/engine.js';
+import { Engine, fileLogSink } from '../../engine/engine.js';
 import type { Enforcement, RunStore } from '../../engine/ports.js';
 import { Publisher } from '../../engine/publish.js';
+import type { Spec } from '../../config/spec.js';
 import { Git } from '../../git/index.js';
 import { Remote } from '../../git/remote.js';
 import { ok, type Result } from '../../util/result.js';
 import { buildGraph } from '../../graph/index.js';
-import { formatDiagnostics, readSourceFile } from '../../config/print.js';
 import { checkAgainstRepository } from '../../config/repo-checks.js';
 import { auditPaths, claudeSettingsJson, escapingLinks, enforcementEnv, ensureGuardHooksDir, resolveOrigHooksPath } from '../../hooks/index.js';
 import { createJsonReporter } from '../../report/json.js';
+import { inGithubActions } from '../../report/github.js';
 import { createPlainReporter } from '../../report/plain.js';
 import type { Reporter, RunControls } from '../../report/reporter.js';
 import { BwrapSandbox, sandboxPreflight, spoolPath, watcher } from '../../sandbox/index.js';
@@ -24,8 +25,9 @@ import { crashPointFromEnv } from '../../util/crash-point.js';
 import { shell } from '../../util/shell.js';
 import { EXIT } from '../exit.js';
 import { freshStart } from '../fresh.js';
+import { writeGithubRunEnd } from '../run-summary.js';
 import { claimRun } from '../runner-lock.js';
-import { dropStaleExcludes, loadOrReport, MAX_CONCURRENCY, positiveInt, swarmArgv, trackedFilesFrom, useColor } from '../project.js';
+import { dropStaleExcludes, loadOrReport, MAX_CONCURRENCY, positiveInt, printDiagnostics, swarmArgv, trackedFilesFrom } from '../project.js';
 
 export interface RunFlags {
   concurrency?: string;
@@ -97,7 +99,7 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
   const trackedFiles = await trackedFilesFrom(git.root);
   const repo = checkAgainstRepository(spec, trackedFiles, file);
   if (repo.length > 0) {
-    process.stderr.write(`${formatDiagnostics(repo, readSourceFile, { color: useColor(process.stderr) })}\n`);
+    printDiagnostics(repo);
     return EXIT.badInput;
   }
   await dropStaleExcludes(git.root, trackedFiles);
@@ -117,7 +119,7 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
   try {
     const graphResult = buildGraph(spec, { durations: store.learntDurations(), trackedFiles });
     if (!graphResult.ok) {
-      process.stderr.write(`${formatDiagnostics(graphResult.error, readSourceFile, { color: useColor(process.stderr) })}\n`);
+      printDiagnostics(graphResult.error);
       return EXIT.badInput;
     }
     const graph = graphResult.value;
@@ -180,7 +182,7 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
       agents: runners,
       clock: { now: () => Date.now() },
       concurrency: slots,
-      logsDir: join(stateDir, 'logs', spec.name),
+      logs: fileLogSink(join(stateDir, 'logs', spec.name)),
       enforcement,
       selected,
       keepWorktrees: flags.keepWorktrees === true,
@@ -197,7 +199,7 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
     });
 
     const controls: RunControls = { stop: (force) => engine.stop(force) };
-    const reporter = await makeReporter(ui, file, controls);
+    const reporter = await makeReporter(ui, file, controls, spec);
     engine.on((e) => reporter.handle(e));
     if (confinement.value !== undefined) {
       reporter.handle({ type: 'log', reason: 'warning', run: spec.name, at: Date.now(), message: confinement.value });
@@ -233,9 +235,14 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     try {
+      const began = Date.now();
       const result = await engine.run();
       await git.drainPool(spec.name).catch(() => undefined);
       await reporter.close();
+      if (inGithubActions()) {
+        const problem = writeGithubRunEnd(store, spec.name, stateDir, began);
+        if (problem !== undefined) process.stderr.write(`swarm: warning: ${problem}\n`);
+      }
       if (!result.ok) return fail(result.error);
       switch (result.value.outcome) {
         case 'success':
@@ -308,9 +315,12 @@ async function makeEnforcement(stateDir: string, git: Git, mode: 'block' | 'warn
   };
 }
 
-async function makeReporter(ui: string, file: string, controls: RunControls): Promise<Reporter> {
+async function makeReporter(ui: string, file: string, controls: RunControls, spec: Spec): Promise<Reporter> {
   if (ui === 'json') return createJsonReporter(process.stdout);
-  if (ui === 'plain') return createPlainReporter({ out: process.stdout, file });
+  if (ui === 'plain') {
+    const taskLoc = (id: string) => spec.tasks.find((t) => t.id === id)?.loc.id;
+    return createPlainReporter({ out: process.stdout, file, ...(inGithubActions() ? { github: { taskLoc } } : {}) });
+  }
   const { createTuiReporter } = await import('../../tui/reporter.js');
   return createTuiReporter({ stdout: process.stdout, stdin: process.stdin, controls, file, noColor: Boolean(process.env.NO_COLOR) });
 }

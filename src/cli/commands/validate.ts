@@ -5,14 +5,14 @@ import type { Command } from 'commander';
 import type { Diagnostic } from '../../config/diagnostic.js';
 import { loadSpecFile } from '../../config/load.js';
 import { checkAgainstRepository } from '../../config/repo-checks.js';
-import { formatDiagnostics, readSourceFile, summarizeDiagnostics } from '../../config/print.js';
+import { summarizeDiagnostics } from '../../config/print.js';
 import type { Spec } from '../../config/spec.js';
 import { buildGraph } from '../../graph/build.js';
 import { formatWeight } from '../../graph/plan-text.js';
 import type { TaskGraph } from '../../graph/task-graph.js';
 import { err, ok, type Result } from '../../util/result.js';
 import { EXIT } from '../exit.js';
-import { trackedFilesFrom, useColor } from '../project.js';
+import { printDiagnostics, trackedFilesFrom } from '../project.js';
 
 export function register(program: Command): void {
   program
@@ -58,9 +58,8 @@ export async function validateCommand(file: string): Promise<number> {
 
 /** Prints diagnostics to stderr the way every command does, with a count at the end. */
 export function reportDiagnostics(file: string, diagnostics: readonly Diagnostic[]): void {
-  const color = useColor(process.stderr);
-  process.stderr.write(formatDiagnostics(diagnostics, readSourceFile, { color }));
-  process.stderr.write(`\n${file}: ${summarizeDiagnostics(diagnostics)}\n`);
+  printDiagnostics(diagnostics);
+  process.stderr.write(`${file}: ${summarizeDiagnostics(diagnostics)}\n`);
 }
 
 export interface LoadGraphOptions {
