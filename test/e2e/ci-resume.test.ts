@@ -129,6 +129,11 @@ describe('--push and the run record: a CI re-run from a fresh clone', () => {
     expect(ar.repo.git('log', '-1', '--format=%(trailers:key=Swarm-Task,valueonly)', INTO)).toBe('a');
     expect(git(origin, 'for-each-ref', `refs/heads/${INTO}`)).toBe('');
 
+    // Nothing to do for a alone: the push it missed goes out all the same.
+    const onlyA = await ar.run(['--push', '--only', 'a']);
+    expect(onlyA.exitCode, String(onlyA.stderr)).toBe(0);
+    expect(recordOnOrigin(origin)).toEqual(['a']);
+
     const again = await ar.run(['--push']);
     expect(again.exitCode, String(again.stderr)).toBe(0);
     expect(readLines(starts)).toEqual(['a', 'b']);
