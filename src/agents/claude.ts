@@ -120,6 +120,7 @@ export class ClaudeRunner implements AgentRunner {
     let authRetries = 0;
     let authMessage: string | undefined;
     let authLine = false;
+    let usageLimit: { resetsAt?: number } | undefined;
     const refusals = new Map<string, string>();
     const authStop = new AbortController();
     const outcome = await runAgentProcess(
@@ -139,6 +140,10 @@ export class ClaudeRunner implements AgentRunner {
             }
             if (item.reason === 'refusal') {
               refusals.set(item.toolUseId, item.text);
+              continue;
+            }
+            if (item.reason === 'usage-limit') {
+              usageLimit = item.resetsAt === undefined ? {} : { resetsAt: item.resetsAt };
               continue;
             }
             if (item.reason === 'auth-error') {
@@ -203,6 +208,19 @@ export class ClaudeRunner implements AgentRunner {
         failure: 'auth',
         ...extras,
         message: result.message ?? authMessage ?? 'authentication failed',
+      };
+    }
+    // The limit is the account's, not the task's: reported only when the run ended on it
+    // (a rejected status with extra usage allowed goes on, and ends well).
+    if (usageLimit && result?.isError && !input.signal.aborted) {
+      return {
+        exitCode: outcome.exitCode,
+        signal: outcome.signal,
+        ok: false,
+        failure: 'usage-limit',
+        ...extras,
+        ...usageLimit,
+        message: result.message ?? 'usage limit reached',
       };
     }
     const base = toResult(outcome, result?.message);

@@ -10,6 +10,12 @@
  *   {"type":"turn.completed","usage":{…}} | {"type":"turn.failed","error":{"message":…}}
  *
  * Items of type `error` are warnings (an unknown model's metadata, say), not failures.
+ *
+ * A usage limit: the Responses API answers 429 with `{"error":{"type":"usage_limit_reached",
+ * "plan_type":"plus","resets_at":<unix seconds>}}`; codex does not retry it, and all it
+ * prints of it is text, in an `error` event and then `turn.failed` (exit 1): "You’ve hit
+ * your usage limit. Upgrade to Pro (…) or try again at 1:33 AM." The time is local, to the
+ * minute; on another day "Dec 3rd, 2026 1:33 AM"; "try again later" when it has no reset.
  */
 import { relative } from 'node:path';
 import type { AgentOutput } from '../engine/ports.js';
@@ -23,7 +29,11 @@ export interface CodexOutcome {
   failure?: string;
   /** Model responses with a tool call or an answer: the nearest thing to claude's turns. */
   turns: number;
+  /** The account's usage limit is reached; `resetsAt` in ms since the epoch when codex said. */
+  usageLimit?: { resetsAt?: number };
 }
+
+const USAGE_LIMIT = /hit your usage limit/i;
 
 export function newCodexOutcome(): CodexOutcome {
   return { completed: false, turns: 0 };
@@ -56,6 +66,10 @@ export function parseCodexLine(line: string, outcome: CodexOutcome, worktree: st
       const retry = /^Reconnecting\.\.\. (\d+)\/\d+(?: \((.*)\))?/.exec(message);
       if (retry) return [{ reason: 'api-retry', retryAttempt: Number(retry[1]), delayMs: 0, error: retry[2] ?? message }];
       outcome.failure ??= apiMessage(message);
+      if (USAGE_LIMIT.test(message)) {
+        const at = codexResetTime(message, new Date());
+        outcome.usageLimit = at === undefined ? {} : { resetsAt: at };
+      }
       return [];
     }
     case 'item.started':
@@ -90,6 +104,28 @@ function itemEvents(type: string, item: unknown, outcome: CodexOutcome, worktree
     default:
       return [];
   }
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/**
+ * When codex's "try again at 1:33 AM." (or "at Dec 3rd, 2026 1:33 AM.") is, in ms: read in
+ * this process's time zone (the agent inherits it), a minute late, since codex cuts the
+ * seconds off. Undefined when the text names no time.
+ */
+export function codexResetTime(text: string, now: Date): number | undefined {
+  const m = /[Tt]ry again at (?:([A-Z][a-z]{2}) (\d{1,2})(?:st|nd|rd|th), (\d{4}) )?(\d{1,2}):(\d{2}) ([AP]M)/.exec(text);
+  if (!m) return undefined;
+  const [, month, day, year, hour, minute, half] = m;
+  const h = (Number(hour) % 12) + (half === 'PM' ? 12 : 0);
+  const date = new Date(now);
+  if (month !== undefined) {
+    const index = MONTHS.indexOf(month);
+    if (index < 0) return undefined;
+    date.setFullYear(Number(year), index, Number(day));
+  }
+  date.setHours(h, Number(minute), 0, 0);
+  return date.getTime() + 60_000;
 }
 
 /** The API's own message when codex passes a JSON error body through. */

@@ -120,6 +120,10 @@ export class CodexRunner implements AgentRunner {
     };
     const base = toResult(outcome, seen.message);
     if (!base.ok && base.failure !== 'exit') return { ...base, ...extras };
+    if (seen.usageLimit !== undefined && !seen.completed && !input.signal.aborted) {
+      const message = seen.failure ?? 'usage limit reached';
+      return { exitCode: outcome.exitCode, signal: outcome.signal, ok: false, failure: 'usage-limit', ...extras, ...seen.usageLimit, message };
+    }
     if (seen.failure !== undefined && !seen.completed) {
       return { exitCode: outcome.exitCode, signal: outcome.signal, ok: false, failure: 'is-error', ...extras, message: seen.failure };
     }

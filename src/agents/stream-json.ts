@@ -22,6 +22,14 @@
  *   login (no request made at all), an `assistant` line with `error:"authentication_failed"`
  *   and text "Invalid API key · Fix external API key" / "Not logged in · Please run /login",
  *   and a result with `is_error:true` (`api_error_status:401` for the former, null for the latter).
+ * - Usage limits (a claude.ai login: `CLAUDE_CODE_OAUTH_TOKEN` or /login; an API key never
+ *   sees these): the Messages API answers 429 with `anthropic-ratelimit-unified-status:
+ *   rejected` and `anthropic-ratelimit-unified-reset: <unix seconds>` (and
+ *   `-representative-claim: five_hour`). Claude does not retry it; it prints
+ *   `{type:"rate_limit_event", rate_limit_info:{status:"rejected", resetsAt:<seconds>,
+ *   rateLimitType}}`, an `assistant` line with `error:"rate_limit"` and text "You've hit
+ *   your session limit · resets 1:17am (UTC)", and a result with `is_error:true,
+ *   api_error_status:429`, exit 1. `allowed`/`allowed_warning` events are only news.
  */
 import { isAbsolute, relative, sep } from 'node:path';
 import type { AgentOutput } from '../engine/ports.js';
@@ -60,7 +68,14 @@ export interface AuthError {
   readonly message?: string;
 }
 
-export type StreamItem = AgentOutput | ClaudeResult | Refusal | AuthError;
+/** A `rate_limit_event` with status `rejected`: the account's usage limit is reached. */
+export interface UsageLimitHit {
+  readonly reason: 'usage-limit';
+  /** When it resets, in ms since the epoch, when claude said. */
+  readonly resetsAt?: number;
+}
+
+export type StreamItem = AgentOutput | ClaudeResult | Refusal | AuthError | UsageLimitHit;
 
 const SUMMARY_MAX = 120;
 
@@ -77,6 +92,8 @@ export function parseStreamLine(line: string, worktree: string): StreamItem[] {
       return parseRefusals(msg);
     case 'result':
       return [parseResult(msg)];
+    case 'rate_limit_event':
+      return parseRateLimit(msg);
     default:
       return [];
   }
@@ -100,6 +117,14 @@ function parseSystem(msg: Record<string, unknown>): StreamItem[] {
     ];
   }
   return [];
+}
+
+function parseRateLimit(msg: Record<string, unknown>): StreamItem[] {
+  const info = obj(msg.rate_limit_info);
+  if (info?.status !== 'rejected') return [];
+  const at = num(info.resetsAt);
+  // Seconds since the epoch (the header's unit); a value already in ms is taken as it is.
+  return [at === undefined ? { reason: 'usage-limit' } : { reason: 'usage-limit', resetsAt: at < 1e11 ? at * 1000 : at }];
 }
 
 function parseAssistant(msg: Record<string, unknown>, worktree: string): StreamItem[] {

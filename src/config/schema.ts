@@ -103,6 +103,14 @@ export const SpecSchema = z
         enforce: z.enum(['block', 'warn', 'off']).optional(),
       })
       .optional(),
+    limits: z
+      .strictObject({
+        max_wait: duration.optional().meta({
+          description:
+            "How long the run may wait for the account's usage limit to reset (claude's rate_limit_event rejected, codex's usage_limit_reached); a later reset stops the run, resumable, with exit code 75. @default 0s",
+        }),
+      })
+      .optional(),
     merge: z
       .strictObject({
         strategy: z.enum(['merge', 'squash', 'rebase']).optional(),

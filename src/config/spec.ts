@@ -74,6 +74,12 @@ export interface Spec {
   readonly budgetUsd?: number;
   /** The git remote of `push:` (true there: origin); undefined: nothing is fetched or pushed. */
   readonly push?: string;
+  /**
+   * `limits.max_wait`: how long to wait for a usage-limit reset before stopping the run
+   * (resumable, exit 75). 0 by default: a CI job would rather end and be re-run after the
+   * reset than hold a runner for hours; set it to wait, e.g. `5h` for a five-hour window.
+   */
+  readonly limits?: { readonly maxWaitMs: number };
   readonly lease: { readonly ttlMs: number; readonly enforce: EnforceMode };
   readonly merge: { readonly strategy: MergeStrategy; readonly check?: string; readonly onConflict: 'agent' | 'fail' };
   readonly tasks: readonly TaskSpec[];
@@ -86,6 +92,7 @@ export const DEFAULTS = {
   retries: 1,
   timeoutMs: 30 * 60_000,
   leaseTtlMs: 10 * 60_000,
+  maxWaitMs: 0,
   enforce: 'block' as EnforceMode,
   strategy: 'merge' as MergeStrategy,
   onConflict: 'agent' as const,

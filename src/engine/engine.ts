@@ -20,6 +20,8 @@ export interface RunSummary {
   readonly merged: number;
   readonly total: number;
   readonly costUsd: number;
+  /** With outcome `usage-limit`: when to run again, for the user. */
+  readonly message?: string;
 }
 
 /**
@@ -48,6 +50,16 @@ export class Engine {
   stop(force: boolean): void {
     if (force) this.#baseAbort.abort();
     this.#scheduler.stop(force);
+  }
+
+  /** `swarm stop TASK`: see Scheduler.stopTask. Returns what happens, or why not. */
+  stopTask(id: string): Result<string, string> {
+    return this.#scheduler.stopTask(id);
+  }
+
+  /** `swarm retry TASK`: see Scheduler.retryTask. Returns what happens, or why not. */
+  retryTask(id: string): Result<string, string> {
+    return this.#scheduler.retryTask(id);
   }
 
   /** Runs (or resumes) the graph. An error value means bad input (exit 2); task failures are in the summary. */
@@ -139,8 +151,20 @@ export class Engine {
     const selected = [...ctx.selected];
     const merged = selected.filter((id) => ctx.state(id) === 'merged').length;
     const anyFailed = selected.some((id) => FAILED_STATES.has(ctx.state(id)));
+    // A task stopped alone (swarm stop) leaves the run resumable, like a stop of the whole run.
+    const anyStopped = selected.some((id) => ctx.state(id) === 'cancelled');
     const outcome: RunOutcome =
-      merged === selected.length ? 'success' : ctx.stopping ? 'cancelled' : anyFailed ? 'failed' : ctx.budgetHit ? 'budget' : 'failed';
+      merged === selected.length
+        ? 'success'
+        : this.#scheduler.usageLimitStop
+          ? 'usage-limit'
+          : ctx.stopping || (anyStopped && !anyFailed)
+            ? 'cancelled'
+            : anyFailed
+              ? 'failed'
+              : ctx.budgetHit
+                ? 'budget'
+                : 'failed';
     const finishedAt = ctx.now();
     const status = outcome === 'success' ? 'finished' : outcome === 'failed' ? 'failed' : 'cancelled';
     ctx.o.store.setRunStatus(ctx.name, status, { finishedAt, costUsd: ctx.costUsd });
@@ -148,7 +172,8 @@ export class Engine {
     const costUsd = ctx.costUsd;
     ctx.emit({ type: 'run', reason: 'finished', run: ctx.name, at: finishedAt, outcome, merged, total, costUsd, durationMs: finishedAt - startedAt });
     if (ctx.fatal !== undefined) return err(ctx.fatal);
-    return ok({ outcome, merged, total, costUsd });
+    const message = outcome === 'usage-limit' ? { message: this.#scheduler.usageLimitStop } : {};
+    return ok({ outcome, merged, total, costUsd, ...message });
   }
 
   /** The run's first event: every task with the state it starts (or resumes) in. */

@@ -5,7 +5,18 @@ import type { TaskState } from './task-state.js';
  * and JSON reporters, and the event rows in state.db are all fed from this union.
  * Every event carries the run name and a wall-clock time in ms.
  */
-export type SwarmEvent = RunEvent | TaskEvent | AgentEvent | CheckEvent | LeaseEvent | MergeEvent | LimitEvent | LogEvent;
+export type SwarmEvent =
+  | RunEvent
+  | TaskEvent
+  | AgentEvent
+  | CheckEvent
+  | LeaseEvent
+  | MergeEvent
+  | LimitEvent
+  | UsageEvent
+  | LogEvent
+  | MessageEvent
+  | ControlEvent;
 
 interface Base {
   readonly run: string;
@@ -39,7 +50,8 @@ export type RunEvent =
   | (Base & {
       readonly type: 'run';
       readonly reason: 'finished';
-      readonly outcome: 'success' | 'failed' | 'cancelled' | 'budget';
+      /** `usage-limit`: stopped because the account's usage limit is reached (resumable; exit 75). */
+      readonly outcome: 'success' | 'failed' | 'cancelled' | 'budget' | 'usage-limit';
       readonly merged: number;
       readonly total: number;
       readonly costUsd: number;
@@ -138,12 +150,76 @@ export type LimitEvent = Base & {
   readonly max: number;
 };
 
+/**
+ * The account's usage limit is reached (see engine/usage-limit.ts). `waiting`: no agent
+ * starts before `resumeAt` (the reset, `resetsAt`, and a little); `stopped`: the reset is
+ * further than `limits.max_wait` (or unknown), so the run stops, resumable, and `message`
+ * says when to run again; `reset`: the wait is over, agents go on. Times in ms since the epoch.
+ */
+export type UsageEvent = Base & { readonly type: 'usage' } & (
+    | { readonly reason: 'waiting'; readonly task: string; readonly resetsAt: number; readonly resumeAt: number }
+    | { readonly reason: 'stopped'; readonly task: string; readonly resetsAt?: number; readonly message: string }
+    | { readonly reason: 'reset' }
+  );
+
 /** Free-form notes for the user (dirty checkout, resume summary, ...). */
 export type LogEvent = Base & { readonly type: 'log'; readonly reason: 'info' | 'warning'; readonly message: string };
+
+/**
+ * Messages between people and agents of a live run (`swarm msg`, `swarm note`). `task` is
+ * the task the message is to (for a note: the task that left it). `from` is a task id, or
+ * a person's name with `person: true`.
+ */
+export type MessageEvent = Base & { readonly type: 'message'; readonly task: string; readonly id: number } & (
+    | /** A message to a running (or queued) task's agent was stored; it reaches the agent at its next tool call or its next prompt. */ {
+        readonly reason: 'sent';
+        readonly from: string;
+        readonly person?: true;
+        readonly text: string;
+      }
+    | /** The agent has it: `hook` at a tool call (claude), `prompt` in its next attempt's prompt. */ {
+        readonly reason: 'delivered';
+        readonly how: 'hook' | 'prompt';
+      }
+    | /** The task's agent left a note for the tasks that depend on it (added to their prompts). */ { readonly reason: 'note'; readonly text: string }
+    | /** An agent's message that the runner could not pass on (its task had ended meanwhile). */ {
+        readonly reason: 'refused';
+        readonly from: string;
+        readonly text: string;
+        readonly detail: string;
+      }
+  );
+
+/**
+ * `swarm stop TASK` and `swarm retry TASK` from another terminal, and what the runner did
+ * about them: `done` false when it refused (the detail says why).
+ */
+export type ControlEvent = Base & {
+  readonly type: 'control';
+  readonly reason: 'stop' | 'retry';
+  readonly task: string;
+  readonly by: string;
+  readonly done: boolean;
+  readonly detail: string;
+};
 
 export type EventListener = (event: SwarmEvent) => void;
 
 /** How reporters word a refused tool call, the same everywhere. */
 export function deniedText(e: { readonly summary: string; readonly suggestion: string }): string {
   return `refused by Claude Code: ${e.summary} (allow it with agent.allowed_tools: ${e.suggestion})`;
+}
+
+/** How reporters word a message event, the same everywhere. */
+export function messageText(e: MessageEvent): string {
+  switch (e.reason) {
+    case 'sent':
+      return `message from ${e.person ? e.from : `task ${e.from}`}: ${e.text}`;
+    case 'delivered':
+      return `message #${e.id} delivered ${e.how === 'hook' ? 'at a tool call' : 'in the prompt'}`;
+    case 'note':
+      return `note for dependents: ${e.text}`;
+    case 'refused':
+      return `message from task ${e.from} not passed on: ${e.detail}`;
+  }
 }

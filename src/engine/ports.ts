@@ -287,8 +287,12 @@ export interface AgentResult {
    * by the engine, never retried): it changed what no agent may touch (see `Enforcement.watch`).
    * `auth`: the model API refused the agent's login or key (a 401, no login): every other
    * agent on the same login would fail the same way, so the engine stops the run instead.
+   * `usage-limit`: the account's usage limit is reached (until `resetsAt`): not the task's
+   * failure; the engine waits for the reset or stops the run (see engine/usage-limit.ts).
    */
-  readonly failure?: 'exit' | 'is-error' | 'timeout' | 'cancelled' | 'spawn' | 'session-missing' | 'tampered' | 'auth';
+  readonly failure?: 'exit' | 'is-error' | 'timeout' | 'cancelled' | 'spawn' | 'session-missing' | 'tampered' | 'auth' | 'usage-limit';
+  /** With `usage-limit`: when the limit resets, in ms since the epoch, if the agent said. */
+  readonly resetsAt?: number;
   readonly exitCode: number | null;
   readonly signal: string | null;
   readonly sessionId?: string;
@@ -363,6 +367,28 @@ export interface AttemptFindings {
   readonly violations: readonly { readonly path: string; readonly where: 'hook' | 'pre-commit'; readonly blocked: boolean; readonly at: number }[];
   /** Things no agent may change that changed while it ran (`.git/config changed`); empty when it ran in the sandbox. */
   readonly tampered: readonly string[];
+}
+
+/** A message to a task, as its agent reads it. */
+export interface InboxMessage {
+  readonly id: number;
+  /** `task api`, or a person's name. */
+  readonly from: string;
+  readonly text: string;
+}
+
+/**
+ * Messages between people and agents of a live run (see src/cli/steer.ts). The engine asks
+ * it for what goes into a prompt; delivery at tool calls and everything sent from outside
+ * goes around the engine, through state.db.
+ */
+export interface Inbox {
+  /** The task's messages its agent has not seen: they go into this prompt, and count as delivered. */
+  take(run: string, task: string): readonly InboxMessage[];
+  /** The notes the task's agent left for the tasks that depend on it. */
+  notes(run: string, task: string): readonly string[];
+  /** Env (SWARM_*, PATH with `swarm`) and claude `--settings` that let the agent receive and send messages. */
+  wiring(run: string, task: string): { env: Record<string, string>; settingsJson?: string };
 }
 
 /** What the engine needs of the task graph. */

@@ -1,5 +1,6 @@
 import type { Spec, TaskSpec } from '../config/spec.js';
 import type { BranchCommit } from './ports.js';
+import { type Peer, peerLines } from './steer-prompt.js';
 
 export interface DependencyResult {
   readonly id: string;
@@ -7,6 +8,8 @@ export interface DependencyResult {
   readonly files: readonly string[];
   /** The agent's final message, when it gave one. */
   readonly summary?: string;
+  /** Notes its agent left for the tasks that build on it (`swarm note`). */
+  readonly notes?: readonly string[];
 }
 
 /** Why this attempt exists, beyond the first. */
@@ -25,8 +28,18 @@ export function clipTail(text: string, max = TAIL_CHARS): string {
   return trimmed.length <= max ? trimmed : `…${trimmed.slice(-max)}`;
 }
 
-/** The preamble every agent gets: who it is, what it owns, what it builds on. */
-export function buildPrompt(spec: Spec, task: TaskSpec, deps: readonly DependencyResult[], retry?: RetryContext, held: readonly BranchCommit[] = []): string {
+/**
+ * The preamble every agent gets: who it is, what it owns, what it builds on, and (with
+ * `peers`, when the run can pass messages) who else is working now and how to reach them.
+ */
+export function buildPrompt(
+  spec: Spec,
+  task: TaskSpec,
+  deps: readonly DependencyResult[],
+  retry?: RetryContext,
+  held: readonly BranchCommit[] = [],
+  peers?: readonly Peer[],
+): string {
   const lines: string[] = [
     `You are the agent for task "${task.id}" (${task.title}) of the swarm run "${spec.name}".`,
     'Other agents are working on other parts of this repository at the same time, each in its own git worktree.',
@@ -41,8 +54,10 @@ export function buildPrompt(spec: Spec, task: TaskSpec, deps: readonly Dependenc
     for (const d of deps) {
       lines.push(`  - ${d.id}: ${d.title} (files: ${d.files.join(', ')})`);
       if (d.summary) lines.push(`    result: ${d.summary.replace(/\s+/g, ' ').slice(0, 400)}`);
+      for (const note of d.notes ?? []) lines.push(`    note from ${d.id}: ${note.replace(/\s+/g, ' ').slice(0, 1000)}`);
     }
   }
+  if (peers !== undefined) lines.push('', ...peerLines(task.id, peers));
   if (held.length > 0) lines.push('', ...heldLines(held));
   lines.push('', '## Your task', '', task.prompt.trimEnd());
   if (retry) lines.push('', ...retryLines(retry));

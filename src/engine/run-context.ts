@@ -2,11 +2,12 @@ import type { Spec, TaskSpec } from '../config/spec.js';
 import { processStart } from '../util/process-identity.js';
 import type { EventListener, SwarmEvent } from './events.js';
 import { OutputBudget } from './output-budget.js';
-import type { AgentRunner, Clock, Enforcement, GitPort, GraphView, Lease, LogSink, RecordEntry, RunStore, ShellPort, TaskPatch } from './ports.js';
+import type { AgentRunner, Clock, Enforcement, GitPort, GraphView, Inbox, Lease, LogSink, RecordEntry, RunStore, ShellPort, TaskPatch } from './ports.js';
 import type { PublishPort } from './publish.js';
 import type { RecordedMerge } from './record.js';
 import type { DependencyResult } from './prompt.js';
-import { canTransition, type TaskState } from './task-state.js';
+import type { Peer } from './steer-prompt.js';
+import { ACTIVE_STATES, canTransition, type TaskState } from './task-state.js';
 
 export interface EngineOptions {
   readonly spec: Spec;
@@ -53,6 +54,8 @@ export interface EngineOptions {
    * (`--accept-branch`: the user moved it on purpose). Otherwise a moved branch stops the run.
    */
   readonly acceptMovedBranch?: boolean;
+  /** Messages to and from agents (`swarm msg`, `swarm note`); undefined: agents get none. */
+  readonly inbox?: Inbox;
   /** Test-only crash points: called at each named point of a merge (see util/crash-point.ts). */
   readonly crashPoint?: (name: CrashPoint) => void;
   /** Do not rebuild the run from the integration branch's record (`--fresh`). */
@@ -95,6 +98,15 @@ export interface Live {
   interrupted?: boolean;
   /** Its lease row was deleted, expired or taken over while it worked: it must not merge. */
   leaseLost?: boolean;
+  /** `swarm stop TASK`: its agent is stopped (or never starts) and it ends cancelled. */
+  stopRequested?: boolean;
+}
+
+/** An attempt's abort switch, already thrown when `swarm stop` came before it existed. */
+export function newController(live: Live): AbortController {
+  const controller = new AbortController();
+  if (live.stopRequested) controller.abort();
+  return controller;
 }
 
 /**
@@ -219,8 +231,16 @@ export class RunContext {
   depResults(task: TaskSpec): DependencyResult[] {
     return [...task.dependsOn].sort().map((d) => {
       const t = this.tasks.get(d)!;
-      return { id: d, title: t.title, files: t.files, summary: this.live.get(d)?.summary };
+      const notes = this.o.inbox?.notes(this.name, d) ?? [];
+      return { id: d, title: t.title, files: t.files, summary: this.live.get(d)?.summary, ...(notes.length > 0 ? { notes } : {}) };
     });
+  }
+
+  /** The other tasks whose agents work now, for the preamble; undefined when agents cannot message. */
+  peers(id: string): Peer[] | undefined {
+    if (!this.o.inbox) return undefined;
+    const busy = [...this.live].filter(([other, l]) => other !== id && ACTIVE_STATES.has(l.state));
+    return busy.map(([other]) => ({ id: other, title: this.tasks.get(other)!.title, files: this.tasks.get(other)!.files }));
   }
 
   /**

@@ -5,6 +5,11 @@ import { describeForeignMove } from './recover.js';
 import { messageOf, type RunContext } from './run-context.js';
 import { type TaskOutcome, TaskRun } from './task-run.js';
 import { ACTIVE_STATES, canTransition, FAILED_STATES, TERMINAL_STATES, type TaskState } from './task-state.js';
+import { UsageLimit } from './usage-limit.js';
+import { err, ok, type Result } from '../util/result.js';
+
+/** The states `swarm retry` takes a task out of. */
+const RETRYABLE: ReadonlySet<TaskState> = new Set(['failed', 'conflicted', 'cancelled']);
 
 const MAX_CONFLICT_ROUNDS = 2;
 
@@ -26,6 +31,8 @@ export class Scheduler {
   readonly #slots: PQueue;
   readonly #merges: MergeQueue;
   readonly #limiter: RateLimiter;
+  /** The account's usage limit: waits for its reset, or stops the run (usage-limit.ts). */
+  readonly #usage: UsageLimit;
   /** Tasks whose files are leased by someone else; tried again when a lease is released, and at every tick. */
   readonly #waiting = new Set<string>();
   readonly #priority = new Map<string, number>();
@@ -39,6 +46,13 @@ export class Scheduler {
     const { o } = ctx;
     this.#slots = new PQueue({ concurrency: o.concurrency });
     this.#limiter = new RateLimiter(o.concurrency, o.rateLimitRecoveryMs ?? 60_000);
+    this.#usage = new UsageLimit(ctx.spec.limits?.maxWaitMs ?? 0, o.clock, {
+      emit: (news) => ctx.emit({ type: 'usage', ...news, run: ctx.name, at: ctx.now() }),
+      stop: (message) => {
+        ctx.stopReason ??= `stopped: ${message}`;
+        this.stop(false);
+      },
+    });
     this.#merges = new MergeQueue(ctx, (id, result) => this.#settleMerge(id, result));
     // Priority: longest remaining path first; among equals, the smaller id first.
     // FIFO: every task the same, so p-queue keeps the order in which they became ready.
@@ -59,6 +73,11 @@ export class Scheduler {
     await this.#merges.idle();
   }
 
+  /** Set when the run stopped on the account's usage limit: when to run again. */
+  get usageLimitStop(): string | undefined {
+    return this.#usage.stopMessage;
+  }
+
   /** Graceful first (no new starts, agents stopped, queued merges finish); `force` also abandons merges. */
   stop(force: boolean): void {
     const ctx = this.#ctx;
@@ -68,8 +87,53 @@ export class Scheduler {
     ctx.emit({ type: 'run', reason: 'stopping', force, run: ctx.name, at: ctx.now() });
     // Queued jobs see `stopping` when their turn comes and return at once (clearing the queue would orphan their promises).
     for (const live of ctx.live.values()) live.controller?.abort();
+    this.#usage.cancel();
     if (force) this.#merges.forceStop();
     this.#checkDone();
+  }
+
+  /**
+   * `swarm stop TASK`: stops one task's agent (its process group, as a stop of the run does),
+   * or keeps a task that has not started from starting. It ends `cancelled`, resumable; the
+   * rest of the run goes on. Returns what happens, or why not.
+   */
+  stopTask(id: string): Result<string, string> {
+    const ctx = this.#ctx;
+    const live = ctx.live.get(id);
+    if (live === undefined || !ctx.selected.has(id)) return err(`no task ${id} in this run`);
+    if (this.#finish === undefined) return err('the run is ending');
+    if (TERMINAL_STATES.has(live.state)) return err(`task ${id} has already ended (${live.state})`);
+    if (live.state === 'queued' || live.state === 'merging') return err(`task ${id} is ${live.state} for its merge: too late to stop it`);
+    live.stopRequested = true;
+    if (ACTIVE_STATES.has(live.state)) {
+      live.controller?.abort();
+      return ok(`task ${id} (${live.state}): its agent is being stopped; it stays resumable`);
+    }
+    const was = live.state;
+    this.#waiting.delete(id);
+    ctx.transition(id, 'cancelled', { endedAt: ctx.now() }, 'stopped by swarm stop');
+    this.#checkDone();
+    return ok(`task ${id} (${was}) will not start; it stays resumable`);
+  }
+
+  /** `swarm retry TASK`: a failed, conflicted or stopped task runs again in this run, and what its failure blocked waits for it again. */
+  retryTask(id: string): Result<string, string> {
+    const ctx = this.#ctx;
+    const live = ctx.live.get(id);
+    if (live === undefined || !ctx.selected.has(id)) return err(`no task ${id} in this run`);
+    if (this.#finish === undefined || ctx.stopping) return err('the run is ending');
+    if (!RETRYABLE.has(live.state)) {
+      const hint = live.state === 'blocked' ? ' (retry the failed task it depends on)' : '';
+      return err(`task ${id} is ${live.state}; only a failed, conflicted or stopped task can be retried${hint}`);
+    }
+    Object.assign(live, { tries: 0, conflictRounds: 0, stopRequested: false, leaseLost: false, mergeReady: false });
+    ctx.transition(id, 'ready', { readyAt: ctx.now() }, 'retried (swarm retry)');
+    for (const d of ctx.o.graph.descendants(id)) {
+      if (ctx.state(d) === 'blocked') ctx.transition(d, 'pending', {}, `waiting again: ${id} was retried`);
+    }
+    this.#start(id);
+    this.#pump();
+    return ok(`task ${id} runs again (attempt ${live.attempt + 1})`);
   }
 
   /** Moves pending tasks on: ready when their dependencies merged, blocked when one failed. */
@@ -98,7 +162,11 @@ export class Scheduler {
 
   #start(id: string): void {
     if (this.#ctx.stopping || this.#ctx.budgetHit) return;
-    this.#inSlot(id, this.#prio(id), (run) => run.start());
+    // While the run waits for a usage limit to reset, a free slot starts nothing.
+    this.#inSlot(id, this.#prio(id), async (run) => {
+      await this.#usage.wait();
+      return run.start();
+    });
   }
 
   /** Runs one piece of a task's life in a slot, and settles how it ended. */
@@ -121,6 +189,7 @@ export class Scheduler {
           if (lowered !== undefined) this.#setLimit(lowered, 'lowered');
         },
         onAuthRefused: (task, why) => this.#stopForAuth(task, why),
+        onUsageLimit: (task, resetsAt) => this.#usage.hit(task, resetsAt),
       });
       this.#runs.set(id, run);
     }
@@ -253,7 +322,8 @@ export class Scheduler {
       ctx.log('warning', `task ${id}: ${detail}`);
       return this.#end(id, 'failed', detail);
     }
-    if (!TERMINAL_STATES.has(live.state)) ctx.transition(id, 'cancelled', { endedAt: ctx.now() }, ctx.stopReason ?? 'stopped by the user');
+    const why = live.stopRequested ? 'stopped by swarm stop' : (ctx.stopReason ?? 'stopped by the user');
+    if (!TERMINAL_STATES.has(live.state)) ctx.transition(id, 'cancelled', { endedAt: ctx.now() }, why);
     ctx.releaseLease(id);
   }
 

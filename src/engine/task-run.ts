@@ -1,12 +1,16 @@
+// Over 400 lines: one task's whole life up to the merge queue, around its one attempt loop;
+// the text it writes lives in failure-text.ts and prompt.ts, the usage-limit policy in usage-limit.ts.
 import { catchUp } from './continue-branch.js';
 import { RESUMABLE_KINDS, type TaskSpec } from '../config/spec.js';
 import type { SwarmEvent } from './events.js';
 import { elidedText } from './output-budget.js';
 import type { AgentOutput, AgentResult, AgentRunner, AttemptFindings, BranchCommit } from './ports.js';
 import { buildFollowUp, buildPrompt, type RetryContext, withHeldCommits } from './prompt.js';
+import { withInbox } from './steer-prompt.js';
 import { interruptedFollowUp } from './resume.js';
 import { describeAgentFailure, failureDetail } from './failure-text.js';
-import { type Live, messageOf, type RunContext } from './run-context.js';
+import { type Live, messageOf, newController, type RunContext } from './run-context.js';
+import { usageResetFollowUp } from './usage-limit.js';
 
 /** How one piece of a task's life ended; the scheduler acts on it. */
 export type TaskOutcome =
@@ -28,6 +32,8 @@ type Entry = { readonly kind: 'fresh' } | { readonly kind: 'resolve'; readonly f
 export interface TaskRunHooks {
   onApiRetry(): void;
   onAuthRefused(id: string, why: string | undefined): void;
+  /** The account's usage limit: resolves true once it reset (the agent goes on), false when the run stops instead. */
+  onUsageLimit(id: string, resetsAt: number | undefined): Promise<boolean>;
 }
 
 /**
@@ -54,8 +60,10 @@ export class TaskRun {
   /** Takes the lease, makes the worktree, runs setup and the attempts. */
   async start(): Promise<TaskOutcome> {
     const ctx = this.#ctx;
-    // Re-checked after the wait for a slot: the run may be stopping or out of budget.
-    if (ctx.stopping || ctx.budgetHit) return { kind: 'skipped' };
+    // Re-checked after the wait for a slot: the run may be stopping or out of budget, the task
+    // stopped (swarm stop), or already started by a second job (stopped, then retried).
+    const state = this.#live.state;
+    if (ctx.stopping || ctx.budgetHit || (state !== 'ready' && state !== 'waiting')) return { kind: 'skipped' };
     if (!this.#acquire()) return { kind: 'waiting' };
     const { git } = ctx.o;
     const id = this.#id;
@@ -85,7 +93,7 @@ export class TaskRun {
       return { kind: 'queued', detail: 'passed its check before the runner stopped: merging without running its agent again' };
     }
     const setup = this.#task.setup ?? ctx.spec.setup;
-    live.controller = new AbortController();
+    live.controller = newController(live);
     if (setup) {
       const res = await ctx.shell(id, 'setup', setup, { cwd: live.worktree!, signal: live.controller.signal, timeoutMs: this.#task.timeoutMs });
       if (res.cancelled || ctx.stopping) return { kind: 'cancelled' };
@@ -165,7 +173,7 @@ export class TaskRun {
     for (;;) {
       live.tries++;
       live.attempt++;
-      live.controller = new AbortController();
+      live.controller = newController(live);
       const attemptStart = ctx.now();
       // A resolution stays `resolving` while its agent works.
       if (resolving) store.updateTask(ctx.name, id, { attempts: live.attempt });
@@ -179,7 +187,7 @@ export class TaskRun {
       await this.#commitLeftovers();
       const end = { costUsd: result.costUsd, turns: result.turns, exitCode: result.exitCode ?? undefined };
       if (live.controller.signal.aborted || ctx.stopping || live.leaseLost) {
-        const outcome = live.leaseLost ? 'lease-lost' : result.failure === 'auth' ? 'auth' : 'cancelled';
+        const outcome = live.leaseLost ? 'lease-lost' : result.failure === 'auth' || result.failure === 'usage-limit' ? result.failure : 'cancelled';
         store.finishAttempt(ctx.name, id, live.attempt, { ...end, endedAt: ctx.now(), outcome, sessionId: live.sessionId });
         return { kind: 'cancelled' };
       }
@@ -251,9 +259,19 @@ export class TaskRun {
       ? withHeldCommits(interruptedFollowUp(), held)
       : resumeSession && retry
         ? buildFollowUp(retry, held)
-        : buildPrompt(ctx.spec, task, ctx.depResults(task), retry, held);
+        : buildPrompt(ctx.spec, task, ctx.depResults(task), retry, held, ctx.peers(id));
+    // Messages that came while no agent of the task ran go into its prompt.
+    const inbox = ctx.o.inbox?.take(ctx.name, id) ?? [];
+    prompt = withInbox(prompt, inbox);
     for (;;) {
       const result = await this.#invokeAgent(runner, prompt, resumeSession);
+      // The account's limit, not the task's: wait for its reset within limits.max_wait and
+      // go on in the same attempt, resuming the session (no retry spent); else the run stops.
+      if (result.failure === 'usage-limit' && !live.controller!.signal.aborted && !ctx.stopping && (await this.#hooks.onUsageLimit(id, result.resetsAt))) {
+        resumeSession = sessions ? live.sessionId : undefined;
+        prompt = resumeSession ? usageResetFollowUp() : buildPrompt(ctx.spec, task, ctx.depResults(task), retry, held);
+        continue;
+      }
       if (result.failure !== 'session-missing' || resumeSession === undefined || live.controller!.signal.aborted || ctx.stopping) return result;
       // The session is gone (another HOME, its files deleted): nothing ran, so the same
       // attempt starts a new session with the whole task, once, without spending a retry.
@@ -264,7 +282,7 @@ export class TaskRun {
       live.sessionId = undefined;
       ctx.o.store.updateTask(ctx.name, id, { sessionId: undefined });
       resumeSession = undefined;
-      prompt = buildPrompt(ctx.spec, task, ctx.depResults(task), retry, held);
+      prompt = withInbox(buildPrompt(ctx.spec, task, ctx.depResults(task), retry, held, ctx.peers(id)), inbox);
     }
   }
 
@@ -284,6 +302,7 @@ export class TaskRun {
     const live = this.#live;
     const promptFile = ctx.o.logs.writePrompt(id, live.attempt, prompt);
     const enforcement = ctx.o.enforcement?.forTask({ run: spec.name, task, worktree: live.worktree!, lease: live.lease! });
+    const wiring = ctx.o.inbox?.wiring(spec.name, this.#id);
     const watch = await ctx.o.enforcement?.watch({ run: spec.name, task, worktree: live.worktree! });
     live.agentStartedAt = ctx.now();
     const base = { type: 'agent' as const, task: id, attempt: live.attempt, run: spec.name };
@@ -298,8 +317,8 @@ export class TaskRun {
       prompt,
       promptFile,
       resumeSession,
-      env: { ...ctx.env, ...task.env, ...enforcement?.env },
-      settingsJson: enforcement?.settingsJson,
+      env: { ...ctx.env, ...task.env, ...wiring?.env, ...enforcement?.env },
+      settingsJson: enforcement?.settingsJson ?? wiring?.settingsJson,
       timeoutMs: task.timeoutMs,
       logFile,
       signal: live.controller!.signal,

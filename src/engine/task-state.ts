@@ -16,7 +16,10 @@
  *   failed     agent, check, audit or merge.check failed with no retries left (terminal)
  *   conflicted merge conflict with on_conflict: fail, or unresolved (terminal)
  *   blocked    a dependency failed (terminal)
- *   cancelled  the run was stopped before the task finished (resumable)
+ *   cancelled  the run, or this task (`swarm stop`), was stopped before it finished (resumable)
+ *
+ * "Terminal" is for the scheduler: only `swarm retry` takes a failed, conflicted or cancelled
+ * task back to ready in the live run (and what it blocked back to pending).
  */
 export type TaskState =
   | 'pending'
@@ -75,10 +78,10 @@ export const TRANSITIONS: Readonly<Record<TaskState, readonly TaskState[]>> = {
   // resolving -> running: a resolution the audit refused (or that changed nothing) is retried.
   resolving: ['running', 'checking', 'queued', 'conflicted', 'failed', 'cancelled'],
   merged: [],
-  failed: [],
-  conflicted: [],
-  blocked: [],
-  cancelled: [],
+  failed: ['ready'],
+  conflicted: ['ready'],
+  blocked: ['pending'],
+  cancelled: ['ready'],
 };
 
 export function canTransition(from: TaskState, to: TaskState): boolean {

@@ -26,6 +26,12 @@ export const ENV = {
   origHooksPath: 'SWARM_ORIG_HOOKS_PATH',
   /** The task's spool: the hooks append violations there (JSONL); the runner reads them. */
   spool: 'SWARM_SPOOL',
+  /**
+   * The task's outbox: `swarm msg` and `swarm note` from the agent's shell, and the message
+   * hook's receipts, are appended there (JSONL; state.db is read-only in the sandbox); the
+   * runner polls it. See outbox.ts.
+   */
+  outbox: 'SWARM_OUTBOX',
 } as const;
 
 export type GuardMode = 'block' | 'warn';
@@ -97,23 +103,29 @@ export const GUARDED_TOOLS = 'Write|Edit|MultiEdit|NotebookEdit';
  * build (same swarm version, and it skips loading the whole CLI: an agent waits for the hook
  * on every edit); otherwise (running from sources) `swarmArgv hook EVENT`.
  */
-export function hookArgv(swarmArgv: readonly string[], event: 'pre-tool-use' | 'pre-commit'): string[] {
+export function hookArgv(swarmArgv: readonly string[], event: 'pre-tool-use' | 'post-tool-use' | 'pre-commit'): string[] {
   const direct = import.meta.url.endsWith('.js') ? packagePath('dist', 'hooks', 'main.js') : undefined;
   if (direct !== undefined && existsSync(direct)) return [process.execPath, direct, event];
   return [...swarmArgv, 'hook', event];
 }
 
 /**
- * The `--settings` JSON for `claude -p`: a PreToolUse hook on every file-writing tool that
- * runs `swarm hook pre-tool-use` (see `hookArgv`). `swarmArgv` is how to start swarm, e.g.
- * `[process.execPath, '/abs/dist/cli/main.js']`. Passed on the command line, never written
- * into the user's files.
+ * The `--settings` JSON for `claude -p`: with `guard`, a PreToolUse hook on every file-writing
+ * tool that runs `swarm hook pre-tool-use`; with `messages`, a PostToolUse hook on every tool
+ * that runs `swarm hook post-tool-use`, which hands the agent the messages sent to it (see
+ * `hookArgv`). `swarmArgv` is how to start swarm, e.g. `[process.execPath,
+ * '/abs/dist/cli/main.js']`. Passed on the command line, never written into the user's files.
  */
-export function claudeSettingsJson(swarmArgv: readonly string[]): string {
-  const command = hookArgv(swarmArgv, 'pre-tool-use').map(shellQuote).join(' ');
-  return JSON.stringify({
-    hooks: { PreToolUse: [{ matcher: GUARDED_TOOLS, hooks: [{ type: 'command', command, timeout: 30 }] }] },
+export function claudeSettingsJson(swarmArgv: readonly string[], opts: { guard?: boolean; messages?: boolean } = { guard: true }): string {
+  const hook = (event: 'pre-tool-use' | 'post-tool-use') => ({
+    type: 'command',
+    command: hookArgv(swarmArgv, event).map(shellQuote).join(' '),
+    timeout: 30,
   });
+  const hooks: Record<string, unknown> = {};
+  if (opts.guard) hooks.PreToolUse = [{ matcher: GUARDED_TOOLS, hooks: [hook('pre-tool-use')] }];
+  if (opts.messages) hooks.PostToolUse = [{ matcher: '*', hooks: [hook('post-tool-use')] }];
+  return JSON.stringify({ hooks });
 }
 
 /**

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
  * and loading the whole CLI (every command, the engine, zod, yaml) costs it several times
  * what the check itself does.
  */
-export const HOOK_EVENTS = ['pre-tool-use', 'pre-commit'] as const;
+export const HOOK_EVENTS = ['pre-tool-use', 'post-tool-use', 'pre-commit'] as const;
 
 /** Runs one hook with this process's stdin, stdout and environment; returns the exit code. */
 export async function runHook(event: string, args: readonly string[]): Promise<number> {
@@ -34,6 +34,11 @@ async function dispatch(event: string, args: readonly string[]): Promise<number>
     case 'pre-tool-use': {
       const { preToolUse } = await import('./pre-tool-use.js');
       process.stdout.write(await preToolUse(await readStdin(), process.env));
+      return 0;
+    }
+    case 'post-tool-use': {
+      const { postToolUse } = await import('./post-tool-use.js');
+      process.stdout.write(await postToolUse(await readStdin(), process.env));
       return 0;
     }
     case 'pre-commit': {

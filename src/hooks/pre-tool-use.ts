@@ -1,6 +1,7 @@
 import { realpathSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { globMatcher } from './globs.js';
+import type { Lease } from '../engine/ports.js';
 import { readGuard, type Guard } from './guard-env.js';
 import { otherLeases, recordViolations } from './violations.js';
 
@@ -73,26 +74,43 @@ async function check(payload: Payload, guard: Guard): Promise<Violation | undefi
     };
   }
   const relPosix = rel.split(sep).join('/');
-  if (!globMatcher(guard.files)(relPosix)) {
+  const mine = globMatcher(guard.files)(relPosix);
+  // Another holder's lease on the file: for a file outside this task's globs too, so the
+  // refusal can name who owns it (the scheduler never runs two tasks whose globs overlap).
+  // For a file that is not its own the refusal stands anyway: a lease that cannot be read then names no owner.
+  const leases = mine ? await otherLeases(guard) : await otherLeases(guard).catch((): Lease[] => []);
+  const holder = leases.find((l) => globMatcher(l.globs)(relPosix));
+  if (!mine) {
     return {
       path: relPosix,
       reason:
         `swarm: ${relPosix} is not among the files task ${guard.task ?? '?'} owns. ` +
         `You may edit only ${owned} (relative to ${worktree}). Leave ${relPosix} as it is; ` +
-        'if it must change, say so in your final message so that its owner can do it.',
+        (holder === undefined ? 'if it must change, say so in your final message so that its owner can do it.' : askOwner(guard, holder, relPosix)),
     };
   }
-  for (const lease of await otherLeases(guard)) {
-    if (!globMatcher(lease.globs)(relPosix)) continue;
-    const why = lease.reason ? ` (${lease.reason})` : '';
+  if (holder !== undefined) {
+    const why = holder.reason ? ` (${holder.reason})` : '';
     return {
       path: relPosix,
       reason:
-        `swarm: ${relPosix} is leased by ${lease.holder}${why} since ${new Date(lease.acquiredAt).toISOString()}, ` +
-        `until ${new Date(lease.expiresAt).toISOString()}. Do not edit it; work on the other files you own (${owned}).`,
+        `swarm: ${relPosix} is leased by ${holder.holder}${why} since ${new Date(holder.acquiredAt).toISOString()}, ` +
+        `until ${new Date(holder.expiresAt).toISOString()}. Do not edit it; work on the other files you own (${owned}). ` +
+        askOwner(guard, holder, relPosix),
     };
   }
   return undefined;
+}
+
+/** How to ask the file's owner for the change: a running task of this run takes a message. */
+function askOwner(guard: Guard, holder: Lease, path: string): string {
+  if (holder.run === undefined || holder.run !== guard.run || holder.task === undefined) {
+    return `It is held by ${holder.holder}, not a task of this run; if it must change, say so in your final message.`;
+  }
+  return (
+    `It belongs to task ${holder.task}, which is running now. If it must change, ask that task from your shell: ` +
+    `swarm msg ${holder.task} "what ${path} needs and why"`
+  );
 }
 
 function describeGlobs(globs: readonly string[]): string {

@@ -102,7 +102,7 @@ code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-si
 pre { background: #f6f8fa; padding: 8px 10px; overflow: auto; max-height: 420px; border-radius: 6px; }
 .facts, .hint, .legend { color: var(--muted); }
 .outcome { font-size: 13px; padding: 2px 8px; border-radius: 10px; vertical-align: middle; color: #fff; background: #6e7781; }
-.o-success { background: #1a7f37; } .o-failed { background: var(--crit); } .o-budget, .o-interrupted, .o-cancelled { background: #9a6700; }
+.o-success { background: #1a7f37; } .o-failed { background: var(--crit); } .o-budget, .o-usage-limit, .o-interrupted, .o-cancelled { background: #9a6700; }
 .scroll { overflow-x: auto; }
 .key { display: inline-flex; align-items: center; gap: 4px; margin-right: 10px; } .crit-key { color: var(--crit); }
 table { border-collapse: collapse; width: 100%; } th, td { border-bottom: 1px solid var(--line); padding: 4px 8px; text-align: left; vertical-align: top; }

@@ -179,6 +179,7 @@ const OUTCOME: Readonly<Record<RunSummary['run']['outcome'], string>> = {
   failed: '❌ failed',
   cancelled: '⏹ stopped (resumable)',
   budget: '💸 budget spent (resumable)',
+  'usage-limit': '⏸ usage limit reached (resumable: run again after the reset)',
   interrupted: '⚠ interrupted (resumable)',
   running: '⏳ running',
 };

@@ -1,7 +1,8 @@
 import type { Writable } from 'node:stream';
 import type { SourceLoc } from '../config/spec.js';
-import { deniedText, type SwarmEvent } from '../engine/events.js';
+import { deniedText, messageText, type SwarmEvent } from '../engine/events.js';
 import { TERMINAL_STATES } from '../engine/task-state.js';
+import { clockTime } from '../engine/usage-limit.js';
 import { formatDuration } from '../util/duration.js';
 import { unreachable } from '../util/result.js';
 import { defuse } from './github.js';
@@ -132,8 +133,24 @@ export function createPlainReporter(opts: PlainOptions): Reporter {
               : `swarm: rate limit easing: ${e.concurrency} of ${e.max} agents at once\n`,
           );
           return;
+        case 'usage':
+          if (e.reason === 'waiting') {
+            line(
+              e.at,
+              e.task,
+              `  usage limit reached; it resets at ${clockTime(e.resetsAt, e.at)}: waiting ${formatDuration(e.resumeAt - e.at)} (limits.max_wait), no new task starts`,
+            );
+          } else if (e.reason === 'stopped') line(e.at, e.task, `  ${e.message}`);
+          else write('swarm: the usage limit has reset: going on\n');
+          return;
         case 'log':
           write(`swarm: ${e.reason === 'warning' ? 'warning: ' : ''}${e.message}\n`);
+          return;
+        case 'message':
+          line(e.at, e.task, `  ${messageText(e)}`);
+          return;
+        case 'control':
+          line(e.at, e.task, `  swarm ${e.reason} (by ${e.by}): ${e.detail}`);
           return;
         default:
           return unreachable(e);

@@ -11,4 +11,6 @@ export interface Reporter {
 export interface RunControls {
   /** First call: stop gracefully (resumable). `force`: kill the agents now. */
   stop(force: boolean): void;
+  /** The TUI's `o`: follow this task's log in a new tmux pane (only when the TUI runs inside tmux). */
+  openLog?(task: string): void;
 }

@@ -7,7 +7,7 @@
 import type { SwarmEvent } from '../engine/events.js';
 import type { TaskState } from '../engine/task-state.js';
 
-export type SummaryOutcome = 'success' | 'failed' | 'cancelled' | 'budget' | 'interrupted' | 'running';
+export type SummaryOutcome = 'success' | 'failed' | 'cancelled' | 'budget' | 'usage-limit' | 'interrupted' | 'running';
 
 export interface RunSummary {
   readonly run: {

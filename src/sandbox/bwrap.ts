@@ -86,6 +86,9 @@ export function writablePaths(target: SandboxTarget, layout: SandboxLayout): { d
   }
   const spool = target.env.SWARM_SPOOL;
   if (spool) files.push(spool);
+  // Where `swarm msg`/`swarm note` from the agent's shell and the message hook's receipts go.
+  const outbox = target.env.SWARM_OUTBOX;
+  if (outbox) files.push(outbox);
   return { dirs, files, tmp, readOnly: readOnly.filter((p) => existsSync(p)) };
 }
 

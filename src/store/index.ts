@@ -7,3 +7,5 @@ export type { LeaseKeeperOptions } from './lease-keeper.js';
 export { HOST, holderGone, pidAlive } from './liveness.js';
 export { BUSY_TIMEOUT_MS } from './db.js';
 export { readLiveLeases } from './read-only.js';
+export { Messages, readRunSnapshot, readUndelivered, senderName } from './messages.js';
+export type { MessageRecord, NewMessage, RequestAction, RequestRecord, RunSnapshot } from './messages.js';

@@ -124,6 +124,29 @@ const MIGRATIONS: readonly string[] = [
   -- from here, and a branch found elsewhere was moved by someone else.
   ALTER TABLE runs ADD COLUMN head_sha TEXT;
   `,
+  /* 5 */ `
+  -- Messages to running tasks (kind 'message'; from_task NULL: a person, named by sender)
+  -- and notes an agent leaves for its dependents (kind 'note', to_task NULL). announced_at:
+  -- the runner has told its reporters; delivered_at/how: the agent has seen it (hook|prompt).
+  ALTER TABLE messages ADD COLUMN kind TEXT NOT NULL DEFAULT 'message';
+  ALTER TABLE messages ADD COLUMN sender TEXT;
+  ALTER TABLE messages ADD COLUMN announced_at INTEGER;
+  ALTER TABLE messages ADD COLUMN delivered_at INTEGER;
+  ALTER TABLE messages ADD COLUMN delivered_how TEXT;
+  CREATE INDEX messages_to_task ON messages(run, to_task, delivered_at);
+  -- swarm stop / swarm retry from another terminal: the runner polls, acts, and answers.
+  CREATE TABLE requests (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    run        TEXT NOT NULL,
+    task       TEXT NOT NULL,
+    action     TEXT NOT NULL,
+    sender     TEXT NOT NULL,
+    at         INTEGER NOT NULL,
+    handled_at INTEGER,
+    ok         INTEGER,
+    detail     TEXT
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

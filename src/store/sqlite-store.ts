@@ -9,6 +9,7 @@ import { err, ok, type Result } from '../util/result.js';
 import { StateDbError } from './broken.js';
 import { openDb, writeTx, type Db } from './db.js';
 import { Leases } from './leases.js';
+import { Messages } from './messages.js';
 
 export interface StoreOptions {
   /** The clock for lease times and expiry; tests pass a fake one. @default Date.now */
@@ -84,12 +85,15 @@ export class SqliteStore implements RunStore {
   readonly #db: Db;
   readonly #now: () => number;
   readonly #leases: Leases;
+  /** Messages, notes, and stop/retry requests for live runs (see messages.ts). */
+  readonly messages: Messages;
 
   constructor(path: string, options: StoreOptions = {}) {
     this.path = path;
     this.#now = options.now ?? Date.now;
     this.#db = openDb(path);
     this.#leases = new Leases(this.#db, this.#now);
+    this.messages = new Messages(this.#db, this.#now);
   }
 
   close(): void {
@@ -173,6 +177,7 @@ export class SqliteStore implements RunStore {
       const tasks = this.#db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM tasks WHERE run = ?').get(name)!.n;
       const events = this.#db.prepare('DELETE FROM events WHERE run = ?').run(name).changes;
       this.#db.prepare('DELETE FROM messages WHERE run = ?').run(name);
+      this.#db.prepare('DELETE FROM requests WHERE run = ?').run(name);
       if (this.#db.prepare('DELETE FROM runs WHERE name = ?').run(name).changes === 0) return undefined;
       return `${tasks} task${tasks === 1 ? '' : 's'}, ${events} event${events === 1 ? '' : 's'}`;
     });

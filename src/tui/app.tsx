@@ -61,6 +61,7 @@ export function App({ store, controls, file, color, size }: AppProps) {
         });
         next = outcome.ui;
         if (outcome.stop !== undefined) controls.stop(outcome.stop);
+        if (outcome.openLog !== undefined) controls.openLog?.(outcome.openLog);
       }
       uiRef.current = next;
       if (next !== current) setUi(next);

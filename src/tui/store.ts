@@ -2,6 +2,7 @@
 // sends is handled in one place; the view model and formatting live in their own files.
 import {
   deniedText,
+  messageText,
   type AgentEvent,
   type CheckEvent,
   type LeaseEvent,
@@ -16,7 +17,7 @@ import { ACTIVE_STATES, TERMINAL_STATES } from '../engine/task-state.js';
 import { unreachable } from '../util/result.js';
 import { sanitize, toLines } from './format.js';
 import { RingBuffer } from './ring-buffer.js';
-import type { FinishedView, LeaseView, LimitView, MergeEntry, NoteView, RateLimitView, RunView, TaskView } from './view-model.js';
+import type { FinishedView, LeaseView, LimitView, MergeEntry, NoteView, RateLimitView, RunView, TaskView, UsageView } from './view-model.js';
 import { violationText } from '../report/violation-text.js';
 
 export interface TuiStoreOptions {
@@ -81,6 +82,7 @@ export class TuiStore {
   readonly #leases = new Map<string, LeaseView>();
   #limit: LimitView = { concurrency: 0, max: 0 };
   #rateLimit: RateLimitView | undefined;
+  #usage: UsageView | undefined;
   #costUsd = 0;
   #stopping: { readonly force: boolean } | undefined;
   #notes: NoteView[] = [];
@@ -187,6 +189,7 @@ export class TuiStore {
       leases: [...this.#leases.values()],
       limit: this.#limit,
       rateLimit: this.#rateLimit,
+      usage: this.#usage,
       costUsd: this.#finished?.costUsd ?? this.#costUsd,
       stopping: this.#stopping,
       notes: this.#notes,
@@ -271,9 +274,22 @@ export class TuiStore {
       case 'limit':
         this.#limit = { concurrency: event.concurrency, max: event.max };
         return;
+      case 'usage':
+        if (event.reason === 'waiting') this.#usage = { resetsAt: event.resetsAt, resumeAt: event.resumeAt };
+        else if (event.reason === 'stopped') this.#usage = { ...(event.resetsAt === undefined ? {} : { resetsAt: event.resetsAt }), message: event.message };
+        else this.#usage = undefined;
+        return;
       case 'log':
         this.#notes = [...this.#notes, { level: event.reason, message: sanitize(event.message), at: event.at }].slice(-MAX_NOTES);
         return;
+      case 'message':
+        if (this.#tasks.has(event.task)) this.#task(event.task).log.push(`✉ ${sanitize(messageText(event))}`);
+        return;
+      case 'control': {
+        const message = `swarm ${event.reason} ${event.task} (by ${sanitize(event.by)}): ${sanitize(event.detail)}`;
+        this.#notes = [...this.#notes, { level: event.done ? ('info' as const) : ('warning' as const), message, at: event.at }].slice(-MAX_NOTES);
+        return;
+      }
       default:
         return unreachable(event);
     }

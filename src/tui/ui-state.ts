@@ -39,6 +39,8 @@ export interface KeyOutcome {
   readonly ui: UiState;
   /** Ask the run to stop: `false` gracefully, `true` killing the agents. */
   readonly stop?: boolean;
+  /** `o`: follow this task's log in a new tmux pane. */
+  readonly openLog?: string;
 }
 
 /** The index of the selected task among `visible`, or 0 when it is not shown. */
@@ -68,6 +70,7 @@ export function onKey(ui: UiState, input: string, key: KeyPress, context: KeyCon
       return { ui };
     case 'log': {
       if (key.escape === true || key.return === true) return { ui: { ...ui, mode: 'table', logOffset: 0 } };
+      if (input === 'o' && ui.selected !== undefined) return { ui, openLog: ui.selected };
       const step = key.pageUp === true ? page : key.pageDown === true ? -page : up ? 1 : down ? -1 : 0;
       if (input === '?') return { ui: { ...ui, mode: 'help', logOffset: 0 } };
       const top = Math.max(0, context.logLines - page);
@@ -77,6 +80,10 @@ export function onKey(ui: UiState, input: string, key: KeyPress, context: KeyCon
       if (input === '?') return { ui: { ...ui, mode: 'help' } };
       if (input === 'f') return { ui: { ...ui, filter: !ui.filter } };
       const index = selectedIndex(ui, visible);
+      if (input === 'o') {
+        const selected = visible[index];
+        return selected === undefined ? { ui } : { ui, openLog: selected };
+      }
       if (key.return === true) {
         const selected = visible[index];
         return selected === undefined ? { ui } : { ui: { ...ui, mode: 'log', selected, logOffset: 0 } };

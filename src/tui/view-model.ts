@@ -47,6 +47,16 @@ export interface RateLimitView {
   readonly until: number;
 }
 
+/** The account's usage limit is reached: the run waits for the reset, or stopped on it. */
+export interface UsageView {
+  /** When the limit resets (ms), if known. */
+  readonly resetsAt?: number;
+  /** Waiting: agents start again at this time (ms); the header counts down to it. */
+  readonly resumeAt?: number;
+  /** Stopped: what to do. */
+  readonly message?: string;
+}
+
 export interface LimitView {
   /** Agents allowed at once right now (lowered after rate limits). */
   readonly concurrency: number;
@@ -86,6 +96,7 @@ export interface RunView {
   readonly leases: readonly LeaseView[];
   readonly limit: LimitView;
   readonly rateLimit: RateLimitView | undefined;
+  readonly usage: UsageView | undefined;
   readonly costUsd: number;
   /** Set once the engine announced it is stopping. */
   readonly stopping: { readonly force: boolean } | undefined;

@@ -14,7 +14,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { codexArgs, CodexRunner, isolatedCodexHome } from '../../src/agents/codex.js';
 import type { AgentInput, AgentOutput } from '../../src/engine/ports.js';
 import { tempRepo, type TempRepo } from '../helpers/git-repo.js';
-import { CODEX_BIN, codexEnv, codexProviderArgs, ResponsesServer, type ResponsesTurn } from '../helpers/responses-server.js';
+import { CODEX_BIN, codexEnv, codexProviderArgs, codexUsageLimit, ResponsesServer, type ResponsesTurn } from '../helpers/responses-server.js';
 import { agentInput, agentSpec } from './input.js';
 
 let home: string;
@@ -75,6 +75,24 @@ describe('codexArgs', () => {
 });
 
 describe('CodexRunner with the real codex', { timeout: 120_000 }, () => {
+  it.each([
+    ['later today', 2 * 3600_000],
+    ['on another day', 50 * 3600_000],
+  ])(
+    'a usage limit (429 usage_limit_reached, resets_at %s) ends the attempt as failure usage-limit with its reset time, to the minute',
+    async (_when, inMs) => {
+      const resets = Date.now() + inMs;
+      const { input } = await codexInput([codexUsageLimit(resets)]);
+      const result = await runner.run(input);
+      expect(result).toMatchObject({ ok: false, failure: 'usage-limit' });
+      expect(result.message).toMatch(/hit your usage limit/);
+      // Codex says the local time to the minute; swarm reads it a minute late, never early.
+      const minute = Math.floor(resets / 60_000) * 60_000;
+      expect(result.resetsAt).toBe(minute + 60_000);
+      expect(server?.requests).toHaveLength(1);
+    },
+  );
+
   it('runs a command the model asks for in the worktree, and reports session, tools, answer and turns', async () => {
     const { input, events } = await codexInput([
       { kind: 'exec', cmd: 'mkdir -p src && printf "export const x = 1;\\n" > src/x.ts' },

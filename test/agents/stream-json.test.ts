@@ -17,6 +17,18 @@ function parseAll(name: string): StreamItem[] {
 }
 
 describe('parseStreamLine on recorded claude output', () => {
+  it('a usage limit (429 with anthropic-ratelimit-unified-status: rejected, an OAuth login): the reset in ms, then the error result', () => {
+    const items = parseAll('claude-usage-limit');
+    expect(items.filter((i) => i.reason === 'usage-limit')).toEqual([{ reason: 'usage-limit', resetsAt: 1796174252000 }]);
+    expect(items.at(-1)).toMatchObject({ reason: 'result', isError: true, message: "You've hit your session limit · resets 1:17am (UTC)", authFailed: false });
+  });
+
+  it('rate_limit_event with status allowed or allowed_warning is only news', () => {
+    for (const status of ['allowed', 'allowed_warning']) {
+      expect(parseStreamLine(JSON.stringify({ type: 'rate_limit_event', rate_limit_info: { status, resetsAt: 1796174252 } }), '/')).toEqual([]);
+    }
+  });
+
   it('a Bash and an Edit tool use, then text and a successful result', () => {
     expect(parseAll('claude-bash')).toEqual([
       { reason: 'session', sessionId: '10d345b8-3ecb-40f5-bfe7-7cd579c58bb1' },

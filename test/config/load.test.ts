@@ -156,6 +156,15 @@ describe('defaults', () => {
     });
   });
 
+  test('limits.max_wait: how long to wait for a usage-limit reset; 0 (stop at once) by default; a bad duration points at it', () => {
+    expect(load(lines('version: 1', 'tasks:', ...OK_TASK)).limits).toEqual({ maxWaitMs: 0 });
+    expect(load(lines('version: 1', 'limits: { max_wait: 5h }', 'tasks:', ...OK_TASK)).limits).toEqual({ maxWaitMs: 5 * 3_600_000 });
+    expect(problems(lines('version: 1', 'limits: { max_wait: soon }', 'tasks:', ...OK_TASK))[0]).toMatch(
+      /swarm\.yaml:2:\d+ limits\.max_wait: expected a duration/,
+    );
+    expect(problems(lines('version: 1', 'limits: { wait: 1h }', 'tasks:', ...OK_TASK))[0]).toMatch(/swarm\.yaml:2:\d+ .*wait/);
+  });
+
   test('the default name must itself be valid, else the user is told to set name:', () => {
     expect(problems(lines('version: 1', 'tasks:', ...OK_TASK), join(dir, 'My Plan.yaml'))).toEqual([
       `${join(dir, 'My Plan.yaml')}:1:1 the run name defaults to the file's stem, "My Plan", which is not a valid name: set "name:" (lower-case letters, digits, '.', '_' or '-', starting with a letter or digit, at most 64 characters, with no ".." and not ending in "." or ".lock" (git refuses those in branch names))`,

@@ -47,6 +47,8 @@ export type Turn =
       /** Seconds, sent as `retry-after`. */
       readonly retryAfter?: number;
       readonly message?: string;
+      /** More response headers, e.g. the `anthropic-ratelimit-unified-*` of a usage limit. */
+      readonly headers?: Readonly<Record<string, string>>;
     };
 
 export type ScriptStep = Turn | ((req: RecordedRequest) => Turn);
@@ -118,6 +120,24 @@ export const apiError = (status: number, retryAfter?: number, message?: string):
   status,
   ...(retryAfter === undefined ? {} : { retryAfter }),
   ...(message === undefined ? {} : { message }),
+});
+
+/**
+ * The account's usage limit, as the Messages API says it to a claude.ai login: 429 with
+ * `anthropic-ratelimit-unified-status: rejected` and the reset in unix seconds. Claude
+ * 2.1.110 reads these headers only with a subscription login (`CLAUDE_CODE_OAUTH_TOKEN`,
+ * not `ANTHROPIC_API_KEY`; see `oauthEnv`), does not retry, and prints a `rate_limit_event`
+ * with status `rejected` and `resetsAt`, then an error result.
+ */
+export const usageLimited = (resetsAtMs: number): Turn => ({
+  kind: 'error',
+  status: 429,
+  message: 'usage limit reached',
+  headers: {
+    'anthropic-ratelimit-unified-status': 'rejected',
+    'anthropic-ratelimit-unified-reset': String(Math.ceil(resetsAtMs / 1000)),
+    'anthropic-ratelimit-unified-representative-claim': 'five_hour',
+  },
 });
 
 /** The tool_result blocks of the last user message (what the agent's tools answered). */
@@ -289,6 +309,7 @@ export async function startModelServer(): Promise<ModelServer> {
               : 'api_error';
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (turn.retryAfter !== undefined) headers['retry-after'] = String(turn.retryAfter);
+    Object.assign(headers, turn.headers);
     res.writeHead(turn.status, headers);
     res.end(JSON.stringify({ type: 'error', error: { type, message: turn.message ?? `scripted ${turn.status}` } }));
   }
@@ -338,6 +359,14 @@ function readBody(req: IncomingMessage): Promise<string> {
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
   });
+}
+
+/**
+ * `claudeEnv` with a claude.ai subscription login (a fake `CLAUDE_CODE_OAUTH_TOKEN`, sent as
+ * a Bearer token) instead of an API key: what makes claude read usage-limit headers.
+ */
+export function oauthEnv(server: ModelServer, home: string): Record<string, string | undefined> {
+  return { ...claudeEnv(server, home), ANTHROPIC_API_KEY: undefined, CLAUDE_CODE_OAUTH_TOKEN: 'sk-ant-oat01-test-fake' };
 }
 
 /**

@@ -18,7 +18,22 @@ import { join } from 'node:path';
 export type ResponsesTurn =
   | { readonly kind: 'exec'; readonly cmd: string }
   | { readonly kind: 'message'; readonly text: string }
-  | { readonly kind: 'error'; readonly status: number; readonly message: string };
+  | { readonly kind: 'error'; readonly status: number; readonly message: string; readonly body?: Record<string, unknown> };
+
+/**
+ * The account's usage limit as the Responses API says it to a ChatGPT login: 429 with an
+ * error of type `usage_limit_reached` and `resets_at` in unix seconds. Codex 0.169.0 does
+ * not retry it, and prints only text: "You’ve hit your usage limit. … try again at 1:33 AM."
+ */
+export function codexUsageLimit(resetsAtMs: number): ResponsesTurn {
+  const message = 'The usage limit has been reached';
+  return {
+    kind: 'error',
+    status: 429,
+    message,
+    body: { error: { type: 'usage_limit_reached', message, plan_type: 'plus', resets_at: Math.floor(resetsAtMs / 1000) } },
+  };
+}
 
 export interface ResponsesRequest {
   readonly body: { readonly model?: string; readonly input: readonly Record<string, unknown>[] };
@@ -66,7 +81,7 @@ export class ResponsesServer {
     const turn = this.#script.shift() ?? { kind: 'message', text: 'Nothing more to do.' };
     if (turn.kind === 'error') {
       res.writeHead(turn.status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ error: { message: turn.message, type: 'invalid_request_error' } }));
+      res.end(JSON.stringify(turn.body ?? { error: { message: turn.message, type: 'invalid_request_error' } }));
       return;
     }
     const n = ++this.#n;

@@ -43,6 +43,19 @@ describe('keys', () => {
     expect(selectedRow()).toBe('auth');
   });
 
+  it('o asks to follow the selected task’s log in a tmux pane, in the table and in the log view', async () => {
+    const { store, app, selectedRow } = setup();
+    const opened: string[] = [];
+    app.rerender(<App store={store} controls={{ stop: () => undefined, openLog: (task) => opened.push(task) }} file="swarm.yaml" color={false} />);
+    app.stdin.write('j');
+    await waitFor(() => expect(selectedRow()).toBe('api'));
+    app.stdin.write('o');
+    await waitFor(() => expect(opened).toEqual(['api']));
+    app.stdin.write('\r');
+    app.stdin.write('o');
+    await waitFor(() => expect(opened).toEqual(['api', 'api']));
+  });
+
   it('enter opens the selected task’s full log, enter goes back', async () => {
     const { app, frame, selectedRow } = setup();
     app.stdin.write('j');

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { headerNotices } from '../../src/tui/components/header.js';
 import { TuiStore } from '../../src/tui/store.js';
 import { ev, RUN, sampleEvents, started, state, storeFrom, T0, TASKS } from './fixtures.js';
 
@@ -250,5 +251,27 @@ describe('a tool call Claude Code refused', () => {
     expect(db.denied).toBe(2);
     expect(db.log).toContain('refused by Claude Code: Bash npm test 2>&1 | tail -5 (allow it with agent.allowed_tools: Bash(npm test:*))');
     expect(store.getSnapshot().tasks.find((t) => t.id === 'auth')!.denied).toBe(0);
+  });
+});
+
+describe('the usage limit', () => {
+  const hhmm = (at: number) => `${String(new Date(at).getHours()).padStart(2, '0')}:${String(new Date(at).getMinutes()).padStart(2, '0')}`;
+  const resetsAt = T0 + 2 * 3600_000;
+  const waiting = ev(10, { type: 'usage', reason: 'waiting', task: 'auth', resetsAt, resumeAt: resetsAt + 1000 });
+
+  it('the header counts down to the reset while the run waits, and drops it once the limit reset', () => {
+    const view = storeFrom([started(TASKS), waiting], 70).getSnapshot();
+    expect(view.usage).toEqual({ resetsAt, resumeAt: resetsAt + 1000 });
+    // From 12:01:10 to 14:00:01: 1:58:51 left.
+    expect(headerNotices(view)).toContain(`⏸ usage limit reached; it resets at ${hhmm(resetsAt)}: going on in 1:58:51, no new task starts`);
+    const after = storeFrom([started(TASKS), waiting, ev(7202, { type: 'usage', reason: 'reset' })], 7202).getSnapshot();
+    expect(after.usage).toBeUndefined();
+    expect(headerNotices(after).some((n) => n.includes('usage limit'))).toBe(false);
+  });
+
+  it('a stop on the limit shows its message', () => {
+    const message = 'usage limit reached; it resets at 14:00 (in 2h00m): run again then';
+    const view = storeFrom([started(TASKS), ev(10, { type: 'usage', reason: 'stopped', task: 'auth', resetsAt, message })], 11).getSnapshot();
+    expect(headerNotices(view)).toContain(`⚠ ${message}`);
   });
 });

@@ -19,6 +19,11 @@ const COMMANDS: ReadonlyMap<string, Loader> = new Map<string, Loader>([
   ['demo', () => import('./demo.js')],
   ['report', () => import('./report.js')],
   ['hook', () => import('./hook.js')],
+  ['msg', () => import('./steer.js')],
+  ['note', () => import('./steer.js')],
+  ['stop', () => import('./steer.js')],
+  ['retry', () => import('./steer.js')],
+  ['watch', () => import('./watch.js')],
   ['schema', () => import('./schema.js')],
 ]);
 
@@ -26,6 +31,6 @@ const COMMANDS: ReadonlyMap<string, Loader> = new Map<string, Loader>([
 export async function registerCommands(program: Command, name: string | undefined): Promise<void> {
   const one = name === undefined ? undefined : COMMANDS.get(name);
   const loaders = one ? [one] : [...COMMANDS.values()];
-  // `lease` and `leases` share a module: register each module once.
+  // Some commands share a module (`lease` and `leases`; msg, note, stop, retry): register each module once.
   for (const mod of new Set(await Promise.all(loaders.map((load) => load())))) mod.register(program);
 }

@@ -21,6 +21,10 @@ import { createPlainReporter } from '../../report/plain.js';
 import type { Reporter, RunControls } from '../../report/reporter.js';
 import { BwrapSandbox, sandboxPreflight, spoolPath, watcher } from '../../sandbox/index.js';
 import { openStateDb } from '../../store/index.js';
+import type { SwarmEvent } from '../../engine/events.js';
+import { Steering } from '../steer.js';
+import { followCommand } from './watch.js';
+import { spawnSync } from 'node:child_process';
 import { crashPointFromEnv } from '../../util/crash-point.js';
 import { shell } from '../../util/shell.js';
 import { EXIT } from '../exit.js';
@@ -66,7 +70,7 @@ Examples:
   swarm run --only auth,api          # auth and api, and whatever they depend on
   swarm run --push                   # in CI: resumes from origin, pushes progress there
 
-Exit codes: 0 all merged, 1 a task failed/conflicted/blocked, 2 bad input, 130 stopped (resumable).`,
+Exit codes: 0 all merged, 1 a task failed/conflicted/blocked, 2 bad input, 75 usage limit reached (resumable: run again after its reset), 130 stopped (resumable).`,
     )
     .action(async (file: string, flags: RunFlags) => {
       process.exitCode = await runCommand(file, flags);
@@ -173,7 +177,23 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
     }
 
     const enforcement = spec.lease.enforce === 'off' ? undefined : await makeEnforcement(stateDir, git, spec.lease.enforce, sandbox);
-    const engine = new Engine({
+    // Steering reaches the engine only through these two calls, once the engine exists.
+    const control = {
+      stopTask: (id: string) => engine.stopTask(id),
+      retryTask: (id: string) => engine.retryTask(id),
+    };
+    const listeners: ((e: SwarmEvent) => void)[] = [];
+    const steering = new Steering({
+      spec,
+      store,
+      stateDir,
+      swarmArgv: swarmArgv(),
+      control,
+      tell: (e) => {
+        for (const l of listeners) l(e);
+      },
+    });
+    const engine: Engine = new Engine({
       spec,
       graph,
       store,
@@ -184,6 +204,7 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
       concurrency: slots,
       logs: fileLogSink(join(stateDir, 'logs', spec.name)),
       enforcement,
+      inbox: steering,
       selected,
       keepWorktrees: flags.keepWorktrees === true,
       // Hidden: first-come order instead of the critical path, to measure what the order is worth.
@@ -198,9 +219,14 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
       reapOrphans: (pid) => reapOrphans(pid, { within: realPath(dirname(git.worktreePath(spec.name, '_'))) }),
     });
 
-    const controls: RunControls = { stop: (force) => engine.stop(force) };
+    const controls: RunControls = {
+      stop: (force) => engine.stop(force),
+      // Inside tmux, the TUI's `o` follows a task's log beside it.
+      ...(process.env.TMUX ? { openLog: (task: string) => openLogPane(spec.name, task, git.root) } : {}),
+    };
     const reporter = await makeReporter(ui, file, controls, spec);
     engine.on((e) => reporter.handle(e));
+    listeners.push((e) => reporter.handle(e));
     if (confinement.value !== undefined) {
       reporter.handle({ type: 'log', reason: 'warning', run: spec.name, at: Date.now(), message: confinement.value });
     }
@@ -234,9 +260,10 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    steering.start();
     try {
       const began = Date.now();
-      const result = await engine.run();
+      const result = await engine.run().finally(() => steering.stop());
       await git.drainPool(spec.name).catch(() => undefined);
       await reporter.close();
       if (inGithubActions()) {
@@ -252,6 +279,9 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
         case 'failed':
         case 'budget':
           return EXIT.failed;
+        case 'usage-limit':
+          process.stderr.write(`swarm run: ${result.value.message ?? 'usage limit reached'}\n`);
+          return EXIT.usageLimit;
       }
     } finally {
       process.off('SIGINT', onSignal);
@@ -282,7 +312,7 @@ async function makeEnforcement(stateDir: string, git: Git, mode: 'block' | 'warn
   const argv = swarmArgv();
   const guardHooksDir = ensureGuardHooksDir(stateDir, argv);
   const origHooksPath = await resolveOrigHooksPath(git.root);
-  const settingsJson = claudeSettingsJson(argv);
+  const settingsJson = claudeSettingsJson(argv, { guard: true, messages: true });
   return {
     forTask: ({ run, task, worktree, lease }) => ({
       env: enforcementEnv({
@@ -323,6 +353,10 @@ async function makeReporter(ui: string, file: string, controls: RunControls, spe
   }
   const { createTuiReporter } = await import('../../tui/reporter.js');
   return createTuiReporter({ stdout: process.stdout, stdin: process.stdin, controls, file, noColor: Boolean(process.env.NO_COLOR) });
+}
+
+function openLogPane(run: string, task: string, cwd: string): void {
+  spawnSync('tmux', ['split-window', '-h', '-d', '-c', cwd, followCommand(run, task)], { stdio: 'ignore' });
 }
 
 /** /proc shows a process's folder with symlinks resolved; compare like with like. */

@@ -1,5 +1,6 @@
 import { Box, Text } from 'ink';
 import { ACTIVE_STATES } from '../../engine/task-state.js';
+import { clockTime } from '../../engine/usage-limit.js';
 import { elapsed, money, progressBar, truncate } from '../format.js';
 import { toneColor } from '../glyphs.js';
 import type { RunView } from '../view-model.js';
@@ -16,7 +17,12 @@ const NOTE_MS = 60_000;
 /** The lines under the progress bar: rate limits, a lowered concurrency, a recent warning. */
 export function headerNotices(view: RunView): string[] {
   const notices: string[] = [];
-  const { rateLimit, limit } = view;
+  const { rateLimit, limit, usage } = view;
+  if (usage?.message !== undefined) notices.push(`⚠ ${usage.message}`);
+  else if (usage?.resumeAt !== undefined && view.finished === undefined) {
+    const at = usage.resetsAt === undefined ? '' : ` at ${clockTime(usage.resetsAt, view.now)}`;
+    notices.push(`⏸ usage limit reached; it resets${at}: going on in ${countdown(usage.resumeAt - view.now)}, no new task starts`);
+  }
   if (rateLimit !== undefined && view.now < rateLimit.until && view.finished === undefined) {
     const wait = Math.ceil((rateLimit.until - view.now) / 1000);
     notices.push(`⚠ ${rateLimit.error}: ${rateLimit.task} retries (#${rateLimit.retryAttempt}) in ${wait}s`);
@@ -27,6 +33,15 @@ export function headerNotices(view: RunView): string[] {
   const note = view.notes.findLast((n) => n.level === 'warning');
   if (note !== undefined && view.now - note.at < NOTE_MS) notices.push(`⚠ ${note.message}`);
   return notices;
+}
+
+/** `2:13:05`, `4:09`: a countdown to the second. */
+export function countdown(ms: number): string {
+  const s = Math.max(0, Math.ceil(ms / 1000));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = String(s % 60).padStart(2, '0');
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${sec}` : `${m}:${sec}`;
 }
 
 /** Run name, progress bar merged/total, elapsed time, cost, agents running / limit. */

@@ -11,6 +11,7 @@ export const HELP_LINES: readonly (readonly [string, string])[] = [
   ['PgUp PgDn', 'move a page'],
   ['enter', 'open the selected task’s log; enter or esc goes back'],
   ['f', 'show only failed or running tasks / show all'],
+  ['o', 'inside tmux: follow the selected task’s log in a new pane'],
   ['?', 'this help; ? or esc closes it'],
   ['q, ctrl-c', 'stop: running agents stop, the run stays resumable'],
   ['again', 'kill the agents now'],

@@ -34,6 +34,8 @@ function headline(outcome: Outcome | undefined): { readonly word: string; readon
       return { word: 'stopped', tone: 'warn' };
     case 'budget':
       return { word: 'stopped: budget reached', tone: 'warn' };
+    case 'usage-limit':
+      return { word: 'stopped: usage limit reached', tone: 'warn' };
     case undefined:
       return { word: 'ended', tone: 'warn' };
     default:
