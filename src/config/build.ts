@@ -61,6 +61,7 @@ export function buildSpec(raw: RawSpec, file: string, name: string, prompts: Rea
   if (raw.setup !== undefined) spec.setup = raw.setup;
   if (raw.check !== undefined) spec.check = raw.check;
   if (raw.budget_usd !== undefined) spec.budgetUsd = raw.budget_usd;
+  if (raw.push !== undefined && raw.push !== false) spec.push = raw.push === true ? 'origin' : raw.push;
   return spec;
 }
 

@@ -117,6 +117,13 @@ export const SpecSchema = z
     }),
     timeout: duration.optional(),
     budget_usd: z.number().positive().optional().meta({ description: 'Stop starting tasks once the run has spent this much.' }),
+    push: z
+      .union([z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { message: 'expected the name of a git remote, e.g. origin' }), z.boolean()])
+      .optional()
+      .meta({
+        description:
+          'A git remote (true: origin) the run meets other machines at: its branches are fetched first, progress is pushed as compare-and-swaps. The --push flag overrides it.',
+      }),
     agent: AgentSchema.optional(),
     lease: z
       .strictObject({

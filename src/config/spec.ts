@@ -88,6 +88,8 @@ export interface Spec {
   readonly setup?: string;
   readonly check?: string;
   readonly budgetUsd?: number;
+  /** The git remote of `push:` (true there: origin); undefined: nothing is fetched or pushed. */
+  readonly push?: string;
   /**
    * `limits.max_wait`: how long to wait for a usage-limit reset before stopping the run
    * (resumable, exit 75). 0 by default: a CI job would rather end and be re-run after the

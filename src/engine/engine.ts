@@ -6,6 +6,7 @@ import type { EventListener, RunEvent, TaskInfo } from './events.js';
 import type { LogSink, RunRecord, TaskRecord } from './ports.js';
 import { droppedTasks, droppedText } from './dropped.js';
 import { checkIntegrationHead, describeForeignMove, resume } from './recover.js';
+import { foldIntoPrevious, mergeBase, publishEnd, readRecord, storeFolded } from './run-record.js';
 import { taskHash } from './resume.js';
 import { type EngineOptions, messageOf, RunContext } from './run-context.js';
 import { Scheduler } from './scheduler.js';
@@ -35,10 +36,13 @@ export class Engine {
   readonly #scheduler: Scheduler;
   /** Tasks a template made before but makes no more, reported after the run starts. */
   #dropped: readonly string[] = [];
+  /** Stops a moved base's merge.check on a forced stop. */
+  readonly #baseAbort = new AbortController();
 
   constructor(options: EngineOptions) {
     this.#ctx = new RunContext(options);
     this.#scheduler = new Scheduler(this.#ctx);
+    this.#ctx.stopRun = (force) => this.#scheduler.stop(force);
   }
 
   on(listener: EventListener): void {
@@ -47,6 +51,7 @@ export class Engine {
 
   /** Graceful first (no new starts, agents stopped, queued merges finish); `force` also abandons merges. */
   stop(force: boolean): void {
+    if (force) this.#baseAbort.abort();
     this.#scheduler.stop(force);
   }
 
@@ -74,17 +79,21 @@ export class Engine {
     }
     let baseSha: string;
     try {
-      baseSha = previous?.baseSha ?? (await git.resolve(spec.base));
-      ctx.head = await git.ensureIntegrationBranch(spec.into, baseSha, spec.name);
+      // Resolved again at every run: a base that moved since (a fix on main) is merged in below.
+      const now = await git.resolve(spec.base).catch((e: unknown) => (previous ? previous.baseSha : Promise.reject(e)));
+      ctx.head = await git.ensureIntegrationBranch(spec.into, previous?.baseSha ?? now, spec.name);
+      baseSha = now;
     } catch (error) {
       return err(messageOf(error));
     }
+    await readRecord(ctx);
 
     const hashes = new Map(spec.tasks.map((t) => [t.id, taskHash(spec, t)]));
     const prevTasks = new Map<string, TaskRecord>(previous ? store.getTasks(spec.name).map((r) => [r.task, r]) : []);
     this.#dropped = droppedTasks(spec, prevTasks);
     const moved = await checkIntegrationHead(ctx, previous, prevTasks);
     if (moved !== undefined) return err(moved);
+    const fromGit = await foldIntoPrevious(ctx, prevTasks, previous !== undefined);
     const { plan, mergeReady, crashed } = await resume(ctx, previous, prevTasks, hashes);
 
     for (const t of spec.tasks) {
@@ -102,7 +111,14 @@ export class Engine {
         interrupted: crashed && plan.interrupted.has(t.id),
       });
     }
-    if (previous && [...ctx.selected].every((id) => plan.keepMerged.has(id))) return this.#nothingToDo(previous, baseSha, plan.recoveredMerges);
+    if (previous && [...ctx.selected].every((id) => plan.keepMerged.has(id))) {
+      const done = this.#nothingToDo(previous, baseSha, plan.recoveredMerges);
+      await publishEnd(ctx);
+      return ctx.fatal === undefined ? done : err(ctx.fatal);
+    }
+    const base = await mergeBase(ctx, baseSha, this.#baseAbort.signal);
+    if (base.kind === 'moved') return err(await describeForeignMove(ctx, ctx.head, base.actual));
+    if (base.kind === 'failed') return err(base.message);
     ctx.costUsd = previous?.costUsd ?? 0;
     store.saveRun(
       {
@@ -120,7 +136,8 @@ export class Engine {
       spec.tasks.map((t) => ({ task: t.id, hash: hashes.get(t.id)!, state: ctx.live.get(t.id)!.state })),
     );
     store.setIntegrationHead(spec.name, ctx.head);
-    this.#emitStarted(baseSha, previous !== undefined);
+    storeFolded(ctx, prevTasks, fromGit);
+    this.#emitStarted(baseSha, previous !== undefined || fromGit.length > 0);
     if (previous && plan.keepMerged.size > 0) ctx.log('info', `resuming: ${plan.keepMerged.size} task(s) already merged stay merged`);
 
     await this.#scheduler.run();
@@ -129,6 +146,7 @@ export class Engine {
       const now = await git.integrationHead(spec.into).catch(() => undefined);
       if (now !== undefined && now !== ctx.head) ctx.fatal = await describeForeignMove(ctx, ctx.head, now);
     }
+    await publishEnd(ctx);
     return this.#finish(startedAt);
   }
 

@@ -1,5 +1,7 @@
 import PQueue from 'p-queue';
 import type { Spec } from '../config/spec.js';
+import { taskTrailers } from './record.js';
+import { taskHash } from './resume.js';
 import { type Live, messageOf, type RunContext } from './run-context.js';
 
 /** How a merge ended; the scheduler acts on it. */
@@ -75,7 +77,9 @@ export class MergeQueue {
     if (sha === undefined) return { kind: 'failed', detail: 'it reached the merge queue without a passing audit; not merged' };
     const strategy = await this.#strategyFor(id, live, sha);
     const expected = ctx.head;
-    const prepared = await git.prepareMerge({ run: spec.name, into: spec.into, sha, expected, strategy, message: `swarm(${id}): ${task.title}` });
+    const message = `swarm(${id}): ${task.title}`;
+    const trailers = taskTrailers(spec.name, id, taskHash(spec, task), sha);
+    const prepared = await git.prepareMerge({ run: spec.name, into: spec.into, sha, expected, strategy, message, trailers });
     ctx.o.crashPoint?.('merge:prepared');
     if (prepared.kind === 'moved') return { kind: 'moved', expected, actual: prepared.actual };
     if (prepared.kind === 'conflict') return { kind: 'conflict', files: prepared.files };
@@ -102,6 +106,11 @@ export class MergeQueue {
     ctx.head = prepared.commit;
     store.setIntegrationHead(spec.name, prepared.commit);
     ctx.o.crashPoint?.('merge:recorded');
+    ctx.o.publish?.landed(prepared.commit, (refused) => {
+      ctx.fatal ??= refused;
+      ctx.log('warning', refused);
+      ctx.stopRun(false);
+    });
     // After the merge: whatever reached the branch up to now, during merge.check too, is told.
     await this.#reportLateCommits(id, live, sha);
     const empty = prepared.commit === expected || live.empty === true;

@@ -152,6 +152,17 @@ export interface RunStore extends LeaseStore {
 
 // ---------------------------------------------------------------------------- git
 
+/** One commit of the integration branch's first-parent chain that carries the run record (see record.ts). */
+export interface RecordEntry {
+  /** The integration branch's commit. */
+  readonly landed: string;
+  readonly run: string;
+  readonly task?: string;
+  readonly hash?: string;
+  readonly commit?: string;
+  readonly base?: string;
+}
+
 export interface Worktree {
   readonly path: string;
   readonly branch: string;
@@ -190,7 +201,16 @@ export interface GitPort {
    * detached there); the integration branch does not move. `moved` when the branch is not
    * at `expected`.
    */
-  prepareMerge(opts: { run: string; into: string; sha: string; expected: string; strategy: MergeStrategy; message: string }): Promise<PreparedMerge>;
+  prepareMerge(opts: {
+    run: string;
+    into: string;
+    sha: string;
+    expected: string;
+    strategy: MergeStrategy;
+    message: string;
+    /** `Key: value` lines of the run record, on the commit that lands the work. */
+    trailers?: readonly string[];
+  }): Promise<PreparedMerge>;
   /** Compare-and-swap of the integration branch from `expected` to `commit`; false when it was not at `expected`. */
   landMerge(opts: { run: string; into: string; commit: string; expected: string; task: string }): Promise<boolean>;
   /** Drops a prepared merge: the merge worktree goes back to the branch's head, clean. */
@@ -218,6 +238,12 @@ export interface GitPort {
   renameBranch(branch: string, to: string): Promise<void>;
   /** Deletes a task branch (never the integration branch or the user's current branch). */
   deleteBranch(branch: string): Promise<void>;
+  /** The run record on `into`'s first-parent chain, newest first (commits with `Swarm-Run: <run>`). Optional. */
+  readRecord?(into: string, run: string): Promise<RecordEntry[]>;
+  /** Whether `ancestor` is in `descendant`'s history (both commit-ish). Optional. */
+  contains?(ancestor: string, descendant: string): Promise<boolean>;
+  /** The name `branch` of task `task` of `run` (`swarm-task/<run>/<task>`). Optional. */
+  taskBranch?(run: string, task: string): string;
   isDirty(worktree: string): Promise<boolean>;
 }
 

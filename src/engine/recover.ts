@@ -22,7 +22,7 @@ export interface Resumed {
 /** Returns an error message when the integration branch moved outside swarm and the user did not accept it. */
 export async function checkIntegrationHead(ctx: RunContext, previous: RunRecord | undefined, prevTasks: Map<string, TaskRecord>): Promise<string | undefined> {
   const expected = previous?.headSha === undefined ? undefined : reconcileMergeIntent(ctx, previous.headSha, prevTasks);
-  if (expected === undefined || expected === ctx.head) return undefined;
+  if (expected === undefined || expected === ctx.head || (await isBaseMergeOn(ctx, expected))) return undefined;
   const moved = await describeForeignMove(ctx, expected, ctx.head);
   if (!ctx.o.acceptMovedBranch) return moved;
   ctx.log('warning', `the integration branch ${ctx.spec.into} was moved outside swarm, to ${ctx.head.slice(0, 12)}; accepted (--accept-branch)`);
@@ -66,6 +66,15 @@ export async function resume(
   }
   await setAsideChanged(ctx, [...plan.changed, ...plan.downstreamOfChange], prevTasks);
   return { plan, mergeReady, crashed };
+}
+
+/**
+ * The branch is one commit past where swarm left it, and that commit is this run's merge of
+ * a moved base (the runner died between landing it and recording it): not a foreign move.
+ */
+async function isBaseMergeOn(ctx: RunContext, expected: string): Promise<boolean> {
+  if (!ctx.record.some((e) => e.landed === ctx.head && e.base !== undefined)) return false;
+  return (await ctx.o.git.resolve(`${ctx.head}^1`).catch(() => undefined)) === expected;
 }
 
 /**
@@ -203,6 +212,8 @@ async function workIsIn(ctx: RunContext, rec: TaskRecord): Promise<boolean> {
 
 /** Whether `sha` is a commit swarm made landing `task` (merge and squash commits are `swarm(<task>): ...`). */
 async function isMergeOf(ctx: RunContext, task: string, sha: string): Promise<boolean> {
+  // The run record's trailer says so (a rebase's last commit keeps the agent's subject).
+  if (ctx.recorded.get(task)?.landed === sha) return true;
   const [commit] = await ctx.o.git.commitsBetween(`${sha}^`, sha).catch(() => []);
   return commit !== undefined && commit.sha === sha && commit.subject.startsWith(`swarm(${task}):`);
 }

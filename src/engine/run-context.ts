@@ -2,7 +2,9 @@ import type { Spec, TaskSpec } from '../config/spec.js';
 import { processStart } from '../util/process-identity.js';
 import type { EventListener, SwarmEvent } from './events.js';
 import { OutputBudget } from './output-budget.js';
-import type { AgentRunner, Clock, Enforcement, GitPort, GraphView, Inbox, Lease, LogSink, RunStore, ShellPort, TaskPatch } from './ports.js';
+import type { AgentRunner, Clock, Enforcement, GitPort, GraphView, Inbox, Lease, LogSink, RecordEntry, RunStore, ShellPort, TaskPatch } from './ports.js';
+import type { PublishPort } from './publish.js';
+import type { RecordedMerge } from './record.js';
 import type { DependencyResult } from './prompt.js';
 import type { Peer } from './steer-prompt.js';
 import { ACTIVE_STATES, canTransition, type TaskState } from './task-state.js';
@@ -56,10 +58,14 @@ export interface EngineOptions {
   readonly inbox?: Inbox;
   /** Test-only crash points: called at each named point of a merge (see util/crash-point.ts). */
   readonly crashPoint?: (name: CrashPoint) => void;
+  /** Do not rebuild the run from the integration branch's record (`--fresh`). */
+  readonly ignoreRecord?: boolean;
+  /** `--push`: where merges and unmerged tasks' work go (publish.ts); undefined pushes nothing. */
+  readonly publish?: PublishPort;
 }
 
 /** Where a test can kill the runner in a merge: after each durable step. */
-export type CrashPoint = 'merge:prepared' | 'merge:intent' | 'merge:checked' | 'merge:landed' | 'merge:recorded';
+export type CrashPoint = 'merge:prepared' | 'merge:intent' | 'merge:checked' | 'merge:landed' | 'merge:recorded' | 'push:integration';
 
 /** Per-task facts the engine keeps while it runs; the store has the durable copy. */
 export interface Live {
@@ -132,6 +138,12 @@ export class RunContext {
   fatal: string | undefined;
   /** Why the run stopped when the user did not stop it (a refused login): the detail of the tasks it cancels. */
   stopReason: string | undefined;
+  /** The run record read from the integration branch (run-record.ts), newest first. */
+  record: readonly RecordEntry[] = [];
+  /** Each task's newest landing in that record. */
+  recorded: ReadonlyMap<string, RecordedMerge> = new Map();
+  /** Stops the run as the user would (set by the engine to the scheduler's stop). */
+  stopRun: (force: boolean) => void = () => undefined;
   /** Called after a lease is released: tasks waiting for one may start. */
   onLeaseReleased: () => void = () => undefined;
   readonly #listeners: EventListener[] = [];

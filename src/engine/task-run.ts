@@ -1,5 +1,6 @@
 // Over 400 lines: one task's whole life up to the merge queue, around its one attempt loop;
 // the text it writes lives in failure-text.ts and prompt.ts, the usage-limit policy in usage-limit.ts.
+import { catchUp } from './continue-branch.js';
 import { RESUMABLE_KINDS, type TaskSpec } from '../config/spec.js';
 import type { SwarmEvent } from './events.js';
 import { elidedText } from './output-budget.js';
@@ -82,6 +83,7 @@ export class TaskRun {
         `task ${id}: undid the unfinished merge of ${ctx.spec.into} in its worktree (a conflict resolution that did not finish); the conflict comes back at its merge`,
       );
     }
+    if (!live.mergeReady && wt.value.startSha !== ctx.head) await catchUp(ctx, id, live, ctx.head);
     if (live.mergeReady) {
       live.mergeReady = false;
       await this.#commitLeftovers();

@@ -1,9 +1,11 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { GitPort } from '../engine/ports.js';
+import type { GitPort, RecordEntry } from '../engine/ports.js';
 import { err, ok, type Result } from '../util/result.js';
 import { GitRunner } from './exec.js';
 import { parseWorktreeList } from './worktree-list.js';
+import { taskBranch } from './names.js';
+import { readRunRecord } from './record.js';
 import { GitCore, isInside } from './core.js';
 import { History } from './history.js';
 import { Integration } from './integration.js';
@@ -186,6 +188,22 @@ export class Git implements GitPort {
 
   isAncestor(...args: Parameters<Integration['isAncestor']>): ReturnType<Integration['isAncestor']> {
     return this.#integration.isAncestor(...args);
+  }
+
+  // ------------------------------------------------------------------------ the run record
+
+  /** The run record on `into` (see src/git/record.ts). */
+  readRecord(into: string, run: string): Promise<RecordEntry[]> {
+    return readRunRecord(this.#core.runner, this.root, into, run);
+  }
+
+  /** Whether `ancestor` is in `descendant`'s history; false when either is missing. */
+  async contains(ancestor: string, descendant: string): Promise<boolean> {
+    return (await this.#core.atRoot(['merge-base', '--is-ancestor', ancestor, descendant])).exitCode === 0;
+  }
+
+  taskBranch(run: string, task: string): string {
+    return taskBranch(run, task);
   }
 
   // ------------------------------------------------------------------------ commits and branches

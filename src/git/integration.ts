@@ -80,7 +80,15 @@ export class Integration {
    * worktree is settled first, whatever was left there. `moved` when the branch is not at
    * `expected`: someone other than swarm moved it.
    */
-  async prepareMerge(opts: { run: string; into: string; sha: string; expected: string; strategy: MergeStrategy; message: string }): Promise<PreparedMerge> {
+  async prepareMerge(opts: {
+    run: string;
+    into: string;
+    sha: string;
+    expected: string;
+    strategy: MergeStrategy;
+    message: string;
+    trailers?: readonly string[];
+  }): Promise<PreparedMerge> {
     this.#core.checkName('run', opts.run);
     return this.#merges.run(async () => {
       const cwd = await this.#mergeWorktree(opts.run, opts.into);
@@ -95,7 +103,7 @@ export class Integration {
         strategy: opts.strategy,
         message: opts.message,
         identity: await this.#core.identity(cwd),
-        ...(opts.strategy === 'merge' ? {} : { source: opts.sha }),
+        trailers: opts.trailers ?? (opts.strategy === 'merge' ? [] : [`${SOURCE_TRAILER}: ${opts.sha}`]),
       });
       if (outcome.kind === 'conflict') {
         // Back at the branch's head, and on the branch again, as between merges.
@@ -260,7 +268,15 @@ export class Integration {
     const ancestor = await this.#core.atRoot(['merge-base', '--is-ancestor', tip.value, target.value]);
     if (ancestor.exitCode === 0) return true;
     // A squash commit names the commit it squashed: exact, whatever came after it.
-    const squashed = await this.#core.atRoot(['log', '--first-parent', '--format=%H', '-n1', '-F', `--grep=${SOURCE_TRAILER}: ${tip.value}`, target.value]);
+    const squashed = await this.#core.atRoot([
+      'log',
+      '--first-parent',
+      '--format=%H',
+      '-n1',
+      '-E',
+      `--grep=^Swarm-(Source|Commit): ${tip.value}$`,
+      target.value,
+    ]);
     if (squashed.exitCode === 0 && squashed.stdout.trim() !== '') return true;
     const merged = await this.#core.atRoot(['merge-tree', '--write-tree', '--no-messages', target.value, tip.value]);
     if (merged.exitCode === 0) {

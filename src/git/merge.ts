@@ -47,8 +47,11 @@ export async function settleMergeWorktree(runner: GitRunner, cwd: string, at: st
   await runner.ok(['clean', '-q', '-fd'], { cwd });
 }
 
-/** The trailer of a squash commit that names the task branch commit it squashed. */
-export const SOURCE_TRAILER = 'Swarm-Source';
+/**
+ * The trailer that names the task branch commit a landed commit holds (`Swarm-Source` before
+ * the run record; both are still read).
+ */
+export const SOURCE_TRAILER = 'Swarm-Commit';
 
 /**
  * Makes the commit that lands `taskSha` on `onto` (the integration head), at `cwd`, whose
@@ -65,16 +68,25 @@ export async function applyStrategy(
     strategy: MergeStrategy;
     message: string;
     identity?: string[];
-    /** The task branch's commit, recorded in a squash commit's `Swarm-Source:` trailer. */
-    source?: string;
+    /**
+     * `Key: value` lines for the commit that lands the work (the run record, see
+     * src/git/record.ts): the merge commit, the squash commit, or the last rebased commit.
+     */
+    trailers?: readonly string[];
   },
 ): Promise<StrategyOutcome> {
   const { cwd, onto, taskSha, message } = opts;
   const identity = opts.identity ?? (await identityArgs(runner, cwd));
-  switch (opts.strategy) {
+  const trailers = opts.trailers ?? [];
+  const trailerArgs = trailers.length === 0 ? [] : ['-m', trailers.join('\n')];
+  // A rebase replays the agent's own commit messages onto the integration branch's
+  // first-parent chain, where the run record is read: a branch whose messages carry swarm's
+  // trailers (forged, or copied) lands as one squash commit, whose message is swarm's alone.
+  const strategy = opts.strategy === 'rebase' && (await carriesRecordTrailers(runner, cwd, onto, taskSha)) ? 'squash' : opts.strategy;
+  switch (strategy) {
     case 'merge': {
       // --no-verify: the merge is swarm's, not the user's; `merge.check` is the gate here.
-      const args = [...identity, ...SAFE_CONFIG, 'merge', '-q', '--no-ff', '--no-verify', '-m', message, taskSha];
+      const args = [...identity, ...SAFE_CONFIG, 'merge', '-q', '--no-ff', '--no-verify', '-m', message, ...trailerArgs, taskSha];
       const out = await runner.run(args, { cwd });
       if (out.exitCode === 0) return { kind: 'merged' };
       return failedMerge(runner, cwd, onto, args, out);
@@ -87,16 +99,15 @@ export async function applyStrategy(
       const staged = await runner.run(['diff', '--cached', '--quiet'], { cwd });
       // Nothing staged: the work is already on the integration branch.
       if (staged.exitCode === 0) return { kind: 'merged' };
-      // The trailer says exactly which work this commit holds: `isMerged` finds it again
+      // The trailers say exactly which work this commit holds: `isMerged` finds it again
       // even after later tasks rewrote the same lines.
-      const trailer = opts.source === undefined ? [] : ['-m', `${SOURCE_TRAILER}: ${opts.source}`];
-      await runner.ok([...identity, 'commit', '-q', '--no-verify', '-m', message, ...trailer], { cwd });
+      await runner.ok([...identity, 'commit', '-q', '--no-verify', '-m', message, ...trailerArgs], { cwd });
       return { kind: 'merged' };
     }
     case 'rebase':
-      return rebaseOnto(runner, { cwd, onto, taskSha, message, identity, ...(opts.source === undefined ? {} : { source: opts.source }) });
+      return rebaseOnto(runner, { cwd, onto, taskSha, message, identity, trailers });
     default:
-      return unreachable(opts.strategy);
+      return unreachable(strategy);
   }
 }
 
@@ -113,7 +124,7 @@ async function failedMerge(runner: GitRunner, cwd: string, onto: string, args: r
 
 async function rebaseOnto(
   runner: GitRunner,
-  opts: { cwd: string; onto: string; taskSha: string; message: string; identity: string[]; source?: string },
+  opts: { cwd: string; onto: string; taskSha: string; message: string; identity: string[]; trailers: readonly string[] },
 ): Promise<StrategyOutcome> {
   const { cwd, onto, identity } = opts;
   const tip = await flattenIntegrationMerge(runner, opts);
@@ -122,13 +133,20 @@ async function rebaseOnto(
   const out = await runner.run(args, { cwd });
   if (out.exitCode !== 0) return failedMerge(runner, cwd, onto, args, out);
   const rebased = await runner.ok(['rev-parse', 'HEAD'], { cwd });
-  // The last replayed commit names the task commit it came from, as a squash commit does.
-  // Only a commit the rebase made: with nothing replayed, HEAD is the integration head.
-  if (opts.source !== undefined && (await runner.run(['merge-base', '--is-ancestor', rebased, onto], { cwd })).exitCode !== 0) {
+  // The last replayed commit carries the run record, as a squash commit does. Only a
+  // commit the rebase made: with nothing replayed, HEAD is the integration head.
+  if (opts.trailers.length > 0 && (await runner.run(['merge-base', '--is-ancestor', rebased, onto], { cwd })).exitCode !== 0) {
     // git before 2.32 has no --trailer: then the merge is recognised by its content alone.
-    await runner.run([...identity, 'commit', '--amend', '-q', '--no-verify', '--no-edit', '--trailer', `${SOURCE_TRAILER}: ${opts.source}`], { cwd });
+    const args = opts.trailers.flatMap((t) => ['--trailer', t]);
+    await runner.run([...identity, 'commit', '--amend', '-q', '--no-verify', '--no-edit', ...args], { cwd });
   }
   return { kind: 'merged' };
+}
+
+/** Whether a commit in `onto..tip` has a `Swarm-Run:` or `Swarm-Task:` trailer of its own. */
+async function carriesRecordTrailers(runner: GitRunner, cwd: string, onto: string, tip: string): Promise<boolean> {
+  const out = await runner.run(['log', '--format=%(trailers:key=Swarm-Run,key=Swarm-Task,key=Swarm-Base,valueonly)', `${onto}..${tip}`, '--'], { cwd });
+  return out.exitCode !== 0 || out.stdout.trim() !== '';
 }
 
 /**

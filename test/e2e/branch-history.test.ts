@@ -135,8 +135,11 @@ writeFileSync('lib/t/v2.txt', 'v2\\n');
     expect(t).toMatchObject({ state: 'merged' });
     const store = openStore(join(repo.dir, '.swarm', 'state.db'));
     try {
-      // Its start commit is the integration head when it started, not the old branch's fork point.
-      expect(store.getTasks('cr').find((r) => r.task === 't')?.startSha).toBe(head);
+      // Its start commit is the integration head when it started, not the old branch's fork
+      // point: the merge of main (the base, which the new file moved) on top of `head`.
+      expect(repo.git('rev-parse', 'swarm/cr^1^1')).toBe(head);
+      expect(repo.git('log', '-1', '--format=%s', 'swarm/cr^1')).toMatch(/^swarm: merge base HEAD /);
+      expect(store.getTasks('cr').find((r) => r.task === 't')?.startSha).toBe(repo.git('rev-parse', 'swarm/cr^1'));
     } finally {
       store.close();
     }

@@ -76,7 +76,7 @@ describe('merge strategies', () => {
       commitFile(a.path, 'shared.txt', 'one\nTWO by a\nthree\n', 'a1');
       commitFile(b.path, 'b.txt', 'b\n', 'b1');
       expect((await mergeTask(g, 'a', strategy)).kind).toBe('merged');
-      expect(repo.git('log', '-1', '--format=%(trailers:key=Swarm-Source,valueonly)', INTO)).toBe(repo.git('rev-parse', 'swarm-task/r1/a'));
+      expect(repo.git('log', '-1', '--format=%(trailers:key=Swarm-Commit,valueonly)', INTO)).toBe(repo.git('rev-parse', 'swarm-task/r1/a'));
       // c starts after a is merged and rewrites the very line a wrote.
       const c = await g.createWorktree(RUN, 'c', INTO);
       if (!c.ok) throw new Error(c.error);

@@ -6,9 +6,12 @@ import { reapOrphans } from '../../agents/orphans.js';
 import { defaultRunners } from '../../agents/registry.js';
 import { sharedLoginWarning } from '../../agents/shared-login.js';
 import { Engine, fileLogSink } from '../../engine/engine.js';
-import type { Enforcement } from '../../engine/ports.js';
+import type { Enforcement, RunStore } from '../../engine/ports.js';
+import { Publisher } from '../../engine/publish.js';
 import type { Spec } from '../../config/spec.js';
 import { Git } from '../../git/index.js';
+import { Remote } from '../../git/remote.js';
+import { ok, type Result } from '../../util/result.js';
 import { buildGraph } from '../../graph/index.js';
 import { checkAgainstRepository } from '../../config/repo-checks.js';
 import { auditPaths, claudeSettingsJson, escapingLinks, enforcementEnv, ensureGuardHooksDir, resolveOrigHooksPath } from '../../hooks/index.js';
@@ -37,6 +40,8 @@ export interface RunFlags {
   ui?: string;
   keepWorktrees?: boolean;
   acceptBranch?: boolean;
+  /** `--push [REMOTE]`: true without a name. */
+  push?: string | boolean;
   /** The repository to work in (not a flag: `swarm demo` passes its scratch repository). @default the current folder's */
   repo?: string;
 }
@@ -51,6 +56,10 @@ export function register(program: Command): void {
     .option('--fresh', 'discard the saved run and start over')
     .option('--ui <kind>', 'tui | plain | json (default: tui on a terminal, plain otherwise and when CI is set)')
     .option('--accept-branch', 'accept the integration branch where it is now, though swarm did not move it there (you moved it on purpose)')
+    .option(
+      '--push [remote]',
+      "fetch the run's branches from REMOTE first, push merges and unmerged work to it (compare-and-swap); default origin, or the file's push:",
+    )
     .option('--keep-worktrees', "keep each merged task's worktree as it is (default: handed to the next task, or removed once merged)")
     .addHelpText(
       'after',
@@ -59,6 +68,7 @@ Examples:
   swarm run                          # ./swarm.yaml, the TUI on a terminal
   swarm run refactor.yaml -c 8 --ui plain
   swarm run --only auth,api          # auth and api, and whatever they depend on
+  swarm run --push                   # in CI: resumes from origin, pushes progress there
 
 Exit codes: 0 all merged, 1 a task failed/conflicted/blocked, 2 bad input, 75 usage limit reached (resumable: run again after its reset), 130 stopped (resumable).`,
     )
@@ -154,6 +164,21 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
       for (const line of fresh.value) process.stderr.write(`swarm: ${line}\n`);
     }
 
+    const remoteName = flags.push === undefined || flags.push === false ? spec.push : flags.push === true ? (spec.push ?? 'origin') : flags.push;
+    let publisher: Publisher | undefined;
+    if (remoteName !== undefined) {
+      const remote = await Remote.open(git.root, remoteName);
+      if (!remote.ok) return fail(remote.error);
+      publisher = new Publisher({
+        remote: remote.value,
+        run: spec.name,
+        into: spec.into,
+        branchOf: (task) => git.taskBranch(spec.name, task),
+        clock: { now: () => Date.now() },
+        crashPoint: crashPointFromEnv(),
+      });
+    }
+
     const enforcement = spec.lease.enforce === 'off' ? undefined : await makeEnforcement(stateDir, git, spec.lease.enforce, sandbox);
     // Steering reaches the engine only through these two calls, once the engine exists.
     const control = {
@@ -191,6 +216,9 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
       // Only processes working inside this run's worktrees: a reused pid must not reach another run's agents.
       acceptMovedBranch: flags.acceptBranch === true,
       crashPoint: crashPointFromEnv(),
+      publish: publisher,
+      // --fresh starts over: what the integration branch records is not taken as done.
+      ignoreRecord: flags.fresh === true,
       reapOrphans: (pid) => reapOrphans(pid, { within: realPath(dirname(git.worktreePath(spec.name, '_'))) }),
     });
 
@@ -215,6 +243,15 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
         at: Date.now(),
         message: 'your checkout has uncommitted changes; swarm works from commits, so they are not part of this run (and are left alone)',
       });
+    }
+
+    if (publisher) {
+      const synced = await syncFromRemote(publisher, store, spec.name, git, flags.fresh !== true);
+      if (!synced.ok) {
+        await reporter.close();
+        return fail(synced.error);
+      }
+      for (const message of synced.value) reporter.handle({ type: 'log', reason: 'info', run: spec.name, at: Date.now(), message });
     }
 
     let interrupts = 0;
@@ -257,6 +294,21 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
     claim.value();
     store.close();
   }
+}
+
+/**
+ * `--push`, before the run: the remote's branches come in. When the integration branch
+ * moved forward to the remote's head and the run's record in state.db names a head that
+ * head contains, swarm takes it as its own (another runner of this run pushed it), so it
+ * is not reported as moved outside swarm.
+ */
+async function syncFromRemote(publisher: Publisher, store: RunStore, run: string, git: Git, tasks: boolean): Promise<Result<string[], string>> {
+  const synced = await publisher.sync({ tasks });
+  if (!synced.ok) return synced;
+  const moved = synced.value.integration;
+  const recorded = store.getRun(run)?.headSha;
+  if (moved && recorded !== undefined && recorded !== moved.to && (await git.contains(recorded, moved.to))) store.setIntegrationHead(run, moved.to);
+  return ok(synced.value.lines.map((l) => `--push: ${l}`));
 }
 
 async function makeEnforcement(stateDir: string, git: Git, mode: 'block' | 'warn', sandbox: BwrapSandbox): Promise<Enforcement> {
