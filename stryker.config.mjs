@@ -4,10 +4,10 @@
 export default {
   testRunner: 'vitest',
   vitest: { configFile: 'vitest.mutation.config.ts' },
-  mutate: ['src/engine/scheduler.ts', 'src/engine/task-run.ts', 'src/engine/merge-queue.ts', 'src/engine/recover.ts', 'src/engine/run-context.ts'],
+  mutate: ['src/engine/scheduler.ts', 'src/engine/merge-queue.ts'],
   coverageAnalysis: 'perTest',
   concurrency: 2,
-  reporters: ['clear-text', 'json'],
+  reporters: ['clear-text', 'progress-append-only', 'json'],
   jsonReporter: { fileName: 'reports/mutation/engine.json' },
   tempDirName: '.stryker-tmp',
   cleanTempDir: 'always',

@@ -27,9 +27,6 @@ beforeAll(() => {
     [
       'echo "$SWARM_TASK" >> "$COUNTER"',
       'if [ -f "$PKG/FAIL" ]; then exit 1; fi',
-      // Until base is merged into the integration branch before a run (issue 15), a new
-      // package's folder is not in its task's worktree: the agent makes it.
-      'mkdir -p "$PKG"',
       'if [ -f "$PKG/index.js" ]; then echo "migrated, saw index.js" > "$PKG/MIGRATED"; else echo "migrated" > "$PKG/MIGRATED"; fi',
     ].join('\n'),
   );
@@ -87,9 +84,9 @@ describe('a template end to end', () => {
     // Exactly one more agent start: the new package's.
     expect(starts()).toHaveLength(42);
     expect(starts().filter((t) => t === 'migrate.p40')).toHaveLength(1);
-    // Without the base merge (issue 15), the new task's worktree starts from the integration
-    // branch, which does not hold packages/p40/index.js yet: the agent makes the folder itself.
-    expect(['migrated', 'migrated, saw index.js']).toContain(a.repo.git('show', 'swarm/tpl:packages/p40/MIGRATED'));
+    // The moved base is merged into the integration branch first: the new task sees its package.
+    expect(a.repo.git('show', 'swarm/tpl:packages/p40/MIGRATED')).toBe('migrated, saw index.js');
+    expect(a.repo.git('ls-tree', '--name-only', 'swarm/tpl', 'packages/')).not.toContain('packages/broken');
 
     const status = await swarm(['status', '--json'], { cwd: a.repo.dir });
     const tasks = (JSON.parse(String(status.stdout)) as { tasks: { id: string; template?: string; match?: string; state: string }[] }).tasks;
