@@ -110,7 +110,15 @@ export class Integration {
         await runner.run(['symbolic-ref', 'HEAD', `refs/heads/${opts.into}`], { cwd });
         return outcome;
       }
-      return { kind: 'prepared', commit: await runner.ok(['rev-parse', 'HEAD'], { cwd }), cwd };
+      let commit = await runner.ok(['rev-parse', 'HEAD'], { cwd });
+      if (commit === opts.expected && opts.trailers !== undefined && opts.trailers.length > 0) {
+        // The work was already there (or there was none): an empty commit still carries the
+        // run record, so a fresh clone knows the task is done and does not run it again.
+        const args = [...(await this.#core.identity(cwd)), 'commit', '-q', '--allow-empty', '--no-verify', '-m', opts.message, '-m', opts.trailers.join('\n')];
+        await runner.ok(args, { cwd });
+        commit = await runner.ok(['rev-parse', 'HEAD'], { cwd });
+      }
+      return { kind: 'prepared', commit, cwd };
     });
   }
 

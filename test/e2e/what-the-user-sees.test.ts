@@ -130,8 +130,17 @@ describe('what a user sees', () => {
     const retry = readFileSync(join(a.repo.dir, '.swarm', 'logs', 'empty', 'strict.2.prompt.md'), 'utf8');
     expect(retry).toContain('Your previous attempt changed nothing');
     expect(a.repo.git('show', 'swarm/empty:strict.txt')).toBe('done');
-    // Nothing of lenient's landed: there was nothing.
-    expect(mergedTasks(a.repo, base, 'swarm/empty')).toEqual(['strict']);
+    // lenient landed as an empty commit that carries the run record (a fresh clone knows it is done).
+    const landed = mergedTasks(a.repo, base, 'swarm/empty');
+    expect([...landed].sort()).toEqual(['lenient', 'strict']);
+    const lenient = a.repo.git('log', '--first-parent', '--format=%H', '--grep=Swarm-Task: lenient', 'swarm/empty');
+    expect(lenient).toMatch(/^[0-9a-f]{40}$/);
+    expect(a.repo.git('diff', '--name-only', `${lenient}^`, lenient)).toBe('');
+    // Without state.db (a fresh CI clone), the record on the branch says both are done: no agent runs.
+    for (const f of ['state.db', 'state.db-wal', 'state.db-shm']) rmSync(join(a.repo.dir, '.swarm', f), { force: true });
+    const again = await swarm(['run', 'swarm.yaml', '--ui', 'plain'], { cwd: a.repo.dir });
+    expect(again.exitCode, String(again.stdout)).toBe(0);
+    expect(String(again.stdout)).not.toMatch(/(lenient|strict)\s+running/);
   }, 60_000);
 
   it('the start line says what a run on an existing integration branch starts from', async () => {
