@@ -29,6 +29,12 @@ export interface PublishPort {
    * The message of a refused push, if one was.
    */
   finish(head: string | undefined, unmerged: readonly string[]): Promise<string | undefined>;
+  /**
+   * An attempt of `task` failed (a retry follows, or the task fails): its branch goes out
+   * now, when it holds work of its own beyond `head`, so a runner killed later loses at
+   * most the attempt in progress.
+   */
+  taskWork(task: string, head: string, onRefused: (message: string) => void): void;
 }
 
 export interface PublisherOptions {
@@ -140,6 +146,17 @@ export class Publisher implements PublishPort {
         if (refused !== undefined) return refused;
       }
       return undefined;
+    });
+  }
+
+  taskWork(task: string, head: string, onRefused: (message: string) => void): void {
+    void this.#serial(async () => {
+      if (this.#refused !== undefined) return;
+      const branch = this.#o.branchOf(task);
+      const tip = await this.#o.remote.local(branch);
+      if (tip === undefined || tip === this.#seen.get(branch) || (await this.#o.remote.contains(tip, head))) return;
+      const refused = await this.#push(branch, tip);
+      if (refused !== undefined) onRefused(refused);
     });
   }
 

@@ -231,6 +231,12 @@ export class TaskRun {
         detail: failure ? failureDetail(failure) : undefined,
       });
       if (!failure) return { kind: 'queued' };
+      // Its committed work outlives this runner: on the remote before the retry starts.
+      ctx.o.publish?.taskWork(id, ctx.head, (refused) => {
+        ctx.fatal ??= refused;
+        ctx.log('warning', refused);
+        ctx.stopRun(false);
+      });
       if (resolving && !result.ok) return { kind: 'conflicted', detail: `the agent could not resolve the conflict: ${failureDetail(failure)}` };
       // A retry would start from what the tampering left, and be judged against it.
       if (live.tries > task.retries || result.failure === 'tampered') {

@@ -141,6 +141,22 @@ describe('--push and the run record: a CI re-run from a fresh clone', () => {
     expect(git(origin, 'rev-parse', INTO)).toBe(ar.repo.git('rev-parse', INTO));
   }, 120_000);
 
+  it("a failed attempt's work is pushed before its retry: a runner killed during the retry leaves it on origin", async () => {
+    const retrying = join(temp('swarm-flag-'), 'retrying');
+    const body = [
+      'echo "work of $SWARM_TASK, attempt $SWARM_ATTEMPT" >> "$SWARM_TASK.txt"',
+      `if [ "$SWARM_ATTEMPT" = 2 ]; then touch ${retrying}; sleep 60; fi`,
+    ].join('\n');
+    const { arena: ar, origin } = withOrigin([{ id: 'a', lines: ['    retries: 1', '    check: grep -q "attempt 2" a.txt'] }], body);
+    const run = ar.run(['--push']);
+    while (!existsSync(retrying)) await new Promise((r) => setTimeout(r, 50));
+    const branch = 'refs/heads/swarm-task/ci/a';
+    for (let i = 0; i < 200 && git(origin, 'for-each-ref', branch) === ''; i++) await new Promise((r) => setTimeout(r, 50));
+    process.kill(run.pid!, 'SIGKILL');
+    await run.catch(() => undefined);
+    expect(git(origin, 'show', `${branch}:a.txt`)).toContain('work of a, attempt 1');
+  }, 120_000);
+
   it('a push refused because someone else moved the remote branch stops the run (exit 2)', async () => {
     const { arena: ar, origin, starts } = withOrigin(['a', { id: 'b', dependsOn: ['a'] }], '');
     // While a works, someone else pushes the integration branch; b takes its time.
