@@ -204,6 +204,23 @@ describe('engine', () => {
     expect(git.branches.get('swarm/test')!.has('outside/x.ts')).toBe(false);
   });
 
+  it('a task that conflicts again after two resolutions ends conflicted: no third round', async () => {
+    const spec = makeSpec([makeTask('a')], { merge: { strategy: 'merge', onConflict: 'agent' } });
+    const { runner, engine, git, states } = setup(spec);
+    const prepare = git.prepareMerge.bind(git);
+    git.prepareMerge = async (o) => {
+      git.conflictOnce.add('a');
+      return prepare(o);
+    };
+    const done = engine.run();
+    for (let i = 0; i < 3; i++) (await runner.next()).finish();
+    expect(await done).toMatchObject({ ok: true, value: { outcome: 'failed' } });
+    expect(runner.calls).toHaveLength(3);
+    expect(states('a').filter((s) => s === 'resolving')).toHaveLength(2);
+    expect(states('a').at(-1)).toBe('conflicted');
+    expect(git.merges).toEqual([]);
+  });
+
   it('an agent resolving a conflict that cannot log in: the task is cancelled (resumable), not conflicted', async () => {
     const spec = makeSpec([makeTask('a')], { merge: { strategy: 'merge', onConflict: 'agent' } });
     const { runner, engine, git, states, events } = setup(spec);
