@@ -85,8 +85,9 @@ describe('an agent that moves the integration branch itself (git update-ref)', (
     a.spec(spec(a.script('agent2.sh', 'echo "$SWARM_TASK" > "$SWARM_TASK.txt"'), ['retries: 0']));
     const accepted = await a.run(['--accept-branch']);
     expect(accepted.exitCode, String(accepted.stderr)).toBe(0);
-    // The file changed on main (HEAD, the base), so main is merged in before b runs.
-    expect(mergedTasks(a.repo, base, 'swarm/ib')).toEqual(['a', '?a fix by hand', expect.stringMatching(/^\?swarm: merge base HEAD /), 'b']);
+    // The file changed on main (HEAD, the base), so main is merged in before b runs; a's
+    // agent changed, so a runs again, changes nothing, and lands an empty commit with its record.
+    expect(mergedTasks(a.repo, base, 'swarm/ib')).toEqual(['a', '?a fix by hand', expect.stringMatching(/^\?swarm: merge base HEAD /), 'a', 'b']);
   }, 60_000);
 });
 

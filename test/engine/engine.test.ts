@@ -233,6 +233,22 @@ describe('engine', () => {
     expect(events.filter((e) => e.type === 'log' && e.message.includes('could not authenticate (Not logged in'))).toHaveLength(1);
   });
 
+  it('a forced stop aborts a running merge.check: the task is cancelled and the branch does not move', async () => {
+    const spec = makeSpec([makeTask('a')], { merge: { strategy: 'merge', onConflict: 'fail', check: 'make' } });
+    const { runner, engine, git, shell, states, events } = setup(spec);
+    shell.run = (o) =>
+      new Promise((resolve) =>
+        o.signal.addEventListener('abort', () => resolve({ exitCode: null, signal: 'SIGTERM', timedOut: false, cancelled: true, output: '' })),
+      );
+    const done = engine.run();
+    (await runner.next()).finish();
+    for (let i = 0; i < 200 && !events.some((e) => e.type === 'check' && e.scope === 'merge'); i++) await new Promise((r) => setTimeout(r, 5));
+    engine.stop(true);
+    expect(await done).toMatchObject({ ok: true, value: { outcome: 'cancelled' } });
+    expect(states('a').at(-1)).toBe('cancelled');
+    expect(git.merges).toEqual([]);
+  });
+
   it('merge.check failing fails the task and says the merge was undone', async () => {
     const spec = makeSpec([makeTask('a'), makeTask('b', { dependsOn: ['a'] })], { merge: { strategy: 'merge', onConflict: 'fail', check: 'make' } });
     const { runner, engine, git, shell, states, events } = setup(spec);
