@@ -233,6 +233,22 @@ describe('engine', () => {
     expect(events.filter((e) => e.type === 'log' && e.message.includes('could not authenticate (Not logged in'))).toHaveLength(1);
   });
 
+  it('a task waiting for a lease held outside the run keeps the run alive until it gets it', async () => {
+    const spec = makeSpec([makeTask('a')]);
+    const { runner, engine, store, states } = setup(spec);
+    const held = store.acquire({ holder: 'alice', globs: ['src/a/**'], pid: 0, host: 'localhost', ttlMs: 60_000 });
+    if (!held.ok) throw new Error('could not take the outside lease');
+    let ended = false;
+    const done = engine.run().finally(() => (ended = true));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(ended).toBe(false);
+    expect(runner.calls).toHaveLength(0);
+    expect(states('a').at(-1)).toBe('waiting');
+    store.release(held.lease.id, held.lease.token);
+    (await runner.next()).finish();
+    expect(await done).toMatchObject({ ok: true, value: { outcome: 'success', merged: 1 } });
+  });
+
   it('a forced stop aborts a running merge.check: the task is cancelled and the branch does not move', async () => {
     const spec = makeSpec([makeTask('a')], { merge: { strategy: 'merge', onConflict: 'fail', check: 'make' } });
     const { runner, engine, git, shell, states, events } = setup(spec);
