@@ -106,11 +106,7 @@ export class MergeQueue {
     ctx.head = prepared.commit;
     store.setIntegrationHead(spec.name, prepared.commit);
     ctx.o.crashPoint?.('merge:recorded');
-    ctx.o.publish?.landed(prepared.commit, (refused) => {
-      ctx.fatal ??= refused;
-      ctx.log('warning', refused);
-      ctx.stopRun(false);
-    });
+    ctx.o.publish?.landed(prepared.commit, (refused) => ctx.stopOnFatal(refused));
     // After the merge: whatever reached the branch up to now, during merge.check too, is told.
     await this.#reportLateCommits(id, live, sha);
     const empty = prepared.commit === expected || live.empty === true;

@@ -144,6 +144,16 @@ export class RunContext {
   recorded: ReadonlyMap<string, RecordedMerge> = new Map();
   /** Stops the run as the user would (set by the engine to the scheduler's stop). */
   stopRun: (force: boolean) => void = () => undefined;
+
+  /**
+   * Something the run cannot go on past (the integration branch moved outside swarm, a push
+   * refused): the first such message becomes the run's error (exit 2), it is told, and the run stops.
+   */
+  stopOnFatal(message: string): void {
+    this.fatal ??= message;
+    this.log('warning', message);
+    this.stopRun(false);
+  }
   /** Called after a lease is released: tasks waiting for one may start. */
   onLeaseReleased: () => void = () => undefined;
   readonly #listeners: EventListener[] = [];

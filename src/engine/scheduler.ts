@@ -347,11 +347,7 @@ export class Scheduler {
   /** The integration branch is not where swarm left it: nothing more is merged, and the run stops. */
   #foreignMove(id: string, expected: string, actual: string): void {
     const ctx = this.#ctx;
-    void describeForeignMove(ctx, expected, actual).then((message) => {
-      ctx.fatal ??= message;
-      ctx.log('warning', message);
-      this.stop(false);
-    });
+    void describeForeignMove(ctx, expected, actual).then((message) => ctx.stopOnFatal(message));
     ctx.transition(id, 'cancelled', { endedAt: ctx.now() }, `not merged: the integration branch ${ctx.spec.into} was moved outside swarm`);
     ctx.releaseLease(id);
   }

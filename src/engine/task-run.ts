@@ -232,11 +232,7 @@ export class TaskRun {
       });
       if (!failure) return { kind: 'queued' };
       // Its committed work outlives this runner: on the remote before the retry starts.
-      ctx.o.publish?.taskWork(id, ctx.head, (refused) => {
-        ctx.fatal ??= refused;
-        ctx.log('warning', refused);
-        ctx.stopRun(false);
-      });
+      ctx.o.publish?.taskWork(id, ctx.head, (refused) => ctx.stopOnFatal(refused));
       if (resolving && !result.ok) return { kind: 'conflicted', detail: `the agent could not resolve the conflict: ${failureDetail(failure)}` };
       // A retry would start from what the tampering left, and be judged against it.
       if (live.tries > task.retries || result.failure === 'tampered') {
