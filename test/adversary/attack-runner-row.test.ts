@@ -17,7 +17,8 @@ describe("an agent deletes the live runner's row in state.db (sqlite3), then som
       'agent.sh',
       [
         'if [ "$SWARM_TASK" = a ]; then',
-        `  sqlite3 "${db}" "DELETE FROM runners" && touch "${deleted}"`,
+        // A busy timeout: the runner writes the same file, and without one sqlite3 fails at once.
+        `  sqlite3 -cmd '.timeout 10000' "${db}" "DELETE FROM runners" && touch "${deleted}"`,
         `  while [ ! -e "${go}" ]; do sleep 0.05; done`,
         'fi',
         'echo "$SWARM_TASK" > "$SWARM_TASK.txt"',
@@ -26,7 +27,12 @@ describe("an agent deletes the live runner's row in state.db (sqlite3), then som
     a.spec(commandSpec({ name: 'rr', agent, top: ['concurrency: 2'], agentLines: NO_SANDBOX, tasks: ['a', 'b'] }));
     const base = a.repo.git('rev-parse', 'HEAD');
     const run = a.run();
-    while (!existsSync(deleted)) await new Promise((r) => setTimeout(r, 50));
+    let ended = false;
+    void run.finally(() => {
+      ended = true;
+    });
+    while (!existsSync(deleted) && !ended) await new Promise((r) => setTimeout(r, 50));
+    expect(existsSync(deleted), 'the agent could not delete the runner row').toBe(true);
     const clean = await swarm(['clean', 'rr', '--force'], { cwd: a.repo.dir, timeout: 10_000 });
     writeFileSync(go, '');
     expect(clean.exitCode, String(clean.stdout)).toBe(2);
