@@ -50,21 +50,22 @@ describe('planShards', () => {
 
   it('honours estimates: longest first onto the least-loaded shard (LPT)', () => {
     const min = 60_000;
+    // Ids in the opposite order of their weights, so placing in file or id order would differ.
     const g = graphOf([
-      { id: 'a', estimateMs: 7 * min },
-      { id: 'b', estimateMs: 5 * min },
-      { id: 'c', estimateMs: 4 * min },
+      { id: 'a', estimateMs: 1 * min },
+      { id: 'b', estimateMs: 2 * min },
+      { id: 'c', estimateMs: 2 * min },
       { id: 'd', estimateMs: 3 * min },
-      { id: 'e', estimateMs: 2 * min },
-      { id: 'f', estimateMs: 2 * min },
-      { id: 'g', estimateMs: 1 * min },
+      { id: 'e', estimateMs: 4 * min },
+      { id: 'f', estimateMs: 5 * min },
+      { id: 'g', estimateMs: 7 * min },
     ]);
     const plan = planShards(g, 2);
     expect(plan.unit).toBe('ms');
-    // a(7) -> 1; b(5) -> 2; c(4) -> 2 (9); d(3) -> 1 (10); e(2) -> 2 (11); f(2) -> 1 (12); g(1) -> 2 (12).
+    // g(7) -> 1; f(5) -> 2; e(4) -> 2 (9); d(3) -> 1 (10); b(2) -> 2 (11); c(2) -> 1 (12); a(1) -> 2 (12).
     expect(summary(plan)).toEqual([
-      [1, ['a', 'd', 'f'], 12 * min],
-      [2, ['b', 'c', 'e', 'g'], 12 * min],
+      [1, ['c', 'd', 'g'], 12 * min],
+      [2, ['a', 'b', 'e', 'f'], 12 * min],
     ]);
   });
 
