@@ -221,7 +221,10 @@ describe('examples/ci/kubernetes-indexed-job.yaml', () => {
   const docs = parseAllDocuments(MANIFEST);
   const job = () => (docs as { toJS(): unknown }[])[0]!.toJS() as K8sJob;
   const script = () => job().spec.template.spec.containers[0]!.command.at(-1)!;
-  const runLine = () => script().split('\n').find((l) => l.includes('swarm run'))!;
+  const runLine = () =>
+    script()
+      .split('\n')
+      .find((l) => l.includes('swarm run'))!;
 
   /** The Job's schema from kubernetes-models (types, enums, required fields). */
   const validate = (manifest: unknown) => () => new Job(manifest as ConstructorParameters<typeof Job>[0]).validate();
@@ -268,7 +271,10 @@ describe('examples/ci/kubernetes-indexed-job.yaml', () => {
     expect(script()).toContain('install -m 600 /etc/swarm/deploy-key "$HOME/.ssh/deploy-key"');
     const secrets = j.spec.template.spec.volumes.find((v) => v.secret !== undefined)!;
     expect(container.volumeMounts).toContainEqual(expect.objectContaining({ name: secrets.name, mountPath: '/etc/swarm' }));
-    expect(container.env.find((e) => e.name === 'ANTHROPIC_API_KEY')?.valueFrom?.secretKeyRef).toEqual({ name: secrets.secret!.secretName, key: 'anthropic-api-key' });
+    expect(container.env.find((e) => e.name === 'ANTHROPIC_API_KEY')?.valueFrom?.secretKeyRef).toEqual({
+      name: secrets.secret!.secretName,
+      key: 'anthropic-api-key',
+    });
     expect(runLine().trim()).toBe(`npx swarm run swarm.yaml --shard "$((JOB_COMPLETION_INDEX + 1))/${j.spec.completions}" --push origin --ui plain`);
   });
 

@@ -74,9 +74,7 @@ describe('swarm plan --shards (built CLI, real git repository)', () => {
   it('json: only the matrix, on one line, one entry per shard in order', async () => {
     const r = await swarm(['plan', 'swarm.yaml', '--shards', '3', '--format', 'json'], { cwd: repo.dir });
     expect(r.exitCode).toBe(0);
-    expect(String(r.stdout)).toBe(
-      '{"include":[{"shard":"1/3","tasks":4,"load":4},{"shard":"2/3","tasks":4,"load":4},{"shard":"3/3","tasks":3,"load":3}]}',
-    );
+    expect(String(r.stdout)).toBe('{"include":[{"shard":"1/3","tasks":4,"load":4},{"shard":"2/3","tasks":4,"load":4},{"shard":"3/3","tasks":3,"load":3}]}');
   });
 
   it('json: empty shards stay in the matrix so K/N is stable', async () => {

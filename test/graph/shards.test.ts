@@ -116,7 +116,10 @@ describe('planShards', () => {
   });
 
   it('does not join tasks whose overlap is ordered by a dependency (they never run at once)', () => {
-    const g = graphOf([{ id: 'a', files: ['src/**'] }, { id: 'b', files: ['src/b/**'], deps: ['a'] }]);
+    const g = graphOf([
+      { id: 'a', files: ['src/**'] },
+      { id: 'b', files: ['src/b/**'], deps: ['a'] },
+    ]);
     expect(g.conflicts).toEqual([]);
     const plan = planShards(g, 2);
     expect(plan.shardOf('a')).toBe(1);
@@ -144,7 +147,11 @@ describe('planShards', () => {
   });
 
   it('leaves shards empty when there are fewer groups than shards; one shard takes everything', () => {
-    const g = graphOf([{ id: 'a', files: ['src/**'] }, { id: 'b', files: ['src/b/*.ts'] }, { id: 'c', files: ['lib/**'] }]);
+    const g = graphOf([
+      { id: 'a', files: ['src/**'] },
+      { id: 'b', files: ['src/b/*.ts'] },
+      { id: 'c', files: ['lib/**'] },
+    ]);
     expect(summary(planShards(g, 4))).toEqual([
       [1, ['a', 'b'], 2],
       [2, ['c'], 1],

@@ -88,7 +88,8 @@ export async function planCommand(file: string, flags: PlanFlags): Promise<numbe
 
 function shardCount(value: string | undefined): number | string | undefined {
   const n = positiveInt('--shards', value);
-  if (typeof n === 'number' && n > MAX_SHARDS) return `--shards: expected at most ${MAX_SHARDS} (a GitHub Actions matrix holds at most ${MAX_SHARDS} jobs), got ${n}`;
+  if (typeof n === 'number' && n > MAX_SHARDS)
+    return `--shards: expected at most ${MAX_SHARDS} (a GitHub Actions matrix holds at most ${MAX_SHARDS} jobs), got ${n}`;
   return n;
 }
 
