@@ -112,6 +112,11 @@ export class Publisher implements PublishPort {
     return ok({ lines, ...(integration ? { integration } : {}) });
   }
 
+  /** The remote holds `branch` at `sha` now (with --shard, pushed or fetched outside the publisher): later pushes expect it. */
+  saw(branch: string, sha: string): void {
+    this.#seen.set(branch, sha);
+  }
+
   landed(head: string, onRefused: (message: string) => void): void {
     this.#pending = head;
     if (this.#timer !== undefined) return;
