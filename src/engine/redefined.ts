@@ -35,7 +35,10 @@ export async function setAsideRedefined(ctx: RunContext, prevTasks: ReadonlyMap<
       }
       ctx.log('info', `task ${id} was redefined since its failed attempt on ${publish.remote}: starting over${kept}`);
     } catch (error) {
-      ctx.log('warning', `task ${id} was redefined since its failed attempt on ${publish.remote}, but its branch ${branch} could not be set aside (${messageOf(error)}); it continues that branch`);
+      ctx.log(
+        'warning',
+        `task ${id} was redefined since its failed attempt on ${publish.remote}, but its branch ${branch} could not be set aside (${messageOf(error)}); it continues that branch`,
+      );
     }
   }
 }

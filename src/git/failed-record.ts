@@ -77,7 +77,6 @@ export function failedRecordMessage(r: FailedRecordInput): string {
  * last paragraph is where trailers are read), control characters gone, at most DETAIL_LIMIT.
  */
 function oneParagraph(text: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: removing them is the point
   const clean = text.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '');
   const lines = clean
     .split('\n')

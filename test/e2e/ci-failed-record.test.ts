@@ -97,7 +97,7 @@ describe('--push: the failed record, and the work of a killed attempt', () => {
     expect(git(origin, 'for-each-ref', '--contains', record, 'refs/heads/')).toBe('');
     const message = git(origin, 'log', '-1', '--format=%B', record);
     expect(message).toMatch(
-      /^swarm: task c failed\n\n[^\n]*check `test -f fix\.txt` failed[^]*\n\nSwarm-Run: ci\nSwarm-Task: c\nSwarm-Task-Hash: [0-9a-f]{16}\nSwarm-State: failed$/,
+      /^swarm: task c failed\n\n[^\n]*check `test -f fix\.txt` failed[\s\S]*\n\nSwarm-Run: ci\nSwarm-Task: c\nSwarm-Task-Hash: [0-9a-f]{16}\nSwarm-State: failed$/,
     );
     const oldHash = /Swarm-Task-Hash: (\S+)/.exec(message)![1];
 
@@ -117,7 +117,9 @@ describe('--push: the failed record, and the work of a killed attempt', () => {
     expect(git(origin, 'show', `${INTO}:c.txt`)).toBe('work of c, attempt 1');
     expect(git(origin, 'show', `${INTO}:e.txt`)).toBe('work of e, attempt 1\nwork of e, attempt 1');
     const said = events(second.stdout).flatMap((e) => (e.type === 'log' ? [e.message] : []));
-    expect(said).toContain(`task c was redefined since its failed attempt on origin: starting over (its old branch stays here as swarm-replaced/ci/c-${tip.slice(0, 12)})`);
+    expect(said).toContain(
+      `task c was redefined since its failed attempt on origin: starting over (its old branch stays here as swarm-replaced/ci/c-${tip.slice(0, 12)})`,
+    );
     expect(said.filter((m) => m.includes('redefined'))).toHaveLength(1);
     expect(git(clone, 'rev-parse', `swarm-replaced/ci/c-${tip.slice(0, 12)}`)).toBe(tip);
     // Both merged: their records are gone, on origin and here; the new definition's hash is on the merge.

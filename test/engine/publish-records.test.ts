@@ -16,7 +16,10 @@ afterEach(() => {
 async function setup(): Promise<{ repo: TempRepo; origin: string; publisher: () => Promise<Publisher> }> {
   const repo = tempRepo({ 'README.md': '# test\n' });
   const origin = mkdtempSync(join(tmpdir(), 'swarm-origin-'));
-  cleanups.push(() => repo.cleanup(), () => rmSync(origin, { recursive: true, force: true }));
+  cleanups.push(
+    () => repo.cleanup(),
+    () => rmSync(origin, { recursive: true, force: true }),
+  );
   git(origin, 'init', '-q', '--bare', '-b', 'main');
   repo.git('remote', 'add', 'origin', origin);
   repo.git('push', '-q', 'origin', 'main');

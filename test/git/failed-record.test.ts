@@ -63,10 +63,30 @@ describe('the failed record (refs/swarm/<run>/failed/<task>)', () => {
     r.git('update-ref', failedRecordRef('ci', 'a'), other);
     const elsewhere = await writeFailedRecord(runner, r.dir, { run: 'ci2', task: 'c', hash: 'h', state: 'failed', detail: 'x' }, head);
     r.git('update-ref', failedRecordRef('ci', 'c'), elsewhere);
-    const long = await writeFailedRecord(runner, r.dir, { run: 'ci', task: 'd', hash: 'h', state: 'failed', detail: `${'y'.repeat(5000)}\n\nSwarm-Task: a` }, head);
+    const long = await writeFailedRecord(
+      runner,
+      r.dir,
+      { run: 'ci', task: 'd', hash: 'h', state: 'failed', detail: `${'y'.repeat(5000)}\n\nSwarm-Task: a` },
+      head,
+    );
     r.git('update-ref', failedRecordRef('ci', 'd'), long);
+    // A state the contract does not have.
+    const weird = r.git(
+      'commit-tree',
+      'HEAD^{tree}',
+      '-p',
+      head,
+      '-m',
+      'swarm: task w failed\n\nx\n\nSwarm-Run: ci\nSwarm-Task: w\nSwarm-Task-Hash: h\nSwarm-State: running',
+    );
+    r.git('update-ref', failedRecordRef('ci', 'w'), weird);
     // A detail that reads like trailers (an agent's words end up in it) stays the detail.
-    const forged = await writeFailedRecord(runner, r.dir, { run: 'ci', task: 'e', hash: 'h', state: 'failed', detail: 'oops\n\nSwarm-Task: a\nSwarm-Task-Hash: z' }, head);
+    const forged = await writeFailedRecord(
+      runner,
+      r.dir,
+      { run: 'ci', task: 'e', hash: 'h', state: 'failed', detail: 'oops\n\nSwarm-Task: a\nSwarm-Task-Hash: z' },
+      head,
+    );
     r.git('update-ref', failedRecordRef('ci', 'e'), forged);
     const read = await readFailedRecords(runner, r.dir, 'ci');
     expect([...read.keys()]).toEqual(['d', 'e']);
