@@ -9,19 +9,21 @@ import { messageOf, type RunContext } from './run-context.js';
  * definition's hash. When the task has been redefined since, its branch is set aside (as
  * recover.ts does when state.db knows of the change) and the task starts over from the
  * integration head: its agent would otherwise build on work done for another prompt.
- * A branch with no record (pushed mid-attempt by a runner that was killed) is continued.
+ * A branch with no record (pushed mid-attempt by a runner that was killed) is continued, and
+ * so is one that no longer holds the failed attempt's work (a runner started it over for the
+ * new definition, pushed it, and was killed before the task merged: the record is older).
  */
 export async function setAsideRedefined(ctx: RunContext, prevTasks: ReadonlyMap<string, TaskRecord>, hashes: ReadonlyMap<string, string>): Promise<void> {
   const { git, publish } = ctx.o;
   // Only with --push: then the records were just fetched and mirror the remote's.
   if (!publish || !git.readFailedRecords) return;
-  const records = await git.readFailedRecords(ctx.name).catch(() => new Map<string, { hash: string }>());
+  const records = await git.readFailedRecords(ctx.name).catch(() => new Map<string, { hash: string; parent: string }>());
   for (const [id, record] of [...records].sort(([a], [b]) => a.localeCompare(b))) {
     const prev = prevTasks.get(id);
     if (!ctx.tasks.has(id) || (prev !== undefined && prev.attempts > 0) || record.hash === hashes.get(id)) continue;
     const branch = prev?.branch ?? git.taskBranch?.(ctx.name, id) ?? `swarm-task/${ctx.name}/${id}`;
     const tip = await git.resolve(`refs/heads/${branch}`).catch(() => undefined);
-    if (tip === undefined) continue;
+    if (tip === undefined || !(await holdsFailedWork(ctx, record.parent, tip))) continue;
     try {
       if (prev?.worktree && existsSync(prev.worktree)) await git.removeWorktree(prev.worktree);
       const own = await git.branchCommits(ctx.head, `refs/heads/${branch}`);
@@ -41,4 +43,11 @@ export async function setAsideRedefined(ctx: RunContext, prevTasks: ReadonlyMap<
       );
     }
   }
+}
+
+/** Whether the branch at `tip` holds the failed attempt's own work: the record's parent, beyond the integration head. */
+async function holdsFailedWork(ctx: RunContext, parent: string, tip: string): Promise<boolean> {
+  const contains = ctx.o.git.contains?.bind(ctx.o.git);
+  if (!contains) return true;
+  return (await contains(parent, tip)) && !(await contains(parent, ctx.head));
 }
