@@ -29,7 +29,7 @@ export interface FailedTask {
   readonly hash: string;
 }
 
-/** What a publisher tells the engine besides refusals. */
+/** Where a push made in the background (a failed record, a running task's branch) reports to the engine. */
 export interface PublishCallbacks {
   /** A push refused (someone else moved the ref): the run stops with this message. */
   readonly refused: (message: string) => void;
