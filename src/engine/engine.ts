@@ -5,6 +5,7 @@ import { err, ok, type Result } from '../util/result.js';
 import type { EventListener, RunEvent, TaskInfo } from './events.js';
 import type { LogSink, RunRecord, TaskRecord } from './ports.js';
 import { droppedTasks, droppedText } from './dropped.js';
+import { followForPush } from './publish-follow.js';
 import { checkIntegrationHead, describeForeignMove, resume } from './recover.js';
 import { foldIntoPrevious, mergeBase, publishEnd, readRecord, storeFolded } from './run-record.js';
 import { taskHash } from './resume.js';
@@ -43,6 +44,7 @@ export class Engine {
     this.#ctx = new RunContext(options);
     this.#scheduler = new Scheduler(this.#ctx);
     this.#ctx.stopRun = (force) => this.#scheduler.stop(force);
+    followForPush(this.#ctx);
   }
 
   on(listener: EventListener): void {

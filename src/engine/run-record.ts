@@ -68,12 +68,14 @@ export async function mergeBase(ctx: RunContext, baseSha: string, signal: AbortS
   }
 }
 
-/** With --push: the integration branch and unmerged tasks' work go out; a refusal becomes the run's error. */
+/** With --push: the integration branch and unmerged tasks' work go out, merged tasks' failed records go; a refusal becomes the run's error. */
 export async function publishEnd(ctx: RunContext): Promise<void> {
   const publish = ctx.o.publish;
   if (!publish) return;
-  const unmerged = [...ctx.selected].filter((id) => ctx.state(id) !== 'merged');
-  const refused = await publish.finish(ctx.fatal === undefined ? ctx.head : undefined, unmerged);
+  const selected = [...ctx.selected];
+  const unmerged = selected.filter((id) => ctx.state(id) !== 'merged');
+  const merged = selected.filter((id) => ctx.state(id) === 'merged');
+  const refused = await publish.finish(ctx.fatal === undefined ? ctx.head : undefined, unmerged, merged);
   if (refused === undefined) return;
   ctx.fatal ??= refused;
   ctx.log('warning', refused);

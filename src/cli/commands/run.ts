@@ -193,6 +193,8 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
         into: spec.into,
         branchOf: (task) => git.taskBranch(spec.name, task),
         clock: { now: () => Date.now() },
+        // Hidden, for tests: how late a merge or a running task's commits may go out (30 s).
+        ...(Number(process.env.SWARM_TEST_PUSH_INTERVAL_MS) > 0 ? { intervalMs: Number(process.env.SWARM_TEST_PUSH_INTERVAL_MS) } : {}),
         crashPoint: crashPointFromEnv(),
       });
     }
