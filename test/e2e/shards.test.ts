@@ -143,7 +143,7 @@ describe('swarm run --shard K/N: three shards on three clones of one origin', ()
     const { origin, log } = setup(tasks);
     const clones = [1, 2, 3].map(() => cloneOf(origin));
     const results = await Promise.all(clones.map((dir, i) => shard(dir, i + 1, 3)));
-    for (const [i, r] of results.entries()) expect(r.exitCode, `shard ${i + 1}: ${String(r.stderr)}`).toBe(0);
+    for (const [i, r] of results.entries()) expect(r.exitCode, `shard ${i + 1}: ${String(r.stderr)} ${why(r.stdout)}`).toBe(0);
 
     const landed = landedOnOrigin(origin);
     expect(landed.slice().sort()).toEqual(tasks.map((t) => t.id).sort());
@@ -183,4 +183,12 @@ function readStarted(stdout: unknown): string[] {
   return events(stdout)
     .filter((e) => e.type === 'task' && e.to === 'running')
     .map((e) => (e as { task: string }).task);
+}
+
+/** The failures and warnings in a shard's json events, for an assertion's message. */
+function why(stdout: unknown): string {
+  return events(stdout)
+    .filter((e) => (e.type === 'task' && ['failed', 'blocked', 'conflicted'].includes(e.to)) || (e.type === 'log' && e.reason === 'warning'))
+    .map((e) => JSON.stringify(e))
+    .join('\n');
 }
