@@ -148,9 +148,12 @@ export class Integration {
    */
   async advance(opts: { run: string; into: string; to: string; expected: string }): Promise<boolean> {
     return this.#merges.run(async () => {
-      const out = await this.#core.mergeRunner.run(['update-ref', '-m', 'swarm: fast-forward to the shards\' remote head', `refs/heads/${opts.into}`, opts.to, opts.expected], {
-        cwd: this.#core.root,
-      });
+      const out = await this.#core.mergeRunner.run(
+        ['update-ref', '-m', "swarm: fast-forward to the shards' remote head", `refs/heads/${opts.into}`, opts.to, opts.expected],
+        {
+          cwd: this.#core.root,
+        },
+      );
       if (out.exitCode !== 0) return false;
       const cwd = this.#core.mergeWorktreePath(opts.run);
       if (existsSync(cwd)) {

@@ -65,7 +65,9 @@ describe('a fresh clone and a failed record on the remote', () => {
     await setAsideRedefined(f.ctx, new Map(), f.hashes);
     expect(f.repo.git('branch', '--list', BRANCH)).toBe('');
     expect(f.repo.git('rev-parse', `swarm-replaced/test/c-${tip.slice(0, 12)}`)).toBe(tip);
-    expect(f.said()).toEqual([`task c was redefined since its failed attempt on origin: starting over (its old branch stays here as swarm-replaced/test/c-${tip.slice(0, 12)})`]);
+    expect(f.said()).toEqual([
+      `task c was redefined since its failed attempt on origin: starting over (its old branch stays here as swarm-replaced/test/c-${tip.slice(0, 12)})`,
+    ]);
   });
 
   it('continues it when the definition is unchanged, when state.db knows the task, without --push, or with no record', async () => {
