@@ -17,14 +17,18 @@ const STALE_MS = 3 * HEARTBEAT_MS;
  * `--shard K/N`: this shard's tasks. The assignment comes from the file alone (no learnt
  * durations: every machine must agree), so it is built from its own graph.
  */
-export function shardTasks(spec: Spec, trackedFiles: readonly string[], flag: string): Result<{ index: number; count: number; tasks: Set<string> }, string> {
+export function shardTasks(
+  spec: Spec,
+  trackedFiles: readonly string[],
+  flag: string,
+): Result<{ index: number; count: number; tasks: Set<string>; shardOf: (task: string) => number }, string> {
   const parsed = parseShard('--shard', flag);
   if (!parsed.ok) return parsed;
   const graph = buildGraph(spec, { trackedFiles });
   if (!graph.ok) return err('--shard: the file does not make a valid graph');
   const plan = planShards(graph.value, parsed.value.count);
   const shard = plan.shards[parsed.value.index - 1]!;
-  return ok({ ...parsed.value, tasks: new Set(shard.tasks) });
+  return ok({ ...parsed.value, tasks: new Set(shard.tasks), shardOf: (task) => plan.shardOf(task) });
 }
 
 /** A shard's hold on the remote: claimed at the start, kept by heartbeats, released with the run's end state. */
@@ -48,10 +52,12 @@ export async function startShard(o: {
   index: number;
   count: number;
   publisher: Publisher;
+  /** The shard (K) of every task of the file. */
+  shardOf: (task: string) => number;
   onLost: (message: string) => void;
 }): Promise<Result<ShardSession, string>> {
   const port = new ShardRemote({ root: o.root, remote: o.remote, run: o.spec.name, into: o.spec.into, index: o.index, count: o.count });
-  const me = { host: hostname(), pid: process.pid, ...optional('pidStart', processStart(process.pid)), alive: processAlive };
+  const me = { host: hostname(), pid: process.pid, ...optional('pidStart', processStart(process.pid)), startedAt: Date.now(), alive: processAlive };
   const staleMs = Number(process.env.SWARM_SHARD_STALE_MS) || STALE_MS;
   const claimed = await port.claim(me, staleMs, Date.now());
   if (!claimed.ok) return claimed;
@@ -72,6 +78,8 @@ export async function startShard(o: {
       port,
       ...(pollMs ? { pollMs, maxPollMs: pollMs * 4 } : {}),
       onHead: (head) => o.publisher.saw(o.spec.into, head),
+      shardOf: (task) => `${o.shardOf(task)}/${o.count}`,
+      ...(Number(process.env.SWARM_SHARD_GRACE_MS) >= 0 && process.env.SWARM_SHARD_GRACE_MS ? { graceMs: Number(process.env.SWARM_SHARD_GRACE_MS) } : {}),
     },
     async end(state) {
       if (ended) return;

@@ -9,6 +9,8 @@ export interface ShardClaim {
   readonly host: string;
   readonly pid: number;
   readonly pidStart?: string;
+  /** When this job started (ms). */
+  readonly startedAt?: number;
   /** Whether a process on this host is still the one recorded. */
   alive(pid: number, start?: string): boolean;
 }
@@ -18,6 +20,15 @@ export interface FailedRecord {
   readonly hash: string;
   readonly state: string;
   readonly detail: string;
+  /** When it was written (ms). */
+  readonly at?: number;
+}
+
+/** What another shard's claim says of the job that holds it (shard-remote.ts). */
+export interface ClaimView {
+  readonly state: string;
+  /** When that job started (ms). */
+  readonly started?: number;
 }
 
 /** The git a shard needs (src/git/shard-remote.ts). */
@@ -31,6 +42,8 @@ export interface ShardRemotePort {
   pushHead(sha: string, expected: string | undefined): Promise<Result<void, string>>;
   /** Failure records as last fetched (no network). */
   failedRecords?(): Promise<ReadonlyMap<string, FailedRecord>>;
+  /** Every shard's claim as last fetched (no network), by label "K/N". */
+  claims?(): Promise<ReadonlyMap<string, ClaimView>>;
 }
 
 export interface ShardOptions {
@@ -41,6 +54,13 @@ export interface ShardOptions {
   readonly maxPollMs?: number;
   /** Told when the integration branch moved to the remote's head (the publisher's expected value). */
   readonly onHead?: (head: string) => void;
+  /** The label ("K/N") of the shard a task belongs to: whose job a failed record must come from. */
+  readonly shardOf?: (task: string) => string;
+  /**
+   * A failed record older than this job is honoured only after this long (the shard that
+   * wrote it may be starting again, as CI's "re-run failed jobs" starts them together). @default 30s
+   */
+  readonly graceMs?: number;
 }
 
 /** What a look at the remote found. */
@@ -77,6 +97,8 @@ export class ShardLink {
   #polling = false;
   /** The last time the remote showed progress, or this shard had something else to do. */
   #quietSince: number;
+  /** When this job began: failed records older than it may be about to be redone. */
+  readonly #startedAt: number;
   /** The remote's integration head as last fetched or pushed (undefined: not there yet): every push's expected value. */
   #remoteHead: string | undefined;
 
@@ -85,6 +107,7 @@ export class ShardLink {
     this.#o = o;
     this.#delay = o.pollMs ?? 2000;
     this.#quietSince = ctx.now();
+    this.#startedAt = ctx.now();
     const foreign = new Set<string>();
     const seen = new Set<string>();
     const stack = [...ctx.selected];
@@ -134,7 +157,8 @@ export class ShardLink {
       return { kind: 'diverged', message: `--shard: ${ctx.spec.into} moved here while swarm fast-forwarded it to ${this.#o.port.remote}'s head` };
     }
     ctx.head = theirs;
-    store.setIntegrationHead(ctx.name, theirs);
+    // Before the run is saved (a moved base merged at the start), Engine.run records the head itself.
+    if (store.getRun(ctx.name) !== undefined) store.setIntegrationHead(ctx.name, theirs);
     return { kind: 'moved', head: theirs };
   }
 
@@ -173,6 +197,7 @@ export class ShardLink {
     let changed = false;
     const record = ctx.o.git.readRecord ? recordedMerges(await ctx.o.git.readRecord(ctx.spec.into, ctx.name).catch(() => []), ctx.name) : new Map();
     const failed = (await this.#o.port.failedRecords?.().catch(() => undefined)) ?? new Map<string, FailedRecord>();
+    const claims = (await this.#o.port.claims?.().catch(() => undefined)) ?? new Map<string, ClaimView>();
     for (const id of pending.sort()) {
       const hash = taskHash(ctx.spec, ctx.tasks.get(id)!);
       const landed = record.get(id);
@@ -182,13 +207,26 @@ export class ShardLink {
         continue;
       }
       const f = failed.get(id);
-      if (f !== undefined && f.hash === hash) {
+      if (f !== undefined && f.hash === hash && this.#current(f, claims.get(this.#o.shardOf?.(id) ?? ''))) {
         const first = f.detail.split('\n')[0] ?? '';
         ctx.transition(id, 'failed', { endedAt: ctx.now() }, `${f.state} in another shard (recorded on ${this.#o.port.remote}): ${first}`);
         changed = true;
       }
     }
     return this.blockForeign() || changed;
+  }
+
+  /**
+   * Whether a failed record stands for the last job of its shard: not when that shard's
+   * claim shows a job started after the record (it is running the task again); and a
+   * record older than this job counts only after `graceMs`, in case its shard is being
+   * re-run right now and has not claimed yet.
+   */
+  #current(f: FailedRecord, owner: ClaimView | undefined): boolean {
+    if (f.at === undefined) return true;
+    // One second of slack: commit times are whole seconds.
+    if (owner?.started !== undefined && owner.started > f.at + 1000) return false;
+    return f.at + 1000 >= this.#startedAt || this.#ctx.now() >= this.#startedAt + (this.#o.graceMs ?? 30_000);
   }
 
   /** Foreign tasks whose dependency failed are blocked here too. */

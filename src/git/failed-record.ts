@@ -31,6 +31,8 @@ export interface FailedRecord {
   readonly commit: string;
   /** The task branch's tip when it failed (or the integration head, when it had no branch). */
   readonly parent: string;
+  /** When it was written (its commit time, ms): with --shard, a record older than its shard's current job is that job's to redo. */
+  readonly at?: number;
 }
 
 export type FailedState = 'failed' | 'conflicted';
@@ -108,17 +110,20 @@ export function parseFailedRecord(message: string, run: string, task: string): P
  */
 export async function readFailedRecords(runner: GitRunner, cwd: string, run: string): Promise<Map<string, FailedRecord>> {
   const prefix = `${runRefs(run)}failed/`;
-  const out = await runner.run(['for-each-ref', '--format=%(refname)%1f%(objectname)%1f%(parent)%1f%(contents)%1e', '--', prefix], { cwd });
+  const out = await runner.run(['for-each-ref', '--format=%(refname)%1f%(objectname)%1f%(parent)%1f%(committerdate:unix)%1f%(contents)%1e', '--', prefix], {
+    cwd,
+  });
   const records = new Map<string, FailedRecord>();
   if (out.exitCode !== 0) return records;
   for (const chunk of out.stdout.split('\x1e')) {
-    const [ref = '', commit = '', parents = '', message = ''] = chunk.replace(/^\n/, '').split('\x1f');
+    const [ref = '', commit = '', parents = '', time = '', message = ''] = chunk.replace(/^\n/, '').split('\x1f');
     if (!ref.startsWith(prefix)) continue;
     const task = ref.slice(prefix.length);
     const parent = parents.trim().split(' ')[0] ?? '';
     const said = parseFailedRecord(message, run, task);
     if (said === undefined || parent === '' || task.includes('/')) continue;
-    records.set(task, { ...said, commit, parent });
+    const at = Number(time) * 1000;
+    records.set(task, { ...said, commit, parent, ...(at > 0 ? { at } : {}) });
   }
   return records;
 }

@@ -50,6 +50,20 @@ export class ShardRemote implements ShardRemotePort {
     return ok(head);
   }
 
+  /** Every shard's claim as `fetchHead` brought it (local refs), by label "K/N". */
+  async claims(): Promise<ReadonlyMap<string, HeldClaim>> {
+    const prefix = `refs/swarm/${this.#run}/shards/`;
+    const out = await this.#git(['for-each-ref', '--format=%(refname)%1f%(contents)%1e', '--', prefix]);
+    const claims = new Map<string, HeldClaim>();
+    for (const chunk of out.stdout.split('\x1e')) {
+      const [ref = '', message = ''] = chunk.replace(/^\n/, '').split('\x1f');
+      const m = /^(\d+)-of-(\d+)$/.exec(ref.slice(prefix.length));
+      const held = parseClaim(message);
+      if (m && held) claims.set(`${m[1]}/${m[2]}`, held);
+    }
+    return claims;
+  }
+
   /** The failure records `fetchHead` brought (src/git/failed-record.ts): tasks another shard failed. */
   failedRecords(): Promise<ReadonlyMap<string, FailedRecord>> {
     return readFailedRecords(this.#runner, this.#root, this.#run);
@@ -88,6 +102,7 @@ export class ShardRemote implements ShardRemotePort {
       `Swarm-Run: ${this.#run}`,
       `Swarm-Shard: ${this.label}`,
       `Swarm-Runner: ${me.host} ${me.pid}${me.pidStart ? ` ${me.pidStart}` : ''}`,
+      `Swarm-Started: ${new Date(me.startedAt ?? now).toISOString()}`,
       `Swarm-Heartbeat: ${new Date(now).toISOString()}`,
       `Swarm-State: ${state}`,
       '',
@@ -120,6 +135,8 @@ export interface HeldClaim {
   readonly pid: number;
   readonly pidStart?: string;
   readonly heartbeat: number;
+  /** When the job holding it started (ms); absent in claims written before it was recorded. */
+  readonly started?: number;
   readonly state: string;
 }
 
@@ -127,12 +144,14 @@ export function parseClaim(message: string): HeldClaim | undefined {
   const field = (key: string) => new RegExp(`^${key}: (.*)$`, 'm').exec(message)?.[1]?.trim();
   const runner = field('Swarm-Runner')?.split(' ');
   const heartbeat = Date.parse(field('Swarm-Heartbeat') ?? '');
+  const started = Date.parse(field('Swarm-Started') ?? '');
   if (!runner || runner.length < 2 || Number.isNaN(heartbeat)) return undefined;
   return {
     host: runner[0]!,
     pid: Number(runner[1]),
     ...(runner[2] ? { pidStart: runner[2] } : {}),
     heartbeat,
+    ...(Number.isNaN(started) ? {} : { started }),
     state: field('Swarm-State') ?? 'running',
   };
 }

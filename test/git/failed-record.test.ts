@@ -48,6 +48,7 @@ describe('the failed record (refs/swarm/<run>/failed/<task>)', () => {
             detail: 'check `npm test` failed (exit 1):\n  FAIL  a.test.ts\n  expected 1 to be 2',
             commit: sha,
             parent: head,
+            at: Number(r.git('log', '-1', '--format=%ct', sha)) * 1000,
           },
         ],
       ]),

@@ -202,8 +202,8 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
     let lostShard: (message: string) => void = () => undefined;
     let shardSession: ShardSession | undefined;
     if (sharding?.ok && publisher && remoteName !== undefined) {
-      const { index, count } = sharding.value;
-      const started = await startShard({ root: git.root, remote: remoteName, spec, index, count, publisher, onLost: (m) => lostShard(m) });
+      const { index, count, shardOf } = sharding.value;
+      const started = await startShard({ root: git.root, remote: remoteName, spec, index, count, shardOf, publisher, onLost: (m) => lostShard(m) });
       if (!started.ok) return fail(started.error);
       shardSession = started.value;
       endShard = (state) => started.value.end(state);
