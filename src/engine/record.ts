@@ -9,6 +9,7 @@ import type { RecordEntry, TaskRecord } from './ports.js';
  *   Swarm-Task-Hash: <hash>       commit of a rebase): its definition's hash (resume.ts)
  *   Swarm-Commit: <sha>           and the task commit the audit saw
  *   Swarm-Base: <sha>           a moved `base` merged in before the run's tasks
+ *   Swarm-Shard: K/N            in a sharded run (`--shard K/N`): the shard that landed it
  *
  * They are read back from the branch's first-parent chain, where only swarm's own messages
  * stand (agents' commits are second parents; a rebase of commits that carry these trailers
@@ -20,6 +21,7 @@ export const TRAILER = {
   hash: 'Swarm-Task-Hash',
   commit: 'Swarm-Commit',
   base: 'Swarm-Base',
+  shard: 'Swarm-Shard',
 } as const;
 
 export function taskTrailers(run: string, task: string, hash: string, commit: string): string[] {
