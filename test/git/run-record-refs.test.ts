@@ -149,6 +149,7 @@ tasks:
   it('merged, failed after its merge, merged after a stale failure, blocked transitively, waiting, and tasks the file lost', () => {
     const record: RecordEntry[] = [
       { landed: SHA(3), run: 'r', task: 'a', hash: hash('a'), commit: SHA(30), at: 5000 },
+      { landed: SHA(4), run: 'r', task: 'e', hash: 'old-e', commit: SHA(40), at: 2000 },
       { landed: SHA(2), run: 'r', task: 'b', hash: 'old', commit: SHA(20), at: 1000 },
       { landed: SHA(1), run: 'r', task: 'gone', hash: 'h', commit: SHA(10), shard: '1/2', at: 500 },
     ];
@@ -172,13 +173,15 @@ tasks:
       ['b', 'failed', 'agent exited 3 (redefined since)'],
       ['c', 'blocked', 'blocked by b (failed)'],
       ['d', 'blocked', 'blocked by c (blocked)'],
-      ['e', 'pending', 'not merged yet'],
+      ['e', 'merged', 'merged, redefined since: `swarm run` runs it again'],
       ['f', 'blocked', 'blocked by b (failed)'],
     ]);
     expect(st.tasks[1]).toMatchObject({ shard: '2/2', redefined: true, recordedHash: 'older', failure: 'agent exited 3\nits log' });
     expect(st.unknown).toEqual([{ id: 'gone', state: 'merged', shard: '1/2' }]);
-    expect(st.counts).toEqual({ merged: 1, failed: 1, blocked: 3, pending: 1 });
-    expect(st.redefined).toBe(0);
+    expect(st.tasks[4]).toMatchObject({ redefined: true, recordedHash: 'old-e', landed: SHA(4), commit: SHA(40), at: 2000 });
+    expect(st.tasks[0]!.redefined).toBeUndefined();
+    expect(st.counts).toEqual({ merged: 2, failed: 1, blocked: 3 });
+    expect(st.redefined).toBe(1);
     expect(st.shards).toEqual([
       { shard: '1/2', state: 'running', heartbeat: 100_000, heartbeatAgeMs: SILENT_AFTER_MS + 1, silent: true },
       { shard: '2/2', state: 'finished', heartbeat: 100_000, heartbeatAgeMs: SILENT_AFTER_MS + 1 },
