@@ -197,7 +197,9 @@ export function shardLine(s: ShardStatus): string {
 
 export function formatRecordStatus(s: RecordStatusJson): string {
   const lines = [
-    `run ${s.run.name}: from the record on ${recordPlace(s)}${s.head !== undefined ? ` (${s.head.slice(0, 10)})` : ' (no such branch yet)'}`,
+    s.head !== undefined
+      ? `run ${s.run.name}: from the record on ${recordPlace(s)} (${s.head.slice(0, 10)})`
+      : `run ${s.run.name}: no ${recordPlace(s)} yet: nothing of this run has landed there`,
     `  ${countsLine(s)}`,
   ];
   if (s.shards.length > 0) {

@@ -206,6 +206,14 @@ describe('swarm status --remote: a sharded run from the record on origin, in a f
     expect(md).toContain('attempts, time, cost, logs and the timeline stay with the machine that ran each task');
   });
 
+  it('a run the remote has nothing of: every task not merged yet, exit 0', async () => {
+    writeFileSync(join(clone, 'other.yaml'), SPEC.replace(`name: ${RUN}`, 'name: other'));
+    const out = await status(['other.yaml', '--remote', 'origin']);
+    expect(out.exitCode).toBe(0);
+    expect(String(out.stdout)).toContain('run other: no origin/swarm/other yet: nothing of this run has landed there\n  0/7 merged, 7 not merged yet\n');
+    expect(String(out.stdout)).toMatch(/\nb +not merged +- +waits for a\n/);
+  });
+
   it('bad input: an unknown remote, html with --remote, a bad --format: exit 2 and a message naming the flag', async () => {
     const bad = await status(['--remote', 'nope']);
     expect(bad.exitCode).toBe(2);
