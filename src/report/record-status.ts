@@ -195,7 +195,7 @@ export function shardLine(s: ShardStatus): string {
   return [state, beat, runner, silent].filter((x) => x !== '').join(' · ');
 }
 
-export function formatRecordStatus(s: RecordStatusJson): string {
+export function formatRecordStatus(s: RecordStatusJson, opts: { readonly expand?: boolean } = {}): string {
   const lines = [
     s.head !== undefined
       ? `run ${s.run.name}: from the record on ${recordPlace(s)} (${s.head.slice(0, 10)})`
@@ -208,7 +208,27 @@ export function formatRecordStatus(s: RecordStatusJson): string {
   }
   lines.push('');
   const rows = [['TASK', 'STATE', 'SHARD', 'DETAIL']];
-  for (const t of s.tasks) rows.push([t.id, t.state === 'pending' ? 'not merged' : t.state, t.shard ?? '-', (t.detail ?? '').replace(/\s+/g, ' ')]);
+  const row = (t: RecordTaskStatus, indent = '') => [
+    `${indent}${t.id}`,
+    t.state === 'pending' ? 'not merged' : t.state,
+    t.shard ?? '-',
+    (t.detail ?? '').replace(/\s+/g, ' '),
+  ];
+  // A template's tasks fold into one row at the place of its first, as in `swarm status`.
+  const members = new Map<string, RecordTaskStatus[]>();
+  for (const t of s.tasks) if (t.template !== undefined) members.set(t.template, [...(members.get(t.template) ?? []), t]);
+  for (const t of s.tasks) {
+    if (t.template === undefined) {
+      rows.push(row(t));
+      continue;
+    }
+    const group = members.get(t.template);
+    if (group === undefined) continue;
+    members.delete(t.template);
+    const shards = [...new Set(group.flatMap((m) => (m.shard !== undefined ? [m.shard] : [])))].sort(byShard);
+    rows.push([`${t.template} (${group.length})`, 'template', shards.length > 0 ? shards.join(',') : '-', stateCounts(group)]);
+    if (opts.expand === true) for (const m of group) rows.push(row(m, '  '));
+  }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   for (const row of rows)
     lines.push(
@@ -220,4 +240,20 @@ export function formatRecordStatus(s: RecordStatusJson): string {
   if (s.unknown.length > 0) lines.push('', `in the record, not in ${s.run.file}: ${s.unknown.map((u) => `${u.id} (${u.state})`).join(', ')}`);
   lines.push('', 'attempts, time, cost and logs are in the state.db of the clone that ran each task; git records what landed and what failed');
   return `${lines.join('\n')}\n`;
+}
+
+/** `3 merged, 1 failed, 2 not merged yet`, in a fixed order. */
+function stateCounts(tasks: readonly RecordTaskStatus[]): string {
+  const order: readonly RecordTaskState[] = ['merged', 'failed', 'conflicted', 'blocked', 'pending'];
+  return order
+    .map((state) => [state, tasks.filter((t) => t.state === state).length] as const)
+    .filter(([, n]) => n > 0)
+    .map(([state, n]) => `${n} ${state === 'pending' ? 'not merged yet' : state}`)
+    .join(', ');
+}
+
+function byShard(a: string, b: string): number {
+  const [ak = 0, an = 0] = a.split('/').map(Number);
+  const [bk = 0, bn = 0] = b.split('/').map(Number);
+  return an - bn || ak - bk;
 }

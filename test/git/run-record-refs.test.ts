@@ -4,7 +4,7 @@ import type { RecordEntry } from '../../src/engine/ports.js';
 import { taskHash } from '../../src/engine/resume.js';
 import { parseRecordLog } from '../../src/git/record.js';
 import { buildRunView, parseMessage, parseRefList, type RefEntry } from '../../src/git/run-record-refs.js';
-import { collectRecordStatus, SILENT_AFTER_MS } from '../../src/report/record-status.js';
+import { collectRecordStatus, formatRecordStatus, SILENT_AFTER_MS } from '../../src/report/record-status.js';
 
 const SHA = (n: number) => n.toString(16).padStart(40, '0');
 
@@ -194,5 +194,42 @@ tasks:
     expect(st.tasks.map((t) => t.detail)).toEqual(['not merged yet', 'not merged yet', 'waits for b', 'waits for c', 'waits for a', 'waits for a, b']);
     expect(st.head).toBeUndefined();
     expect(st.shards).toEqual([]);
+  });
+
+  it("text: a template's tasks fold into one row with their shards and counts; --expand lists them", () => {
+    const t = parseSpec(
+      `version: 1
+name: t
+agent: { kind: command, command: ["true"], sandbox: off }
+tasks:
+  - { id: solo, prompt: S., files: ["s/**"] }
+  - id: m
+    for_each: { values: [x, y, z] }
+    prompt: Do {{name}}.
+    files: ["m/{{name}}/**"]
+`,
+      '/x/swarm.yaml',
+    );
+    if (!t.ok) throw new Error(JSON.stringify(t.error));
+    const h = (id: string) => taskHash(t.value, t.value.tasks.find((x) => x.id === id)!);
+    const view = buildRunView(
+      't',
+      'refs/remotes/origin/swarm/t',
+      SHA(1),
+      [{ landed: SHA(1), run: 't', task: 'm.x', hash: h('m.x'), commit: SHA(10), shard: '2/2' }],
+      [failedRef('t', 'm.y', { 'Swarm-Run': 't', 'Swarm-Task': 'm.y', 'Swarm-Task-Hash': h('m.y'), 'Swarm-Shard': '1/2' })],
+    );
+    const st = collectRecordStatus(t.value, view, { kind: 'remote', remote: 'origin' }, 0);
+    expect(st.tasks.map((x) => [x.id, x.template ?? '', x.match ?? ''])).toEqual([
+      ['solo', '', ''],
+      ['m.x', 'm', 'x'],
+      ['m.y', 'm', 'y'],
+      ['m.z', 'm', 'z'],
+    ]);
+    const folded = formatRecordStatus(st);
+    expect(folded).toContain('\nsolo   not merged  -        not merged yet\nm (3)  template    1/2,2/2  1 merged, 1 failed, 1 not merged yet\n\n');
+    expect(formatRecordStatus(st, { expand: true })).toContain(
+      '\nm (3)  template    1/2,2/2  1 merged, 1 failed, 1 not merged yet\n  m.x  merged      2/2\n  m.y  failed      1/2      it broke\n  m.z  not merged  -        not merged yet\n',
+    );
   });
 });

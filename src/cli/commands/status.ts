@@ -142,7 +142,7 @@ async function statusCommand(arg: string | undefined, flags: StatusFlags): Promi
   const state = await openState(process.cwd());
   if (!state.ok) return fail(state.error);
   const { store, root } = state.value;
-  const printRecord = (s: RecordStatusJson) => process.stdout.write(json ? `${JSON.stringify(s, null, 2)}\n` : formatRecordStatus(s));
+  const printRecord = (s: RecordStatusJson) => process.stdout.write(json ? `${JSON.stringify(s, null, 2)}\n` : formatRecordStatus(s, { expand: flags.expand }));
   try {
     if (flags.remote !== undefined) {
       const file = specFileFor(arg, store);
