@@ -84,7 +84,7 @@ export function register(program: Command): void {
   program
     .command('report')
     .description("where a run's time went: wall time against the critical path, waits for slots, leases and merges, swarm's own overhead")
-    .argument('[name]', 'the run (default: the only run, or the most recent one)')
+    .argument('[name]', 'the run (default: the only run, or the most recent one); with --remote, its swarm file (default ./swarm.yaml)')
     .option('--format <format>', 'text | json | markdown | html', 'text')
     .option('--json', 'the same as --format json')
     .option(
