@@ -7,7 +7,7 @@ import { loadSpecFile } from '../config/load.js';
 import type { Spec } from '../config/spec.js';
 import { GitRunner } from '../git/exec.js';
 import { Remote } from '../git/remote.js';
-import { readRunView } from '../git/run-record-refs.js';
+import { readRunView, type RunView } from '../git/run-record-refs.js';
 import type { SqliteStore } from '../store/index.js';
 import { err, ok, type Result } from '../util/result.js';
 import { collectRecordStatus, type RecordStatusJson } from '../report/record-status.js';
@@ -55,11 +55,25 @@ export async function statusFromRemote(root: string, spec: Spec, remoteName: str
 }
 
 /**
- * The run from the local integration branch and `refs/swarm/<run>/`; undefined when git
- * holds no record of it (no landed task, no failure, no shard).
+ * The run from the local integration branch and `refs/swarm/<run>/`, or where there is no
+ * such branch, from the remote-tracking branch of the file's `push:` remote (or origin) as
+ * the last fetch left it;
+ * undefined when git holds no record of it there (no landed task, no failure, no shard).
+ * Nothing is fetched.
  */
 export async function statusFromBranch(root: string, spec: Spec, now = Date.now()): Promise<RecordStatusJson | undefined> {
-  const view = await readRunView(new GitRunner(), root, `refs/heads/${spec.into}`, spec.name);
-  if (view.merged.size === 0 && view.failed.size === 0 && view.shards.length === 0) return undefined;
-  return collectRecordStatus(spec, view, { kind: 'branch' }, now);
+  const runner = new GitRunner();
+  for (const ref of [`refs/heads/${spec.into}`, `refs/remotes/${spec.push ?? 'origin'}/${spec.into}`]) {
+    const view = await readRunView(runner, root, ref, spec.name);
+    // The local branch when there is one, even behind the remote's: it is what `swarm run` here resumes from.
+    if (view.head === undefined) continue;
+    return recorded(view) ? collectRecordStatus(spec, view, { kind: 'branch' }, now) : undefined;
+  }
+  // No branch yet, but failures or shards recorded (nothing has landed).
+  const view = await readRunView(runner, root, `refs/heads/${spec.into}`, spec.name, { branch: false });
+  return recorded(view) ? collectRecordStatus(spec, view, { kind: 'branch' }, now) : undefined;
+}
+
+function recorded(view: RunView): boolean {
+  return view.merged.size > 0 || view.failed.size > 0 || view.shards.length > 0;
 }

@@ -184,11 +184,20 @@ describe('swarm status --remote: a sharded run from the record on origin, in a f
     g(writer, ['push', '-q', 'origin', `refs/swarm/${RUN}/failed/e:refs/swarm/${RUN}/failed/e`]);
   });
 
-  it('without --remote, a run state.db does not know is shown from the record on the local integration branch', async () => {
+  it('without --remote, a run state.db does not know is shown from the record on the local integration branch (else the fetched one)', async () => {
+    const fetched = await status([]);
+    expect(fetched.exitCode).toBe(0);
+    expect(String(fetched.stdout)).toContain(`run ${RUN}: from the record on origin/${INTO} (`);
+    // The local branch, once there is one, even behind origin's.
+    g(clone, ['branch', INTO, `origin/${INTO}~1`]);
+    const behind = await status([]);
+    expect(String(behind.stdout)).toContain(`run ${RUN}: from the record on ${INTO} (`);
+    expect(String(behind.stdout)).toContain('2/7 merged (1 redefined since)');
     g(clone, ['fetch', '-q', 'origin', `+refs/heads/${INTO}:refs/heads/${INTO}`]);
     const out = await status([]);
     expect(out.exitCode).toBe(0);
     expect(String(out.stdout)).toContain(`run ${RUN}: from the record on ${INTO} (`);
+    expect(String(out.stdout)).toContain('3/7 merged (1 redefined since)');
     const json = JSON.parse(String((await status(['swarm.yaml', '--format', 'json'])).stdout)) as RecordStatusJson;
     expect(json).toMatchObject({ source: 'branch', ref: `refs/heads/${INTO}` });
     expect(json.tasks.find((t) => t.id === 'a')).toMatchObject({ state: 'merged', shard: '1/3' });
