@@ -46,7 +46,7 @@ export function buildSpec(raw: RawSpec, file: string, name: string, prompts: Rea
     into: raw.into ?? `swarm/${name}`,
     concurrency: raw.concurrency ?? DEFAULTS.concurrency,
     worktrees: raw.worktrees ?? DEFAULTS.worktrees,
-    limits: { maxWaitMs: ms(raw.limits?.max_wait) ?? DEFAULTS.maxWaitMs },
+    limits: { maxWaitMs: ms(raw.limits?.max_wait) ?? DEFAULTS.maxWaitMs, shardWaitMs: ms(raw.limits?.shard_wait) ?? DEFAULTS.shardWaitMs },
     lease: {
       ttlMs: ms(raw.lease?.ttl) ?? DEFAULTS.leaseTtlMs,
       enforce: raw.lease?.enforce ?? DEFAULTS.enforce,

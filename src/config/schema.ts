@@ -137,6 +137,10 @@ export const SpecSchema = z
           description:
             "How long the run may wait for the account's usage limit to reset (claude's rate_limit_event rejected, codex's usage_limit_reached); a later reset stops the run, resumable, with exit code 75. @default 0s",
         }),
+        shard_wait: duration.optional().meta({
+          description:
+            'With --shard: how long a shard with nothing else to do waits for a dependency another shard has not merged yet (no progress on the remote meanwhile) before it stops waiting, blocks the tasks that need it and says why. @default 1h',
+        }),
       })
       .optional(),
     merge: z

@@ -95,7 +95,11 @@ export interface Spec {
    * (resumable, exit 75). 0 by default: a CI job would rather end and be re-run after the
    * reset than hold a runner for hours; set it to wait, e.g. `5h` for a five-hour window.
    */
-  readonly limits?: { readonly maxWaitMs: number };
+  readonly limits?: {
+    readonly maxWaitMs: number;
+    /** `limits.shard_wait`: with --shard, how long to wait on another shard's task with no progress on the remote. */
+    readonly shardWaitMs?: number;
+  };
   readonly lease: { readonly ttlMs: number; readonly enforce: EnforceMode };
   readonly merge: { readonly strategy: MergeStrategy; readonly check?: string; readonly onConflict: 'agent' | 'fail' };
   readonly tasks: readonly TaskSpec[];
@@ -113,6 +117,7 @@ export const DEFAULTS = {
   timeoutMs: 30 * 60_000,
   leaseTtlMs: 10 * 60_000,
   maxWaitMs: 0,
+  shardWaitMs: 60 * 60_000,
   enforce: 'block' as EnforceMode,
   strategy: 'merge' as MergeStrategy,
   onConflict: 'agent' as const,

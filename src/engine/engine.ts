@@ -5,6 +5,7 @@ import { err, ok, type Result } from '../util/result.js';
 import type { EventListener, RunEvent, TaskInfo } from './events.js';
 import type { LogSink, RunRecord, TaskRecord } from './ports.js';
 import { droppedTasks, droppedText } from './dropped.js';
+import { followForPush } from './publish-follow.js';
 import { checkIntegrationHead, describeForeignMove, resume } from './recover.js';
 import { foldIntoPrevious, mergeBase, publishEnd, readRecord, storeFolded } from './run-record.js';
 import { taskHash } from './resume.js';
@@ -43,6 +44,7 @@ export class Engine {
     this.#ctx = new RunContext(options);
     this.#scheduler = new Scheduler(this.#ctx);
     this.#ctx.stopRun = (force) => this.#scheduler.stop(force);
+    followForPush(this.#ctx);
   }
 
   on(listener: EventListener): void {
@@ -53,6 +55,11 @@ export class Engine {
   stop(force: boolean): void {
     if (force) this.#baseAbort.abort();
     this.#scheduler.stop(force);
+  }
+
+  /** Something outside the engine the run cannot go on past (a shard's claim taken over): the run's error, and it stops. */
+  stopOnFatal(message: string): void {
+    this.#ctx.stopOnFatal(message);
   }
 
   /** `swarm stop TASK`: see Scheduler.stopTask. Returns what happens, or why not. */
@@ -139,6 +146,7 @@ export class Engine {
     storeFolded(ctx, prevTasks, fromGit);
     this.#emitStarted(baseSha, previous !== undefined || fromGit.length > 0);
     if (previous && plan.keepMerged.size > 0) ctx.log('info', `resuming: ${plan.keepMerged.size} task(s) already merged stay merged`);
+    if (ctx.shard) await this.#startShard();
 
     await this.#scheduler.run();
     // An agent (or anyone) may have moved the branch after the last merge: say so now, not at the next run.
@@ -180,10 +188,21 @@ export class Engine {
     return ok({ outcome, merged, total, costUsd, ...message });
   }
 
+  /** With --shard: says what this shard runs, and takes what the remote shows of the others' tasks. */
+  async #startShard(): Promise<void> {
+    const ctx = this.#ctx;
+    const link = ctx.shard!;
+    const waits = link.foreign.size === 0 ? '' : `; ${link.foreign.size} task(s) of other shards it depends on are awaited on ${link.remote}`;
+    ctx.log('info', `shard ${link.label}: ${ctx.selected.size} of the run's ${ctx.spec.tasks.length} tasks run here${waits}`);
+    await link.applyRemote();
+  }
+
   /** The run's first event: every task with the state it starts (or resumes) in. */
   #emitStarted(baseSha: string, resumed: boolean): void {
     const ctx = this.#ctx;
-    const tasks: TaskInfo[] = ctx.spec.tasks.map((t) => ({
+    // With --shard: this shard's tasks and the other shards' it waits on, not the whole file.
+    const shown = ctx.shard ? ctx.spec.tasks.filter((t) => ctx.selected.has(t.id) || ctx.shard!.foreign.has(t.id)) : ctx.spec.tasks;
+    const tasks: TaskInfo[] = shown.map((t) => ({
       id: t.id,
       title: t.title,
       dependsOn: t.dependsOn,

@@ -4,6 +4,13 @@ import { taskTrailers } from './record.js';
 import { taskHash } from './resume.js';
 import { type Live, messageOf, type RunContext } from './run-context.js';
 
+/** With --shard: how many times one merge is tried again after the remote refused its push. */
+const MAX_PUSH_ROUNDS = 12;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
 /** How a merge ended; the scheduler acts on it. */
 export type MergeResult =
   | { readonly kind: 'merged' }
@@ -50,6 +57,13 @@ export class MergeQueue {
     void this.#queue.add(() => guard(async () => this.#settle(id, await this.#merge(id))), { priority }).finally(done);
   }
 
+  /** Runs `work` between merges, ahead of queued ones (with --shard: a look at the remote that may move the branch). */
+  exclusive(work: () => Promise<void>, done: () => void): void {
+    const ctx = this.#ctx;
+    const guarded = () => work().catch((e: unknown) => ctx.log('warning', messageOf(e)));
+    void this.#queue.add(guarded, { priority: Number.MAX_SAFE_INTEGER }).finally(done);
+  }
+
   forceStop(): void {
     this.#abort.abort();
   }
@@ -62,10 +76,9 @@ export class MergeQueue {
 
   async #merge(id: string): Promise<MergeResult> {
     const ctx = this.#ctx;
-    const task = ctx.tasks.get(id)!;
     const live = ctx.live.get(id)!;
     const { spec } = ctx;
-    const { git, store } = ctx.o;
+    const { store } = ctx.o;
     if (ctx.forced || ctx.fatal !== undefined) return { kind: 'cancelled' };
     ctx.transition(id, 'merging');
     ctx.emit({ type: 'merge', reason: 'started', task: id, run: spec.name, at: ctx.now() });
@@ -75,10 +88,46 @@ export class MergeQueue {
     }
     const sha = live.audited;
     if (sha === undefined) return { kind: 'failed', detail: 'it reached the merge queue without a passing audit; not merged' };
+    for (let round = 1; ; round++) {
+      const result = await this.#mergeOnce(id, live, sha);
+      if (result.kind !== 'raced') return result;
+      const remote = ctx.shard?.remote ?? 'the remote';
+      if (round >= MAX_PUSH_ROUNDS) {
+        return { kind: 'failed', detail: `its merge was refused by ${remote} ${round} times (${result.detail}); not merged. Run this shard again` };
+      }
+      ctx.log('info', `task ${id}: ${result.detail}; merging again on ${remote}'s new head`);
+      await sleep(Math.min(30_000, 250 * 2 ** round) * (0.5 + Math.random()));
+      if (ctx.forced || ctx.fatal !== undefined) return { kind: 'cancelled' };
+    }
+  }
+
+  /**
+   * One try: with --shard, on the remote's head first (a task already landed there is not
+   * landed again), and pushed before it lands here; `raced` when the remote moved meanwhile.
+   */
+  async #mergeOnce(id: string, live: Live, sha: string): Promise<MergeResult | { readonly kind: 'raced'; readonly detail: string }> {
+    const ctx = this.#ctx;
+    const task = ctx.tasks.get(id)!;
+    const { spec } = ctx;
+    const { git, store } = ctx.o;
+    const shard = ctx.shard;
+    if (shard) {
+      const synced = await shard.syncHead();
+      if (synced.kind === 'unreachable') return { kind: 'raced', detail: synced.message };
+      if (synced.kind === 'diverged') {
+        ctx.stopOnFatal(synced.message);
+        return { kind: 'cancelled' };
+      }
+      const landed = await shard.landedAlready(id);
+      if (landed !== undefined) {
+        ctx.log('info', `task ${id}: already landed on ${shard.remote} (${landed.slice(0, 12)}), with this definition; not merged twice`);
+        return this.#merged(id, live, landed, sha, true);
+      }
+    }
     const strategy = await this.#strategyFor(id, live, sha);
     const expected = ctx.head;
     const message = `swarm(${id}): ${task.title}`;
-    const trailers = taskTrailers(spec.name, id, taskHash(spec, task), sha);
+    const trailers = taskTrailers(spec.name, id, taskHash(spec, task), sha, shard?.label);
     const prepared = await git.prepareMerge({ run: spec.name, into: spec.into, sha, expected, strategy, message, trailers });
     ctx.o.crashPoint?.('merge:prepared');
     if (prepared.kind === 'moved') return { kind: 'moved', expected, actual: prepared.actual };
@@ -98,6 +147,15 @@ export class MergeQueue {
         return { kind: 'failed', detail: `merge.check \`${spec.merge.check}\` ${how}; the integration branch did not move` };
       }
     }
+    if (shard && prepared.commit !== expected) {
+      // Out to the other shards first: a merge here that the remote refused would diverge from it.
+      const pushed = await shard.push(prepared.commit);
+      if (!pushed.ok) {
+        await git.abandonMerge(spec.name, spec.into);
+        store.updateTask(spec.name, id, { mergeBase: undefined, mergedSha: undefined });
+        return { kind: 'raced', detail: `${shard.remote} refused its merge (another shard pushed first: ${pushed.error})` };
+      }
+    }
     if (!(await git.landMerge({ run: spec.name, into: spec.into, commit: prepared.commit, expected, task: id }))) {
       store.updateTask(spec.name, id, { mergeBase: undefined, mergedSha: undefined });
       return { kind: 'moved', expected, actual: await git.integrationHead(spec.into) };
@@ -107,12 +165,20 @@ export class MergeQueue {
     store.setIntegrationHead(spec.name, prepared.commit);
     ctx.o.crashPoint?.('merge:recorded');
     ctx.o.publish?.landed(prepared.commit, (refused) => ctx.stopOnFatal(refused));
+    return this.#merged(id, live, prepared.commit, sha, prepared.commit === expected);
+  }
+
+  /** The task's work is on the integration branch at `commit`: recorded, told, its lease and worktree let go. */
+  async #merged(id: string, live: Live, commit: string, sha: string, empty: boolean): Promise<MergeResult> {
+    const ctx = this.#ctx;
+    const { spec } = ctx;
+    const { git, store } = ctx.o;
     // After the merge: whatever reached the branch up to now, during merge.check too, is told.
     await this.#reportLateCommits(id, live, sha);
-    const empty = prepared.commit === expected || live.empty === true;
-    ctx.emit({ type: 'merge', reason: 'merged', task: id, commit: prepared.commit, ...(empty ? { empty: true as const } : {}), run: spec.name, at: ctx.now() });
+    const isEmpty = empty || live.empty === true;
+    ctx.emit({ type: 'merge', reason: 'merged', task: id, commit, ...(isEmpty ? { empty: true as const } : {}), run: spec.name, at: ctx.now() });
     store.recordDuration(id, Math.max(1, live.agentMs));
-    ctx.transition(id, 'merged', { mergedSha: prepared.commit, mergeBase: undefined, endedAt: ctx.now() });
+    ctx.transition(id, 'merged', { mergedSha: commit, mergeBase: undefined, endedAt: ctx.now() });
     ctx.releaseLease(id);
     if (!ctx.o.keepWorktrees && live.worktree) {
       // Not in the merge queue's time: the next merge need not wait for files to be deleted.

@@ -1,5 +1,6 @@
 import type { Spec } from '../config/spec.js';
 import type { GitPort, ShellPort } from './ports.js';
+import type { Result } from '../util/result.js';
 import { baseTrailers } from './record.js';
 
 export type BaseMerge =
@@ -7,7 +8,9 @@ export type BaseMerge =
   | { readonly kind: 'in' }
   | { readonly kind: 'merged'; readonly head: string }
   | { readonly kind: 'moved'; readonly actual: string }
-  | { readonly kind: 'failed'; readonly message: string };
+  | { readonly kind: 'failed'; readonly message: string }
+  /** With --shard: the remote refused the push (another shard pushed first); look again. */
+  | { readonly kind: 'raced'; readonly detail: string };
 
 export interface BaseMergeDeps {
   readonly spec: Spec;
@@ -16,6 +19,8 @@ export interface BaseMergeDeps {
   readonly env: Readonly<Record<string, string>>;
   readonly signal: AbortSignal;
   readonly log: (message: string) => void;
+  /** With --shard: pushes the checked merge before it lands here; the refusal's text. */
+  readonly push?: (commit: string, expected: string) => Promise<Result<void, string>>;
 }
 
 /**
@@ -64,6 +69,13 @@ export async function mergeMovedBase(d: BaseMergeDeps, baseSha: string, head: st
         kind: 'failed',
         message: `merge.check \`${spec.merge.check}\` failed on the merge of ${what} (exit ${res.exitCode ?? res.signal}); ${spec.into} did not move and no task ran${tail ? `:\n${tail}` : ''}`,
       };
+    }
+  }
+  if (d.push) {
+    const pushed = await d.push(prepared.commit, head);
+    if (!pushed.ok) {
+      await git.abandonMerge(spec.name, spec.into);
+      return { kind: 'raced', detail: pushed.error };
     }
   }
   if (!(await git.landMerge({ run: spec.name, into: spec.into, commit: prepared.commit, expected: head, task: 'base' }))) {

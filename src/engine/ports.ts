@@ -244,6 +244,8 @@ export interface GitPort {
   deleteBranch(branch: string): Promise<void>;
   /** The run record on `into`'s first-parent chain, newest first (commits with `Swarm-Run: <run>`). Optional. */
   readRecord?(into: string, run: string): Promise<RecordEntry[]>;
+  /** The failed records of `run` among the local refs, by task (src/git/failed-record.ts). Optional. */
+  readFailedRecords?(run: string): Promise<ReadonlyMap<string, { readonly hash: string; readonly state: string; readonly parent: string }>>;
   /** Whether `ancestor` is in `descendant`'s history (both commit-ish). Optional. */
   contains?(ancestor: string, descendant: string): Promise<boolean>;
   /** The name `branch` of task `task` of `run` (`swarm-task/<run>/<task>`). Optional. */

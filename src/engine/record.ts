@@ -9,7 +9,9 @@ import type { RecordEntry, TaskRecord } from './ports.js';
  *   Swarm-Task-Hash: <hash>       commit of a rebase): its definition's hash (resume.ts)
  *   Swarm-Commit: <sha>           and the task commit the audit saw
  *   Swarm-Base: <sha>           a moved `base` merged in before the run's tasks
- *   Swarm-Shard: K/N            in a sharded run (`--shard K/N`): the shard that landed it
+ *   Swarm-Shard: K/N            with --shard: the shard that landed it
+ *   Swarm-State: failed|...     only on a failed task's record, off every branch
+ *                               (src/git/failed-record.ts)
  *
  * They are read back from the branch's first-parent chain, where only swarm's own messages
  * stand (agents' commits are second parents; a rebase of commits that carry these trailers
@@ -22,10 +24,12 @@ export const TRAILER = {
   commit: 'Swarm-Commit',
   base: 'Swarm-Base',
   shard: 'Swarm-Shard',
+  state: 'Swarm-State',
 } as const;
 
-export function taskTrailers(run: string, task: string, hash: string, commit: string): string[] {
-  return [`${TRAILER.run}: ${run}`, `${TRAILER.task}: ${task}`, `${TRAILER.hash}: ${hash}`, `${TRAILER.commit}: ${commit}`];
+export function taskTrailers(run: string, task: string, hash: string, commit: string, shard?: string): string[] {
+  const trailers = [`${TRAILER.run}: ${run}`, `${TRAILER.task}: ${task}`, `${TRAILER.hash}: ${hash}`, `${TRAILER.commit}: ${commit}`];
+  return shard === undefined ? trailers : [...trailers, `${TRAILER.shard}: ${shard}`];
 }
 
 export function baseTrailers(run: string, base: string): string[] {

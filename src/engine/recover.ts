@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { RunRecord, TaskRecord } from './ports.js';
+import { setAsideRedefined } from './redefined.js';
 import { INTERRUPTED_STATES, MERGE_READY_STATES, planResume, type ResumePlan } from './resume.js';
 import { messageOf, type RunContext } from './run-context.js';
 
@@ -65,6 +66,7 @@ export async function resume(
     if (rec?.state === 'merged' && rec.branch && inIntegration.has(id)) await git.deleteBranch(rec.branch).catch(() => undefined);
   }
   await setAsideChanged(ctx, [...plan.changed, ...plan.downstreamOfChange], prevTasks);
+  await setAsideRedefined(ctx, prevTasks, hashes);
   return { plan, mergeReady, crashed };
 }
 

@@ -6,6 +6,7 @@ import type { AgentRunner, Clock, Enforcement, GitPort, GraphView, Inbox, Lease,
 import type { PublishPort } from './publish.js';
 import type { RecordedMerge } from './record.js';
 import type { DependencyResult } from './prompt.js';
+import { ShardLink, type ShardOptions } from './shard-link.js';
 import type { Peer } from './steer-prompt.js';
 import { ACTIVE_STATES, canTransition, type TaskState } from './task-state.js';
 
@@ -62,6 +63,8 @@ export interface EngineOptions {
   readonly ignoreRecord?: boolean;
   /** `--push`: where merges and unmerged tasks' work go (publish.ts); undefined pushes nothing. */
   readonly publish?: PublishPort;
+  /** `--shard K/N`: `selected` is this shard's tasks; the others run elsewhere and meet here at the remote (shard-link.ts). */
+  readonly shard?: ShardOptions;
 }
 
 /** Where a test can kill the runner in a merge: after each durable step. */
@@ -142,6 +145,8 @@ export class RunContext {
   record: readonly RecordEntry[] = [];
   /** Each task's newest landing in that record. */
   recorded: ReadonlyMap<string, RecordedMerge> = new Map();
+  /** With --shard: the link to the other shards through the remote. */
+  readonly shard: ShardLink | undefined;
   /** Stops the run as the user would (set by the engine to the scheduler's stop). */
   stopRun: (force: boolean) => void = () => undefined;
 
@@ -169,6 +174,7 @@ export class RunContext {
     const env: Record<string, string> = {};
     for (const [k, v] of Object.entries(options.env ?? process.env)) if (v !== undefined) env[k] = v;
     this.env = env;
+    this.shard = options.shard ? new ShardLink(this, options.shard) : undefined;
   }
 
   get name(): string {

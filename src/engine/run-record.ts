@@ -44,20 +44,38 @@ export function storeFolded(ctx: RunContext, prevTasks: ReadonlyMap<string, Task
   }
 }
 
-/** A moved base merged in before any task starts (moved-base.ts); moves `ctx.head` when it lands. */
+/**
+ * A moved base merged in before any task starts (moved-base.ts); moves `ctx.head` when it
+ * lands. With --shard, every shard may try at once: each looks at the remote's head first
+ * (the base may be there already), and a merge another shard's push beat is tried again.
+ */
 export async function mergeBase(ctx: RunContext, baseSha: string, signal: AbortSignal): Promise<BaseMerge> {
   const { git, shell } = ctx.o;
-  const merged = await mergeMovedBase({ spec: ctx.spec, git, shell, env: ctx.env, signal, log: (m) => ctx.log('info', m) }, baseSha, ctx.head);
-  if (merged.kind === 'merged') ctx.head = merged.head;
-  return merged;
+  const shard = ctx.shard;
+  const log = (m: string) => ctx.log('info', m);
+  for (let round = 1; ; round++) {
+    if (shard) {
+      const synced = await shard.syncHead();
+      if (synced.kind === 'diverged' || (synced.kind === 'unreachable' && round >= 8)) return { kind: 'failed', message: synced.message };
+    }
+    const push = shard ? (commit: string) => shard.push(commit) : undefined;
+    const merged = await mergeMovedBase({ spec: ctx.spec, git, shell, env: ctx.env, signal, log, ...(push ? { push } : {}) }, baseSha, ctx.head);
+    if (merged.kind === 'merged') ctx.head = merged.head;
+    if (merged.kind !== 'raced') return merged;
+    if (round >= 12 || signal.aborted)
+      return { kind: 'failed', message: `--shard: the merge of the base was refused by the remote ${round} times: ${merged.detail}` };
+    await new Promise((r) => setTimeout(r, Math.min(30_000, 250 * 2 ** round) * (0.5 + Math.random())));
+  }
 }
 
-/** With --push: the integration branch and unmerged tasks' work go out; a refusal becomes the run's error. */
+/** With --push: the integration branch and unmerged tasks' work go out, merged tasks' failed records go; a refusal becomes the run's error. */
 export async function publishEnd(ctx: RunContext): Promise<void> {
   const publish = ctx.o.publish;
   if (!publish) return;
-  const unmerged = [...ctx.selected].filter((id) => ctx.state(id) !== 'merged');
-  const refused = await publish.finish(ctx.fatal === undefined ? ctx.head : undefined, unmerged);
+  const selected = [...ctx.selected];
+  const unmerged = selected.filter((id) => ctx.state(id) !== 'merged');
+  const merged = selected.filter((id) => ctx.state(id) === 'merged');
+  const refused = await publish.finish(ctx.fatal === undefined ? ctx.head : undefined, unmerged, merged);
   if (refused === undefined) return;
   ctx.fatal ??= refused;
   ctx.log('warning', refused);

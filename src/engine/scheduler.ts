@@ -141,6 +141,8 @@ export class Scheduler {
     const ctx = this.#ctx;
     if (ctx.stopping) return;
     const { graph } = ctx.o;
+    // With --shard: another shard's task that depends on a failed one will not merge either.
+    ctx.shard?.blockForeign();
     const newlyReady: string[] = [];
     for (const id of graph.ids) {
       if (!ctx.selected.has(id) || ctx.state(id) !== 'pending') continue;
@@ -255,6 +257,29 @@ export class Scheduler {
     const raised = this.#limiter.tick(this.#ctx.now());
     if (raised !== undefined) this.#setLimit(raised, 'raised');
     this.#retryWaiting();
+    this.#lookAtShards();
+  }
+
+  /**
+   * With --shard: tasks waiting on another shard's task get it when the remote shows it
+   * merged (the look runs in the merge queue, where the branch may move); with nothing else
+   * to do here and nothing moving there for `limits.shard_wait`, they stop waiting, blocked.
+   */
+  #lookAtShards(): void {
+    const ctx = this.#ctx;
+    const link = ctx.shard;
+    if (!link || ctx.stopping || this.#finish === undefined) return;
+    const idle = this.#inflight === 0 && !this.#merges.busy && this.#waiting.size === 0;
+    const expired = link.tick(
+      idle,
+      (work) => this.#merges.exclusive(work, () => this.#checkDone()),
+      () => this.#pump(),
+    );
+    for (const id of expired) ctx.transition(id, 'blocked', {}, link.expiredDetail(id));
+    if (expired.length > 0) {
+      this.#pump();
+      this.#checkDone();
+    }
   }
 
   #retryWaiting(): void {
@@ -280,6 +305,8 @@ export class Scheduler {
     }
     // Tasks waiting for a lease held outside this run can still go on; anything else left is stuck or stopped.
     if (this.#waiting.size > 0 && !ctx.stopping && !ctx.budgetHit) return;
+    // So can tasks waiting for another shard's task to reach the remote (or their wait to run out).
+    if (ctx.shard && ctx.shard.waiters().length > 0 && !ctx.stopping && !ctx.budgetHit) return;
     const finish = this.#finish;
     this.#finish = undefined;
     finish();

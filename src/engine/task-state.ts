@@ -65,7 +65,8 @@ export const FAILED_STATES: ReadonlySet<TaskState> = new Set(['failed', 'conflic
  * up. Resumed merged tasks start in `merged`; they do not move there.
  */
 export const TRANSITIONS: Readonly<Record<TaskState, readonly TaskState[]>> = {
-  pending: ['ready', 'blocked'],
+  // pending -> merged | failed: with --shard, a task of another shard seen merged (or recorded failed) on the remote.
+  pending: ['ready', 'blocked', 'merged', 'failed'],
   ready: ['waiting', 'starting'],
   waiting: ['starting'],
   // starting -> queued: a resumed task that had passed its check goes straight to the merge queue.

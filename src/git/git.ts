@@ -5,6 +5,7 @@ import { err, ok, type Result } from '../util/result.js';
 import { GitRunner } from './exec.js';
 import { parseWorktreeList } from './worktree-list.js';
 import { taskBranch } from './names.js';
+import { type FailedRecord, readFailedRecords } from './failed-record.js';
 import { readRunRecord } from './record.js';
 import { GitCore, isInside } from './core.js';
 import { History } from './history.js';
@@ -195,6 +196,11 @@ export class Git implements GitPort {
   /** The run record on `into` (see src/git/record.ts). */
   readRecord(into: string, run: string): Promise<RecordEntry[]> {
     return readRunRecord(this.#core.runner, this.root, into, run);
+  }
+
+  /** The failed records of `run` among the local refs (see src/git/failed-record.ts). */
+  readFailedRecords(run: string): Promise<Map<string, FailedRecord>> {
+    return readFailedRecords(this.#core.runner, this.root, run);
   }
 
   /** Whether `ancestor` is in `descendant`'s history; false when either is missing. */

@@ -2,12 +2,14 @@ import { basename } from 'node:path';
 import type { RemotePort } from '../engine/publish.js';
 import { err, ok, type Result } from '../util/result.js';
 import { GitRunner } from './exec.js';
+import { type FailedRecordInput, failedRecordRef, runRefs, writeFailedRecord } from './failed-record.js';
 import { MERGE_DIR, taskBranch } from './names.js';
 import { parseWorktreeList } from './worktree-list.js';
 
 /**
  * The git plumbing of `--push`: which of a run's branches a remote has, fetching them into
- * `refs/remotes/<remote>/`, moving a local branch forward, and pushing as a compare-and-swap.
+ * `refs/remotes/<remote>/` (and its records under refs/swarm/<run>/ into the same names),
+ * moving a local branch forward, and pushing as a compare-and-swap.
  * The policy (what to fetch, when to push, what a refusal means) is engine/publish.ts.
  */
 export class Remote implements RemotePort {
@@ -118,13 +120,56 @@ export class Remote implements RemotePort {
    * Pushes `sha` to `branch` only if the remote's branch is at `expected` (undefined: absent):
    * `--force-with-lease=<ref>:<expected>`. The refusal's text when it was refused.
    */
-  async push(branch: string, sha: string, expected: string | undefined): Promise<Result<void, string>> {
-    const ref = `refs/heads/${branch}`;
+  push(branch: string, sha: string, expected: string | undefined): Promise<Result<void, string>> {
+    return this.pushRef(`refs/heads/${branch}`, sha, expected);
+  }
+
+  /**
+   * The same compare-and-swap for any ref; `sha` undefined deletes it (`:<ref>`). A ref under
+   * refs/swarm/ (a run's records) is mirrored locally once pushed, so what is read here is
+   * what the remote holds.
+   */
+  async pushRef(ref: string, sha: string | undefined, expected: string | undefined): Promise<Result<void, string>> {
     const out = await this.#runner.run(
-      ['push', '--porcelain', '--no-verify', `--force-with-lease=${ref}:${expected ?? ''}`, '--', this.name, `${sha}:${ref}`],
+      ['push', '--porcelain', '--no-verify', `--force-with-lease=${ref}:${expected ?? ''}`, '--', this.name, `${sha ?? ''}:${ref}`],
       { cwd: this.#root },
     );
-    return out.exitCode === 0 ? ok(undefined) : err(lastLines(`${out.stdout}\n${out.stderr}`));
+    if (out.exitCode !== 0) return err(lastLines(`${out.stdout}\n${out.stderr}`));
+    if (ref.startsWith('refs/swarm/')) {
+      const args = sha === undefined ? ['update-ref', '-d', ref] : ['update-ref', ref, sha];
+      await this.#runner.run(args, { cwd: this.#root });
+    }
+    return ok(undefined);
+  }
+
+  /**
+   * The run's refs under refs/swarm/ (its failed records), fetched under the same names;
+   * local ones the remote no longer has go (`--prune`). Returns them, by ref.
+   */
+  async fetchRecords(run: string): Promise<Result<Map<string, string>, string>> {
+    const spec = `+${runRefs(run)}*:${runRefs(run)}*`;
+    const out = await this.#runner.run(['fetch', '-q', '--prune', '--no-tags', '--no-write-fetch-head', '--', this.name, spec], { cwd: this.#root });
+    if (out.exitCode !== 0) return err(`--push: fetching the run's records (${runRefs(run)}) from ${this.name} failed: ${lastLines(out.stderr)}`);
+    const list = await this.#runner.run(['for-each-ref', '--format=%(refname) %(objectname)', '--', runRefs(run)], { cwd: this.#root });
+    const refs = new Map<string, string>();
+    for (const line of list.stdout.split('\n')) {
+      const [ref = '', sha = ''] = line.split(' ');
+      if (ref !== '' && sha !== '') refs.set(ref, sha);
+    }
+    return ok(refs);
+  }
+
+  failedRef(run: string, task: string): string {
+    return failedRecordRef(run, task);
+  }
+
+  /** Makes a failed record's commit object (src/git/failed-record.ts), on no branch. */
+  async writeFailedRecord(record: FailedRecordInput, parent: string): Promise<Result<string, string>> {
+    try {
+      return ok(await writeFailedRecord(this.#runner, this.#root, record, parent));
+    } catch (error) {
+      return err(error instanceof Error ? error.message : String(error));
+    }
   }
 }
 

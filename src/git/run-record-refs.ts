@@ -17,12 +17,11 @@
 import type { RecordEntry } from '../engine/ports.js';
 import { TRAILER } from '../engine/record.js';
 import type { GitRunner } from './exec.js';
+import { type FailedState, parseFailedRecord } from './failed-record.js';
 import { readRunRecordAt } from './record.js';
 
-/** Trailers only `refs/swarm/` commits carry (the writers are engine/publish.ts and the shard runner). */
-export const REF_TRAILER = { state: 'Swarm-State', runner: 'Swarm-Runner', heartbeat: 'Swarm-Heartbeat' } as const;
-
-export type FailedState = 'failed' | 'conflicted';
+/** Trailers only a shard's heartbeat carries (written by git/shard-remote.ts). */
+export const REF_TRAILER = { runner: 'Swarm-Runner', heartbeat: 'Swarm-Heartbeat' } as const;
 export type ShardState = 'running' | 'finished' | 'failed' | 'cancelled';
 
 export interface MergedTask {
@@ -40,7 +39,7 @@ export interface MergedTask {
 
 export interface FailedTask {
   readonly task: string;
-  readonly hash?: string;
+  readonly hash: string;
   readonly state: FailedState;
   /** The failure, as its runner wrote it (may span lines). */
   readonly detail: string;
@@ -161,14 +160,15 @@ export function buildRunView(run: string, ref: string, head: string | undefined,
     const m = parseMessage(r.message);
     if (m.trailers.get(TRAILER.run) !== run) continue;
     if (kind === 'failed') {
-      if (m.trailers.get(TRAILER.task) !== name) continue;
-      const hash = m.trailers.get(TRAILER.hash);
+      // Read as the runners read it (failed-record.ts): a record of another task, without a hash or a known state, is none.
+      const said = parseFailedRecord(r.message, run, name);
+      if (said === undefined) continue;
       const shard = m.trailers.get(TRAILER.shard);
       failed.set(name, {
         task: name,
-        ...(hash ? { hash } : {}),
-        state: m.trailers.get(REF_TRAILER.state) === 'conflicted' ? 'conflicted' : 'failed',
-        detail: m.body,
+        hash: said.hash,
+        state: said.state,
+        detail: said.detail,
         ...(shard && SHARD.test(shard) ? { shard } : {}),
         commit: r.sha,
         ...(r.at !== undefined ? { at: r.at } : {}),
@@ -178,8 +178,9 @@ export function buildRunView(run: string, ref: string, head: string | undefined,
       if (named === null || m.trailers.get(TRAILER.shard) !== `${named[1]}/${named[2]}`) continue;
       const [index, count] = [Number(named[1]), Number(named[2])];
       if (index > count) continue;
-      const state = m.trailers.get(REF_TRAILER.state) ?? '';
-      const runner = /^(\S+)\s+([0-9]+)$/.exec(m.trailers.get(REF_TRAILER.runner) ?? '');
+      const state = m.trailers.get(TRAILER.state) ?? '';
+      // `<host> <pid>`, and the process's start time where the runner knows it (cli/shard.ts).
+      const runner = /^(\S+)\s+([0-9]+)(?:\s+\S+)?$/.exec(m.trailers.get(REF_TRAILER.runner) ?? '');
       const beat = Date.parse(m.trailers.get(REF_TRAILER.heartbeat) ?? '');
       const heartbeat = Number.isFinite(beat) ? beat : r.at;
       shards.push({

@@ -11,8 +11,12 @@ import { taskHash } from '../engine/resume.js';
 import type { RunView, ShardView } from '../git/run-record-refs.js';
 import { formatDuration } from '../util/duration.js';
 
-/** A running shard whose heartbeat is older than this is shown as silent: its runner may be gone. */
-export const SILENT_AFTER_MS = 5 * 60_000;
+/**
+ * A running shard whose heartbeat is older than this is shown as silent: its runner may be
+ * gone. The runner beats every 30 s and another job may take its claim over after 90 s
+ * (src/cli/shard.ts): three missed beats.
+ */
+export const SILENT_AFTER_MS = 90_000;
 
 export type RecordTaskState = 'merged' | 'failed' | 'conflicted' | 'blocked' | 'pending';
 
@@ -96,7 +100,7 @@ export function collectRecordStatus(
     const f = view.failed.get(id);
     let out: RecordTaskStatus;
     if (f !== undefined && (m === undefined || (f.at ?? 0) > (m.at ?? 0))) {
-      const redefined = f.hash !== undefined && f.hash !== hash;
+      const redefined = f.hash !== hash;
       const first = f.detail.split('\n').find((l) => l.trim() !== '') ?? '';
       out = {
         ...base,

@@ -76,7 +76,10 @@ describe('buildRunView', () => {
       failedRef('r', 'd', { 'Swarm-Run': 'r', 'Swarm-Task': 'd', 'Swarm-Task-Hash': 'hd', 'Swarm-State': 'failed' }),
       // Another run's, another task's, or a ref nested deeper: not evidence.
       failedRef('r', 'x', { 'Swarm-Run': 'other', 'Swarm-Task': 'x' }),
-      failedRef('r', 'y', { 'Swarm-Run': 'r', 'Swarm-Task': 'z' }),
+      failedRef('r', 'y', { 'Swarm-Run': 'r', 'Swarm-Task': 'z', 'Swarm-Task-Hash': 'hz', 'Swarm-State': 'failed' }),
+      // Read as the runners read it: no hash, or a state outside the contract, is no record.
+      failedRef('r', 'v', { 'Swarm-Run': 'r', 'Swarm-Task': 'v', 'Swarm-State': 'failed' }),
+      failedRef('r', 'u', { 'Swarm-Run': 'r', 'Swarm-Task': 'u', 'Swarm-Task-Hash': 'hu', 'Swarm-State': 'exploded' }),
       { ...failedRef('r', 'w', { 'Swarm-Run': 'r', 'Swarm-Task': 'w' }), ref: 'refs/swarm/r/failed/w/deeper' },
       failedRef('r2', 'q', { 'Swarm-Run': 'r2', 'Swarm-Task': 'q' }),
       shardRef('r', '1-of-3', {
@@ -155,8 +158,14 @@ tasks:
     ];
     const refs = [
       // a failed before its merge (a record left behind): merged counts. b failed after: failed.
-      failedRef('r', 'a', { 'Swarm-Run': 'r', 'Swarm-Task': 'a', 'Swarm-Task-Hash': hash('a') }, 'old failure', 4),
-      failedRef('r', 'b', { 'Swarm-Run': 'r', 'Swarm-Task': 'b', 'Swarm-Task-Hash': 'older', 'Swarm-Shard': '2/2' }, '\nagent exited 3\nits log', 9),
+      failedRef('r', 'a', { 'Swarm-Run': 'r', 'Swarm-Task': 'a', 'Swarm-Task-Hash': hash('a'), 'Swarm-State': 'failed' }, 'old failure', 4),
+      failedRef(
+        'r',
+        'b',
+        { 'Swarm-Run': 'r', 'Swarm-Task': 'b', 'Swarm-Task-Hash': 'older', 'Swarm-State': 'failed', 'Swarm-Shard': '2/2' },
+        '\nagent exited 3\nits log',
+        9,
+      ),
       shardRef('r', '1-of-2', { 'Swarm-Run': 'r', 'Swarm-Shard': '1/2', 'Swarm-Heartbeat': new Date(100_000).toISOString(), 'Swarm-State': 'running' }),
       shardRef('r', '2-of-2', { 'Swarm-Run': 'r', 'Swarm-Shard': '2/2', 'Swarm-Heartbeat': new Date(100_000).toISOString(), 'Swarm-State': 'finished' }),
     ];
@@ -217,7 +226,7 @@ tasks:
       'refs/remotes/origin/swarm/t',
       SHA(1),
       [{ landed: SHA(1), run: 't', task: 'm.x', hash: h('m.x'), commit: SHA(10), shard: '2/2' }],
-      [failedRef('t', 'm.y', { 'Swarm-Run': 't', 'Swarm-Task': 'm.y', 'Swarm-Task-Hash': h('m.y'), 'Swarm-Shard': '1/2' })],
+      [failedRef('t', 'm.y', { 'Swarm-Run': 't', 'Swarm-Task': 'm.y', 'Swarm-Task-Hash': h('m.y'), 'Swarm-State': 'failed', 'Swarm-Shard': '1/2' })],
     );
     const st = collectRecordStatus(t.value, view, { kind: 'remote', remote: 'origin' }, 0);
     expect(st.tasks.map((x) => [x.id, x.template ?? '', x.match ?? ''])).toEqual([

@@ -31,6 +31,7 @@ import { EXIT } from '../exit.js';
 import { freshStart } from '../fresh.js';
 import { writeGithubRunEnd } from '../run-summary.js';
 import { claimRun } from '../runner-lock.js';
+import { type ShardSession, shardEndState, shardTasks, startShard } from '../shard.js';
 import { dropStaleExcludes, loadOrReport, MAX_CONCURRENCY, positiveInt, printDiagnostics, swarmArgv, trackedFilesFrom } from '../project.js';
 
 export interface RunFlags {
@@ -42,6 +43,8 @@ export interface RunFlags {
   acceptBranch?: boolean;
   /** `--push [REMOTE]`: true without a name. */
   push?: string | boolean;
+  /** `--shard K/N`. */
+  shard?: string;
   /** The repository to work in (not a flag: `swarm demo` passes its scratch repository). @default the current folder's */
   repo?: string;
 }
@@ -60,6 +63,7 @@ export function register(program: Command): void {
       '--push [remote]',
       "fetch the run's branches from REMOTE first, push merges and unmerged work to it (compare-and-swap); default origin, or the file's push:",
     )
+    .option('--shard <K/N>', 'run shard K of N (the file split so that tasks whose files overlap share a shard); the shards meet at the --push remote')
     .option('--keep-worktrees', "keep each merged task's worktree as it is (default: handed to the next task, or removed once merged)")
     .addHelpText(
       'after',
@@ -69,6 +73,7 @@ Examples:
   swarm run refactor.yaml -c 8 --ui plain
   swarm run --only auth,api          # auth and api, and whatever they depend on
   swarm run --push                   # in CI: resumes from origin, pushes progress there
+  swarm run --shard 2/4 --push origin  # one job of a CI matrix: shard 2 of 4
 
 Exit codes: 0 all merged, 1 a task failed/conflicted/blocked, 2 bad input, 75 usage limit reached (resumable: run again after its reset), 130 stopped (resumable).`,
     )
@@ -121,6 +126,8 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
     store.close();
     return fail(claim.error);
   }
+  // The shard's claim on the remote, once taken: ended on every way out.
+  let endShard: ShardSession['end'] = async () => undefined;
   try {
     const graphResult = buildGraph(spec, { durations: store.learntDurations(), trackedFiles });
     if (!graphResult.ok) {
@@ -130,6 +137,14 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
     const graph = graphResult.value;
 
     let selected: Set<string> | undefined;
+    const sharding = flags.shard === undefined ? undefined : shardTasks(spec, trackedFiles, flags.shard);
+    if (sharding !== undefined) {
+      if (!sharding.ok) return fail(sharding.error);
+      if (flags.only !== undefined) return fail('--shard and --only: a shard runs the tasks the file gives it; pick one');
+      if (flags.fresh)
+        return fail('--shard and --fresh: one shard cannot start the whole run over; delete the integration branch on the remote to start afresh');
+      selected = sharding.value.tasks;
+    }
     if (flags.only !== undefined) {
       // A template's name stands for every task it made.
       const ids = flags.only
@@ -165,6 +180,9 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
     }
 
     const remoteName = flags.push === undefined || flags.push === false ? spec.push : flags.push === true ? (spec.push ?? 'origin') : flags.push;
+    if (sharding !== undefined && remoteName === undefined) {
+      return fail('--shard: the shards of a run meet at a git remote; add --push REMOTE (or push: in the file)');
+    }
     let publisher: Publisher | undefined;
     if (remoteName !== undefined) {
       const remote = await Remote.open(git.root, remoteName);
@@ -175,10 +193,21 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
         into: spec.into,
         branchOf: (task) => git.taskBranch(spec.name, task),
         clock: { now: () => Date.now() },
+        // Hidden, for tests: how late a merge or a running task's commits may go out (30 s).
+        ...(Number(process.env.SWARM_TEST_PUSH_INTERVAL_MS) > 0 ? { intervalMs: Number(process.env.SWARM_TEST_PUSH_INTERVAL_MS) } : {}),
         crashPoint: crashPointFromEnv(),
       });
     }
 
+    let lostShard: (message: string) => void = () => undefined;
+    let shardSession: ShardSession | undefined;
+    if (sharding?.ok && publisher && remoteName !== undefined) {
+      const { index, count } = sharding.value;
+      const started = await startShard({ root: git.root, remote: remoteName, spec, index, count, publisher, onLost: (m) => lostShard(m) });
+      if (!started.ok) return fail(started.error);
+      shardSession = started.value;
+      endShard = (state) => started.value.end(state);
+    }
     const enforcement = spec.lease.enforce === 'off' ? undefined : await makeEnforcement(stateDir, git, spec.lease.enforce, sandbox);
     // Steering reaches the engine only through these two calls, once the engine exists.
     const control = {
@@ -219,9 +248,11 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
       publish: publisher,
       // --fresh starts over: what the integration branch records is not taken as done.
       ignoreRecord: flags.fresh === true,
+      ...(shardSession ? { shard: shardSession.options } : {}),
       reapOrphans: (pid) => reapOrphans(pid, { within: realPath(dirname(git.worktreePath(spec.name, '_'))) }),
     });
 
+    lostShard = (message) => engine.stopOnFatal(message);
     const controls: RunControls = {
       stop: (force) => engine.stop(force),
       // Inside tmux, the TUI's `o` follows a task's log beside it.
@@ -267,6 +298,7 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
     try {
       const began = Date.now();
       const result = await engine.run().finally(() => steering.stop());
+      await endShard(shardEndState(result));
       await git.drainPool(spec.name).catch(() => undefined);
       await reporter.close();
       if (inGithubActions()) {
@@ -291,6 +323,8 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
       process.off('SIGTERM', onSignal);
     }
   } finally {
+    // Any way out before the run's end (bad input, a refused sync): the shard is free again.
+    await endShard('failed').catch(() => undefined);
     claim.value();
     store.close();
   }

@@ -1,0 +1,273 @@
+import type { Result } from '../util/result.js';
+import { recordedMerges } from './record.js';
+import { taskHash } from './resume.js';
+import type { RunContext } from './run-context.js';
+import { FAILED_STATES } from './task-state.js';
+
+/** Who runs a shard, for its claim on the remote. */
+export interface ShardClaim {
+  readonly host: string;
+  readonly pid: number;
+  readonly pidStart?: string;
+  /** Whether a process on this host is still the one recorded. */
+  alive(pid: number, start?: string): boolean;
+}
+
+/** A task another shard recorded failed on the remote (`refs/swarm/<run>/failed/<task>`). */
+export interface FailedRecord {
+  readonly hash: string;
+  readonly state: string;
+  readonly detail: string;
+}
+
+/** The git a shard needs (src/git/shard-remote.ts). */
+export interface ShardRemotePort {
+  readonly remote: string;
+  /** "K/N". */
+  readonly label: string;
+  /** Fetches the remote's integration branch and the run's refs; its head (undefined: not there yet). */
+  fetchHead(): Promise<Result<string | undefined, string>>;
+  /** Pushes the integration branch from `expected` (undefined: absent) to `sha`, as a compare-and-swap; the refusal's text. */
+  pushHead(sha: string, expected: string | undefined): Promise<Result<void, string>>;
+  /** Failure records as last fetched (no network). */
+  failedRecords?(): Promise<ReadonlyMap<string, FailedRecord>>;
+}
+
+export interface ShardOptions {
+  readonly port: ShardRemotePort;
+  /** The first wait between looks at the remote while a task waits on another shard; it doubles up to `maxPollMs`. @default 2s */
+  readonly pollMs?: number;
+  /** @default 30s */
+  readonly maxPollMs?: number;
+  /** Told when the integration branch moved to the remote's head (the publisher's expected value). */
+  readonly onHead?: (head: string) => void;
+}
+
+/** What a look at the remote found. */
+export type SyncResult =
+  | { readonly kind: 'same' }
+  | { readonly kind: 'moved'; readonly head: string }
+  /** The remote could not be read now: try again later. */
+  | { readonly kind: 'unreachable'; readonly message: string }
+  /** The local integration branch holds commits the remote does not: the run cannot go on. */
+  | { readonly kind: 'diverged'; readonly message: string };
+
+/**
+ * `--shard K/N`: this runner runs one shard of the file; the other shards run the rest on
+ * other machines, and they meet only at the remote's integration branch. Two duties:
+ *
+ * - Before every merge, the integration branch is brought to the remote's head (fetched;
+ *   the local branch only ever trails the remote, so this is a fast-forward), the record
+ *   there is read (a task merged already is never merged twice), and the merge, once
+ *   checked, is pushed as a compare-and-swap from that head before it lands here. Refused
+ *   (another shard pushed first): fetch and merge again, with jittered backoff.
+ * - A task whose dependency belongs to another shard waits, holding no slot, until that
+ *   dependency's merge is on the remote (polled with backoff): the integration branch
+ *   fast-forwards and the dependency counts as merged. A dependency recorded failed on the
+ *   remote counts as failed, so its dependents are blocked. With nothing else to do and no
+ *   progress on the remote for `limits.shard_wait`, the shard stops waiting and says why.
+ */
+export class ShardLink {
+  readonly #ctx: RunContext;
+  readonly #o: ShardOptions;
+  /** Tasks of other shards that tasks of this one depend on (directly or not). */
+  readonly foreign: ReadonlySet<string>;
+  #delay: number;
+  #nextPoll = 0;
+  #polling = false;
+  /** The last time the remote showed progress, or this shard had something else to do. */
+  #quietSince: number;
+  /** The remote's integration head as last fetched or pushed (undefined: not there yet): every push's expected value. */
+  #remoteHead: string | undefined;
+
+  constructor(ctx: RunContext, o: ShardOptions) {
+    this.#ctx = ctx;
+    this.#o = o;
+    this.#delay = o.pollMs ?? 2000;
+    this.#quietSince = ctx.now();
+    const foreign = new Set<string>();
+    const seen = new Set<string>();
+    const stack = [...ctx.selected];
+    while (stack.length > 0) {
+      for (const d of ctx.o.graph.dependencies(stack.pop()!)) {
+        if (seen.has(d)) continue;
+        seen.add(d);
+        stack.push(d);
+        if (!ctx.selected.has(d)) foreign.add(d);
+      }
+    }
+    this.foreign = foreign;
+  }
+
+  get remote(): string {
+    return this.#o.port.remote;
+  }
+
+  get label(): string {
+    return this.#o.port.label;
+  }
+
+  /**
+   * Brings the local integration branch to the remote's head. Call only where nothing else
+   * moves it (inside the merge queue, or before the run's tasks start).
+   */
+  async syncHead(): Promise<SyncResult> {
+    const ctx = this.#ctx;
+    const { git, store } = ctx.o;
+    const fetched = await this.#o.port.fetchHead();
+    if (!fetched.ok) return { kind: 'unreachable', message: fetched.error };
+    const theirs = fetched.value;
+    this.#remoteHead = theirs;
+    if (theirs !== undefined) this.#o.onHead?.(theirs);
+    if (theirs === undefined || theirs === ctx.head) return { kind: 'same' };
+    if (git.contains && (await git.contains(theirs, ctx.head))) return { kind: 'same' };
+    if (!git.contains || !(await git.contains(ctx.head, theirs))) {
+      return {
+        kind: 'diverged',
+        message:
+          `--shard: ${ctx.spec.into} here (${ctx.head.slice(0, 12)}) and on ${this.#o.port.remote} (${theirs.slice(0, 12)}) have diverged: ` +
+          `a shard only ever adds to the remote's branch. Nothing more is merged; look at both (\`git fetch ${this.#o.port.remote}\`), then run again`,
+      };
+    }
+    if (!(await git.landMerge({ run: ctx.name, into: ctx.spec.into, commit: theirs, expected: ctx.head, task: `shards on ${this.#o.port.remote}` }))) {
+      return { kind: 'diverged', message: `--shard: ${ctx.spec.into} moved here while swarm fast-forwarded it to ${this.#o.port.remote}'s head` };
+    }
+    // The merge worktree goes to the new head, clean.
+    await git.abandonMerge(ctx.name, ctx.spec.into);
+    ctx.head = theirs;
+    store.setIntegrationHead(ctx.name, theirs);
+    return { kind: 'moved', head: theirs };
+  }
+
+  /**
+   * Pushes a checked merge before it lands here, over what `syncHead` last saw on the remote
+   * (which the merge's base contains); the refusal's text when another shard pushed first.
+   */
+  async push(commit: string): Promise<Result<void, string>> {
+    const pushed = await this.#o.port.pushHead(commit, this.#remoteHead);
+    if (pushed.ok) {
+      this.#remoteHead = commit;
+      this.#o.onHead?.(commit);
+    }
+    return pushed;
+  }
+
+  /** The landing on the (just synced) integration branch of `id` with its current definition, if another runner landed it. */
+  async landedAlready(id: string): Promise<string | undefined> {
+    const ctx = this.#ctx;
+    if (!ctx.o.git.readRecord) return undefined;
+    const record = recordedMerges(await ctx.o.git.readRecord(ctx.spec.into, ctx.name).catch(() => []), ctx.name);
+    const r = record.get(id);
+    return r !== undefined && r.hash === taskHash(ctx.spec, ctx.tasks.get(id)!) ? r.landed : undefined;
+  }
+
+  /**
+   * Marks what the remote shows of other shards' tasks: merged with the definition this file
+   * has (its landing reached the local branch by `syncHead`), or recorded failed. A foreign
+   * task that depends on a failed one is blocked, as its own shard will block it. Returns
+   * whether anything changed.
+   */
+  async applyRemote(): Promise<boolean> {
+    const ctx = this.#ctx;
+    const pending = [...this.foreign].filter((id) => ctx.state(id) === 'pending');
+    if (pending.length === 0) return false;
+    let changed = false;
+    const record = ctx.o.git.readRecord ? recordedMerges(await ctx.o.git.readRecord(ctx.spec.into, ctx.name).catch(() => []), ctx.name) : new Map();
+    const failed = (await this.#o.port.failedRecords?.().catch(() => undefined)) ?? new Map<string, FailedRecord>();
+    for (const id of pending.sort()) {
+      const hash = taskHash(ctx.spec, ctx.tasks.get(id)!);
+      const landed = record.get(id);
+      if (landed !== undefined && landed.hash === hash) {
+        ctx.transition(id, 'merged', { mergedSha: landed.landed, endedAt: ctx.now() }, `merged by another shard (seen on ${this.#o.port.remote})`);
+        changed = true;
+        continue;
+      }
+      const f = failed.get(id);
+      if (f !== undefined && f.hash === hash) {
+        const first = f.detail.split('\n')[0] ?? '';
+        ctx.transition(id, 'failed', { endedAt: ctx.now() }, `${f.state} in another shard (recorded on ${this.#o.port.remote}): ${first}`);
+        changed = true;
+      }
+    }
+    return this.blockForeign() || changed;
+  }
+
+  /** Foreign tasks whose dependency failed are blocked here too. */
+  blockForeign(): boolean {
+    const ctx = this.#ctx;
+    let changed = false;
+    for (const id of ctx.o.graph.ids) {
+      if (!this.foreign.has(id) || ctx.state(id) !== 'pending') continue;
+      const bad = ctx.o.graph.dependencies(id).find((d) => FAILED_STATES.has(ctx.state(d)));
+      if (bad === undefined) continue;
+      ctx.transition(id, 'blocked', {}, `blocked: dependency ${bad} ${ctx.state(bad)}`);
+      changed = true;
+    }
+    return changed;
+  }
+
+  /** Tasks of this shard that wait on a task of another shard (pending, everything else of theirs settled or not). */
+  waiters(): string[] {
+    const ctx = this.#ctx;
+    return [...ctx.selected].filter(
+      (id) => ctx.state(id) === 'pending' && ctx.o.graph.dependencies(id).some((d) => this.foreign.has(d) && ctx.state(d) === 'pending'),
+    );
+  }
+
+  /** The remote or this shard moved on: the wait's clock starts again. */
+  progress(): void {
+    this.#quietSince = this.#ctx.now();
+    this.#delay = this.#o.pollMs ?? 2000;
+    this.#nextPoll = 0;
+  }
+
+  /**
+   * Called at every scheduler tick. Polls the remote when a task waits on another shard and
+   * the backoff allows (`poll` runs where merges cannot interleave); returns the waiting
+   * tasks whose wait is over because nothing moved for `limits.shard_wait` while this shard
+   * had nothing else to do (`idle`).
+   */
+  tick(idle: boolean, poll: (work: () => Promise<void>) => void, onChange: () => void): string[] {
+    const ctx = this.#ctx;
+    const now = ctx.now();
+    const waiters = this.waiters();
+    if (waiters.length === 0 || !idle) {
+      this.#quietSince = now;
+      if (waiters.length === 0) return [];
+    }
+    if (!this.#polling && now >= this.#nextPoll) {
+      this.#polling = true;
+      poll(async () => {
+        try {
+          const synced = await this.syncHead();
+          if (synced.kind === 'diverged') ctx.stopOnFatal(synced.message);
+          if (synced.kind === 'unreachable') ctx.log('warning', `${synced.message}; trying again`);
+          const changed = (await this.applyRemote()) || synced.kind === 'moved';
+          if (changed) {
+            this.progress();
+            onChange();
+          } else {
+            // Jittered, so N shards waiting on one another do not fetch in step.
+            this.#delay = Math.min(this.#delay * 2, this.#o.maxPollMs ?? 30_000);
+          }
+          this.#nextPoll = ctx.now() + this.#delay * (0.75 + Math.random() * 0.5);
+        } finally {
+          this.#polling = false;
+        }
+      });
+    }
+    const waitMs = ctx.spec.limits?.shardWaitMs ?? 60 * 60_000;
+    return idle && now - this.#quietSince >= waitMs ? waiters : [];
+  }
+
+  /** Why a task stops waiting on another shard. */
+  expiredDetail(id: string): string {
+    const ctx = this.#ctx;
+    const deps = ctx.o.graph.dependencies(id).filter((d) => this.foreign.has(d) && ctx.state(d) === 'pending');
+    const waited = Math.round((ctx.spec.limits?.shardWaitMs ?? 60 * 60_000) / 1000);
+    return (
+      `blocked: ${deps.join(', ')} (another shard's) not merged on ${this.#o.port.remote} and nothing moved there for ${waited}s (limits.shard_wait); ` +
+      `run this shard again once ${deps.length === 1 ? 'it has' : 'they have'} merged`
+    );
+  }
+}
