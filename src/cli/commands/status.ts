@@ -15,7 +15,9 @@ import { formatRecordStatus, type RecordStatusJson } from '../../report/record-s
 import { openState, pickRun, runnerAlive } from '../run-state.js';
 
 /**
- * `swarm status --json` prints one object (documented in docs/status-json.md):
+ * `swarm status --json` prints one object (documented in docs/status-json.md; a run shown
+ * from its record in git, with `--remote` or when state.db lacks it, prints the
+ * RecordStatusJson of src/report/record-status.ts instead, recognised by its `source`):
  *
  * {
  *   "version": 1,
