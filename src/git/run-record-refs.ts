@@ -16,6 +16,7 @@
  */
 import type { RecordEntry } from '../engine/ports.js';
 import { TRAILER } from '../engine/record.js';
+import { stripAnsi } from '../util/ansi.js';
 import type { GitRunner } from './exec.js';
 import { type FailedState, parseFailedRecord } from './failed-record.js';
 import { readRunRecordAt } from './record.js';
@@ -168,7 +169,7 @@ export function buildRunView(run: string, ref: string, head: string | undefined,
         task: name,
         hash: said.hash,
         state: said.state,
-        detail: said.detail,
+        detail: printable(said.detail),
         ...(shard && SHARD.test(shard) ? { shard } : {}),
         commit: r.sha,
         ...(r.at !== undefined ? { at: r.at } : {}),
@@ -188,12 +189,21 @@ export function buildRunView(run: string, ref: string, head: string | undefined,
         index,
         count,
         state: SHARD_STATES.has(state) ? (state as ShardState) : 'unknown',
-        ...(runner !== null ? { runner: { host: runner[1]!, pid: Number(runner[2]) } } : {}),
+        ...(runner !== null ? { runner: { host: printable(runner[1]!), pid: Number(runner[2]) } } : {}),
         ...(heartbeat !== undefined ? { heartbeat } : {}),
       });
     }
   }
   return { run, ref, ...(head !== undefined ? { head } : {}), merged, failed, shards: withAbsentShards(shards, [...merged.values(), ...failed.values()]) };
+}
+
+/**
+ * What a record says, made safe to print: anyone who can push to the remote can write a
+ * ref, and `swarm status` prints its text to a terminal. Escape sequences and control
+ * characters other than newlines and tabs go.
+ */
+function printable(text: string): string {
+  return stripAnsi(text).replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '');
 }
 
 /** Every K of N, when the refs and trailers agree on one N; sorted by N, then K. */

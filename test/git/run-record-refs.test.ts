@@ -73,7 +73,13 @@ describe('buildRunView', () => {
         { 'Swarm-Run': 'r', 'Swarm-Task': 'c', 'Swarm-Task-Hash': 'hc', 'Swarm-State': 'conflicted', 'Swarm-Shard': '3/3' },
         'merge conflict in c.ts\n\nmore',
       ),
-      failedRef('r', 'd', { 'Swarm-Run': 'r', 'Swarm-Task': 'd', 'Swarm-Task-Hash': 'hd', 'Swarm-State': 'failed' }),
+      // Escape sequences in a record never reach the terminal.
+      failedRef(
+        'r',
+        'd',
+        { 'Swarm-Run': 'r', 'Swarm-Task': 'd', 'Swarm-Task-Hash': 'hd', 'Swarm-State': 'failed' },
+        'it \u001b[31mbroke\u001b]0;title\u0007\u009b2J\u0008',
+      ),
       // Another run's, another task's, or a ref nested deeper: not evidence.
       failedRef('r', 'x', { 'Swarm-Run': 'other', 'Swarm-Task': 'x' }),
       failedRef('r', 'y', { 'Swarm-Run': 'r', 'Swarm-Task': 'z', 'Swarm-Task-Hash': 'hz', 'Swarm-State': 'failed' }),
