@@ -91,7 +91,7 @@ describe('buildRunView', () => {
       shardRef('r', '1-of-3', {
         'Swarm-Run': 'r',
         'Swarm-Shard': '1/3',
-        'Swarm-Runner': 'host-a 12',
+        'Swarm-Runner': 'host-a\u001b[2J 12 8812345',
         'Swarm-Heartbeat': '2026-01-01T00:00:00.000Z',
         'Swarm-State': 'running',
       }),
