@@ -3,13 +3,17 @@
  * (`--remote NAME`), or on the local integration branch when state.db has no such run.
  */
 import { existsSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { loadSpecFile } from '../config/load.js';
 import type { Spec } from '../config/spec.js';
 import { GitRunner } from '../git/exec.js';
 import { Remote } from '../git/remote.js';
+import { buildGraph } from '../graph/index.js';
+import { planShards } from '../graph/shards.js';
 import { readRunView, type RunView } from '../git/run-record-refs.js';
 import type { SqliteStore } from '../store/index.js';
 import { err, ok, type Result } from '../util/result.js';
+import { trackedFilesFrom } from './project.js';
 import { collectRecordStatus, type RecordStatusJson } from '../report/record-status.js';
 
 /** Whether the command's argument names a swarm file rather than a run. */
@@ -51,7 +55,7 @@ export async function statusFromRemote(root: string, spec: Spec, remoteName: str
     only: fetched.value.refs,
     branch: fetched.value.into !== undefined,
   });
-  return ok(collectRecordStatus(spec, view, { kind: 'remote', remote: remoteName }, now));
+  return ok(collectRecordStatus(spec, view, { kind: 'remote', remote: remoteName }, now, await assignment(spec, view)));
 }
 
 /**
@@ -67,13 +71,27 @@ export async function statusFromBranch(root: string, spec: Spec, now = Date.now(
     const view = await readRunView(runner, root, ref, spec.name);
     // The local branch when there is one, even behind the remote's: it is what `swarm run` here resumes from.
     if (view.head === undefined) continue;
-    return recorded(view) ? collectRecordStatus(spec, view, { kind: 'branch' }, now) : undefined;
+    return recorded(view) ? collectRecordStatus(spec, view, { kind: 'branch' }, now, await assignment(spec, view)) : undefined;
   }
   // No branch yet, but failures or shards recorded (nothing has landed).
   const view = await readRunView(runner, root, `refs/heads/${spec.into}`, spec.name, { branch: false });
-  return recorded(view) ? collectRecordStatus(spec, view, { kind: 'branch' }, now) : undefined;
+  return recorded(view) ? collectRecordStatus(spec, view, { kind: 'branch' }, now, await assignment(spec, view)) : undefined;
 }
 
 function recorded(view: RunView): boolean {
   return view.merged.size > 0 || view.failed.size > 0 || view.shards.length > 0;
+}
+
+/**
+ * Each task's shard as `swarm run --shard K/N` assigns it (cli/shard.ts: from the file and
+ * the tracked files alone), when the record shows one shard count N; else none.
+ */
+async function assignment(spec: Spec, view: RunView): Promise<ReadonlyMap<string, string> | undefined> {
+  const counts = new Set(view.shards.map((s) => s.count));
+  if (counts.size !== 1) return undefined;
+  const [count] = counts as Set<number>;
+  const graph = buildGraph(spec, { trackedFiles: await trackedFilesFrom(dirname(spec.file)) });
+  if (!graph.ok) return undefined;
+  const plan = planShards(graph.value, count!);
+  return new Map(spec.tasks.map((t) => [t.id, `${plan.shardOf(t.id)}/${count}`]));
 }

@@ -44,7 +44,7 @@ export function renderRecordMarkdown(s: RecordStatusJson): string {
     out.push('| task | state | shard | detail |', '| --- | --- | --- | --- |');
     for (const t of s.tasks) {
       const state = t.state === 'pending' ? 'not merged yet' : t.state;
-      out.push(`| \`${t.id}\` | ${STATE_ICON[t.state] ?? ''} ${state} | ${t.shard ?? '–'} | ${cell(t.detail ?? '')} |`);
+      out.push(`| \`${t.id}\` | ${STATE_ICON[t.state] ?? ''} ${state} | ${t.shard ?? t.assignedShard ?? '–'} | ${cell(t.detail ?? '')} |`);
     }
     out.push('');
   }

@@ -60,8 +60,10 @@ export interface RecordTaskStatus {
   readonly dependsOn: readonly string[];
   /** The definition's hash in the file now. */
   readonly hash: string;
-  /** The shard that merged it or recorded its failure (`K/N`). */
+  /** The shard that merged it or recorded its failure (`K/N`), as the record says. */
   readonly shard?: string;
+  /** In a sharded run: the shard the file assigns it to (`swarm plan --shards N`), as the file here says. */
+  readonly assignedShard?: string;
   /** The hash the record holds, when it differs from `hash`. */
   readonly recordedHash?: string;
   readonly redefined?: boolean;
@@ -81,6 +83,8 @@ export function collectRecordStatus(
   view: RunView,
   source: { readonly kind: 'remote' | 'branch'; readonly remote?: string },
   now: number,
+  /** In a sharded run, each task's shard by the file's assignment. */
+  assigned?: ReadonlyMap<string, string>,
 ): RecordStatusJson {
   const byId = new Map(spec.tasks.map((t) => [t.id, t]));
   const memo = new Map<string, RecordTaskStatus>();
@@ -95,6 +99,7 @@ export function collectRecordStatus(
       ...(t.template !== undefined ? { template: t.template.id, match: t.template.matches[0] ?? '' } : {}),
       dependsOn: [...t.dependsOn].sort(),
       hash,
+      ...(assigned?.has(id) ? { assignedShard: assigned.get(id)! } : {}),
     };
     const m = view.merged.get(id);
     const f = view.failed.get(id);
@@ -215,7 +220,7 @@ export function formatRecordStatus(s: RecordStatusJson, opts: { readonly expand?
   const row = (t: RecordTaskStatus, indent = '') => [
     `${indent}${t.id}`,
     t.state === 'pending' ? 'not merged' : t.state,
-    t.shard ?? '-',
+    t.shard ?? t.assignedShard ?? '-',
     (t.detail ?? '').replace(/\s+/g, ' '),
   ];
   // A template's tasks fold into one row at the place of its first, as in `swarm status`.
@@ -229,7 +234,7 @@ export function formatRecordStatus(s: RecordStatusJson, opts: { readonly expand?
     const group = members.get(t.template);
     if (group === undefined) continue;
     members.delete(t.template);
-    const shards = [...new Set(group.flatMap((m) => (m.shard !== undefined ? [m.shard] : [])))].sort(byShard);
+    const shards = [...new Set(group.flatMap((m) => m.shard ?? m.assignedShard ?? []))].sort(byShard);
     rows.push([`${t.template} (${group.length})`, 'template', shards.length > 0 ? shards.join(',') : '-', stateCounts(group)]);
     if (opts.expand === true) for (const m of group) rows.push(row(m, '  '));
   }

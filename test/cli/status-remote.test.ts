@@ -149,6 +149,8 @@ describe('swarm status --remote: a sharded run from the record on origin, in a f
     expect(byId.b).toMatchObject({ redefined: true, recordedHash: '0000olddefinition', hash: hashes.get('b') });
     expect(byId.c).toMatchObject({ detail: 'check failed: npm test exited 1', failure: 'check failed: npm test exited 1\n\nFAIL test/c.test.ts > c works' });
     expect(byId.d!.detail).toBe('blocked by c (failed)');
+    // The file's assignment over the 3 shards the record shows (LPT, ties to the lowest id and shard).
+    expect(s.tasks.map((t) => t.assignedShard)).toEqual(['1/3', '2/3', '3/3', '1/3', '2/3', '3/3', '1/3']);
     expect(s.counts).toEqual({ merged: 3, failed: 2, conflicted: 1, blocked: 1 });
     expect(s.redefined).toBe(1);
     expect(s.shards.map((x) => [x.shard, x.state])).toEqual([
@@ -173,7 +175,8 @@ describe('swarm status --remote: a sharded run from the record on origin, in a f
     expect(text).toContain('shard 3/3  not started (no heartbeat recorded)');
     expect(text).toMatch(/\nb +merged +2\/3 +merged, redefined since: `swarm run` runs it again\n/);
     expect(text).toMatch(/\nc +failed +1\/3 +check failed: npm test exited 1\n/);
-    expect(text).toMatch(/\nd +blocked +- +blocked by c \(failed\)\n/);
+    // A task with no record shows the shard the file assigns it to (swarm plan --shards 3).
+    expect(text).toMatch(/\nd +blocked +1\/3 +blocked by c \(failed\)\n/);
 
     // e's runner merged it since, and deleted its failed record on origin: the copy fetched into this clone is stale.
     g(writer, ['push', '-q', 'origin', `:refs/swarm/${RUN}/failed/e`]);
@@ -209,7 +212,7 @@ describe('swarm status --remote: a sharded run from the record on origin, in a f
     const md = String(out.stdout);
     expect(md).toContain(`## swarm run \`${RUN}\`: ❌ failed tasks; shards still running`);
     expect(md).toContain('| `a` | ✅ merged | 1/3 |  |');
-    expect(md).toContain('| `d` | ⛔ blocked | – | blocked by c (failed) |');
+    expect(md).toContain('| `d` | ⛔ blocked | 1/3 | blocked by c (failed) |');
     expect(md).toContain('| 3/3 | · not started (no heartbeat recorded) |');
     expect(md).toContain('#### `c`: failed in shard 1/3\n\n```text\ncheck failed: npm test exited 1\n\nFAIL test/c.test.ts > c works\n```');
     expect(md).toContain('attempts, time, cost, logs and the timeline stay with the machine that ran each task');

@@ -71,6 +71,9 @@ describe('swarm status --remote after a real sharded run', () => {
     const s = JSON.parse(String(out.stdout)) as RecordStatusJson;
     const byId = Object.fromEntries(s.tasks.map((t) => [t.id, t]));
     for (const id of ['a', 'b', 'e', 'f']) expect(byId[id], id).toMatchObject({ state: 'merged', shard: ranIn.get(id) });
+    // The assignment status shows is the one the runners used.
+    for (const [id, shard] of ranIn) expect(byId[id]!.assignedShard, id).toBe(shard);
+    expect(byId.d!.assignedShard).toMatch(/^[12]\/2$/);
     expect(byId.c).toMatchObject({ state: 'failed' });
     expect(byId.c!.detail).toMatch(/\S/);
     expect(byId.d).toMatchObject({ state: 'blocked', detail: 'blocked by c (failed)' });
