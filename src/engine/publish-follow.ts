@@ -19,6 +19,8 @@ export function followForPush(ctx: RunContext): void {
   ctx.on((e) => {
     if (e.type === 'merge' && e.reason === 'merged') publish.taskMerged(e.task, e.commit);
     if (e.type !== 'task' || e.reason !== 'state') return;
+    // With --shard, another shard's task (seen merged or failed on the remote) is that shard's to record.
+    if (!ctx.selected.has(e.task)) return;
     if (e.to === 'running' || e.to === 'resolving') {
       working.add(e.task);
       publish.follow(now, on);

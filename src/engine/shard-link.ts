@@ -129,11 +129,10 @@ export class ShardLink {
           `a shard only ever adds to the remote's branch. Nothing more is merged; look at both (\`git fetch ${this.#o.port.remote}\`), then run again`,
       };
     }
-    if (!(await git.landMerge({ run: ctx.name, into: ctx.spec.into, commit: theirs, expected: ctx.head, task: `shards on ${this.#o.port.remote}` }))) {
+    const advanced = git.advanceIntegration ? await git.advanceIntegration({ run: ctx.name, into: ctx.spec.into, to: theirs, expected: ctx.head }) : false;
+    if (!advanced) {
       return { kind: 'diverged', message: `--shard: ${ctx.spec.into} moved here while swarm fast-forwarded it to ${this.#o.port.remote}'s head` };
     }
-    // The merge worktree goes to the new head, clean.
-    await git.abandonMerge(ctx.name, ctx.spec.into);
     ctx.head = theirs;
     store.setIntegrationHead(ctx.name, theirs);
     return { kind: 'moved', head: theirs };

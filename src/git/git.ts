@@ -163,6 +163,10 @@ export class Git implements GitPort {
     return this.#integration.prepareMerge(...args);
   }
 
+  advanceIntegration(...args: Parameters<Integration['advance']>): ReturnType<Integration['advance']> {
+    return this.#integration.advance(...args);
+  }
+
   landMerge(...args: Parameters<Integration['landMerge']>): ReturnType<Integration['landMerge']> {
     return this.#integration.landMerge(...args);
   }

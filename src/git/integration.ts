@@ -141,6 +141,29 @@ export class Integration {
     });
   }
 
+  /**
+   * Moves the integration branch forward to `to` (with --shard, the remote's head), from
+   * `expected` by compare-and-swap, and its merge worktree with it, as one step between
+   * merges: no look at the worktree sees it half-way. False when the branch was not at `expected`.
+   */
+  async advance(opts: { run: string; into: string; to: string; expected: string }): Promise<boolean> {
+    return this.#merges.run(async () => {
+      const out = await this.#core.mergeRunner.run(
+        ['update-ref', '-m', "swarm: fast-forward to the shards' remote head", `refs/heads/${opts.into}`, opts.to, opts.expected],
+        {
+          cwd: this.#core.root,
+        },
+      );
+      if (out.exitCode !== 0) return false;
+      const cwd = this.#core.mergeWorktreePath(opts.run);
+      if (existsSync(cwd)) {
+        await settleMergeWorktree(this.#core.mergeRunner, cwd, opts.to);
+        await this.#core.mergeRunner.run(['symbolic-ref', 'HEAD', `refs/heads/${opts.into}`], { cwd });
+      }
+      return true;
+    });
+  }
+
   /** Gives up a prepared merge: the merge worktree goes back to the branch's head, clean. */
   async abandonMerge(run: string, into: string): Promise<void> {
     await this.#merges.run(async () => {

@@ -1,6 +1,7 @@
-import type { ShardClaim, ShardRemotePort } from '../engine/shard-link.js';
+import type { FailedRecord, ShardClaim, ShardRemotePort } from '../engine/shard-link.js';
 import { err, ok, type Result } from '../util/result.js';
 import { GitRunner } from './exec.js';
+import { readFailedRecords } from './failed-record.js';
 import { identityArgs } from './identity.js';
 
 /**
@@ -47,6 +48,11 @@ export class ShardRemote implements ShardRemotePort {
     const out = await this.#git(['fetch', '-q', '--no-tags', '--prune', '--no-write-fetch-head', '--', this.remote, ...specs]);
     if (out.exitCode !== 0) return err(`--shard: fetching from ${this.remote} failed: ${lastLines(out.stderr)}`);
     return ok(head);
+  }
+
+  /** The failure records `fetchHead` brought (src/git/failed-record.ts): tasks another shard failed. */
+  failedRecords(): Promise<ReadonlyMap<string, FailedRecord>> {
+    return readFailedRecords(this.#runner, this.#root, this.#run);
   }
 
   async pushHead(sha: string, expected: string | undefined): Promise<Result<void, string>> {

@@ -157,8 +157,12 @@ describe('defaults', () => {
   });
 
   test('limits.max_wait: how long to wait for a usage-limit reset; 0 (stop at once) by default; a bad duration points at it', () => {
-    expect(load(lines('version: 1', 'tasks:', ...OK_TASK)).limits).toEqual({ maxWaitMs: 0 });
-    expect(load(lines('version: 1', 'limits: { max_wait: 5h }', 'tasks:', ...OK_TASK)).limits).toEqual({ maxWaitMs: 5 * 3_600_000 });
+    expect(load(lines('version: 1', 'tasks:', ...OK_TASK)).limits).toEqual({ maxWaitMs: 0, shardWaitMs: 3_600_000 });
+    expect(load(lines('version: 1', 'limits: { max_wait: 5h }', 'tasks:', ...OK_TASK)).limits).toEqual({ maxWaitMs: 5 * 3_600_000, shardWaitMs: 3_600_000 });
+    expect(load(lines('version: 1', 'limits: { shard_wait: 10m }', 'tasks:', ...OK_TASK)).limits).toEqual({ maxWaitMs: 0, shardWaitMs: 600_000 });
+    expect(problems(lines('version: 1', 'limits: { shard_wait: never }', 'tasks:', ...OK_TASK))[0]).toMatch(
+      /swarm\.yaml:2:\d+ limits\.shard_wait: expected a duration/,
+    );
     expect(problems(lines('version: 1', 'limits: { max_wait: soon }', 'tasks:', ...OK_TASK))[0]).toMatch(
       /swarm\.yaml:2:\d+ limits\.max_wait: expected a duration/,
     );

@@ -1,24 +1,14 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { commandSpec, events, readLines, type SpecTask } from '../adversary/run-fixture.js';
+import { events, readLines, type SpecTask } from '../adversary/run-fixture.js';
+import { cleanupShards, cloneOf, landedOnOrigin, runShard, shardOrigin, temp, why } from '../helpers/shards.js';
 import { swarm } from '../helpers/cli.js';
 import { git } from '../helpers/git-repo.js';
 
 // Issue 16: N shard processes in N clones of one bare origin, meeting only there.
 
 const INTO = 'swarm/sh';
-const temps: string[] = [];
-afterEach(() => {
-  for (const t of temps.splice(0)) rmSync(t, { recursive: true, force: true });
-});
-
-function temp(prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  temps.push(dir);
-  return dir;
-}
+afterEach(cleanupShards);
 
 /**
  * 32 tasks: a shared root, a fan-out of 24 packages, two aggregates over packages that land
@@ -48,76 +38,34 @@ const NEEDS: Record<string, string> = {
   final: 'agg1.txt agg2.txt docs/b.txt x/two.txt',
 };
 
-/** A bare origin holding main with the swarm file; the agent logs starts and ends with times. */
-function setup(tasks: SpecTask[], extraTop: string[] = [], agentExtra: string[] = []): { origin: string; log: string; scratch: string } {
-  const scratch = temp('swarm-shards-');
+/** The origin of the 32-task run; the agent checks its dependencies' files and logs starts and ends with times. */
+function setup(tasks: SpecTask[]): { origin: string; log: string } {
+  const scratch = temp('swarm-shard-log-');
   const log = join(scratch, 'log');
-  const agent = join(scratch, 'agent.sh');
   const needs = Object.entries(NEEDS)
     .map(([task, files]) => `  ${task}) for f in ${files}; do [ -f "$f" ] || { echo "missing $f" >&2; exit 3; }; done ;;`)
     .join('\n');
-  writeFileSync(
-    agent,
-    [
-      '#!/bin/sh',
-      `echo "start $SWARM_TASK $(date +%s%N)" >> ${log}`,
-      ...agentExtra,
-      'case "$SWARM_TASK" in',
-      needs,
-      '  *) [ "$SWARM_TASK" = core ] || [ "$SWARM_TASK" = docs-a ] || [ "$SWARM_TASK" = x1 ] || [ "$SWARM_TASK" = docs-b ] || [ "$SWARM_TASK" = docs-c ] || [ "$SWARM_TASK" = x2 ] || [ -f core.txt ] || { echo "missing core.txt" >&2; exit 3; } ;;',
-      'esac',
-      'sleep 0.3',
-      'case "$SWARM_TASK" in',
-      '  p*) mkdir -p pkg && echo "$SWARM_TASK done" > "pkg/$SWARM_TASK.txt" ;;',
-      '  docs-a) mkdir -p docs && echo a > docs/a.txt ;;',
-      '  docs-b) mkdir -p docs && echo b > docs/b.txt ;;',
-      '  docs-c) mkdir -p docs/c && echo c > docs/c/c.txt ;;',
-      '  x1) mkdir -p x && echo one > x/one.txt ;;',
-      '  x2) mkdir -p x && echo two > x/two.txt ;;',
-      '  *) echo "$SWARM_TASK done" > "$SWARM_TASK.txt" ;;',
-      'esac',
-      `echo "end $SWARM_TASK $(date +%s%N)" >> ${log}`,
-    ].join('\n'),
-  );
-  const origin = temp('swarm-origin-');
-  git(origin, 'init', '-q', '--bare', '-b', 'main');
-  const seed = cloneOf(origin, true);
-  writeFileSync(join(seed, 'README.md'), '# shards\n');
-  writeFileSync(
-    join(seed, 'swarm.yaml'),
-    `${commandSpec({ name: 'sh', agent, top: ['retries: 0', 'concurrency: 2', ...extraTop], agentLines: ['  sandbox: off'], tasks }).join('\n')}\n`,
-  );
-  git(seed, 'add', '.');
-  git(seed, 'commit', '-q', '-m', 'seed');
-  git(seed, 'push', '-q', 'origin', 'HEAD:main');
-  return { origin, log, scratch };
-}
-
-function cloneOf(origin: string, empty = false): string {
-  const dir = join(temp('swarm-clone-'), 'repo');
-  if (empty) {
-    git(process.cwd(), 'init', '-q', '-b', 'main', dir);
-    git(dir, 'remote', 'add', 'origin', origin);
-  } else {
-    git(process.cwd(), 'clone', '-q', origin, dir);
-  }
-  git(dir, 'config', 'user.name', 'swarm test');
-  git(dir, 'config', 'user.email', 'test@swarm.invalid');
-  return dir;
-}
-
-const SHARD_ENV = { SWARM_SHARD_POLL_MS: '150' };
-
-function shard(dir: string, k: number, n: number, env: Record<string, string> = {}) {
-  return swarm(['run', 'swarm.yaml', '--ui', 'json', '--push', 'origin', '--shard', `${k}/${n}`], { cwd: dir, env: { ...SHARD_ENV, ...env } });
-}
-
-/** `Swarm-Task` trailers on origin's integration branch, first-parent, oldest first. */
-function landedOnOrigin(origin: string): string[] {
-  return git(origin, 'log', '--first-parent', '--reverse', '--format=%(trailers:key=Swarm-Task,valueonly)', INTO)
-    .split('\n')
-    .map((l) => l.trim())
-    .filter(Boolean);
+  const agent = [
+    `echo "start $SWARM_TASK $(date +%s%N)" >> ${log}`,
+    'case "$SWARM_TASK" in',
+    needs,
+    '  core|docs-*|x*) ;;',
+    '  *) [ -f core.txt ] || { echo "missing core.txt" >&2; exit 3; } ;;',
+    'esac',
+    'sleep 0.3',
+    'case "$SWARM_TASK" in',
+    '  p*) mkdir -p pkg && echo "$SWARM_TASK done" > "pkg/$SWARM_TASK.txt" ;;',
+    '  docs-a) mkdir -p docs && echo a > docs/a.txt ;;',
+    '  docs-b) mkdir -p docs && echo b > docs/b.txt ;;',
+    '  docs-c) mkdir -p docs/c && echo c > docs/c/c.txt ;;',
+    '  x1) mkdir -p x && echo one > x/one.txt ;;',
+    '  x2) mkdir -p x && echo two > x/two.txt ;;',
+    '  *) echo "$SWARM_TASK done" > "$SWARM_TASK.txt" ;;',
+    'esac',
+    `echo "end $SWARM_TASK $(date +%s%N)" >> ${log}`,
+  ].join('\n');
+  const { origin } = shardOrigin({ name: 'sh', tasks, agent });
+  return { origin, log };
 }
 
 /** [start, end] of each task's agent runs, from the shared log. */
@@ -142,10 +90,10 @@ describe('swarm run --shard K/N: three shards on three clones of one origin', ()
     const tasks = graph();
     const { origin, log } = setup(tasks);
     const clones = [1, 2, 3].map(() => cloneOf(origin));
-    const results = await Promise.all(clones.map((dir, i) => shard(dir, i + 1, 3)));
-    for (const [i, r] of results.entries()) expect(r.exitCode, `shard ${i + 1}: ${String(r.stderr)}`).toBe(0);
+    const results = await Promise.all(clones.map((dir, i) => runShard(dir, i + 1, 3)));
+    for (const [i, r] of results.entries()) expect(r.exitCode, `shard ${i + 1}: ${String(r.stderr)} ${why(r.stdout)}`).toBe(0);
 
-    const landed = landedOnOrigin(origin);
+    const landed = landedOnOrigin(origin, INTO);
     expect(landed.slice().sort()).toEqual(tasks.map((t) => t.id).sort());
     // Each agent ran once, in exactly one shard.
     const starts = readLines(log).filter((l) => l.startsWith('start '));
