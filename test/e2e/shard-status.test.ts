@@ -41,13 +41,10 @@ describe('swarm status --remote after a real sharded run', () => {
     git(origin, 'init', '-q', '--bare', '-b', 'main');
     const seed = join(temp('swarm-ss-seed-'), 'repo');
     git(process.cwd(), 'init', '-q', '-b', 'main', seed);
-    // shard_wait bounds the wait of the shard whose task depends on c in the other shard: at
-    // the time of writing, a runner does not yet read the other shard's failed record and
-    // would wait the default hour.
     const tasks = [{ id: 'a' }, { id: 'b', dependsOn: ['a'] }, { id: 'c' }, { id: 'd', dependsOn: ['c'] }, { id: 'e' }, { id: 'f' }];
     writeFileSync(
       join(seed, 'swarm.yaml'),
-      `${commandSpec({ name: 'ss', agent, top: ['retries: 0', 'concurrency: 2', 'limits: { shard_wait: 3s }'], agentLines: ['  sandbox: off'], tasks }).join('\n')}\n`,
+      `${commandSpec({ name: 'ss', agent, top: ['retries: 0', 'concurrency: 2'], agentLines: ['  sandbox: off'], tasks }).join('\n')}\n`,
     );
     git(seed, 'add', '.');
     git(seed, 'commit', '-q', '-m', 'seed');
