@@ -27,8 +27,8 @@ export function isSpecFile(arg: string): boolean {
 
 /**
  * The swarm file for a command's argument: the file itself, the file the named run was
- * started from (state.db knows it), or `./swarm.yaml`. Undefined, with the reason, when a
- * run name leads to no file.
+ * started from (state.db knows it), or `./swarm.yaml`; the reason when a run name leads
+ * to no file.
  */
 export function specFileFor(arg: string | undefined, store: SqliteStore | undefined): Result<string, string> {
   if (arg === undefined) return ok('swarm.yaml');
