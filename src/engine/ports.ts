@@ -161,6 +161,10 @@ export interface RecordEntry {
   readonly hash?: string;
   readonly commit?: string;
   readonly base?: string;
+  /** `K/N`: the shard that landed it, in a sharded run. */
+  readonly shard?: string;
+  /** When it landed (its committer date), epoch ms. */
+  readonly at?: number;
 }
 
 export interface Worktree {

@@ -2,21 +2,30 @@ import type { RecordEntry } from '../engine/ports.js';
 import { TRAILER } from '../engine/record.js';
 import type { GitRunner } from './exec.js';
 
+/** `git log` format of a record entry: sha, committer time, trailers; entries end in RS. */
+const RECORD_FORMAT = '--format=%H%x1f%ct%x1f%(trailers:only,unfold)%x1e';
+
 /**
  * The run record on `into`'s first-parent chain, newest first: every commit whose message
  * has a `Swarm-Run: <run>` trailer (git filters with --grep, so a long history costs one
  * pass of git, not of node). Missing branch: no entries.
  */
 export async function readRunRecord(runner: GitRunner, cwd: string, into: string, run: string): Promise<RecordEntry[]> {
+  return readRunRecordAt(runner, cwd, `refs/heads/${into}`, run);
+}
+
+/** The same, from any ref: a remote-tracking `refs/remotes/<remote>/<into>` for `swarm status --remote`. */
+export async function readRunRecordAt(runner: GitRunner, cwd: string, ref: string, run: string): Promise<RecordEntry[]> {
   const escaped = run.replace(/[.]/g, '\\.');
-  const out = await runner.run(
-    ['log', '--first-parent', '-E', `--grep=^${TRAILER.run}: ${escaped}$`, '--format=%H%x1f%(trailers:only,unfold)%x1e', `refs/heads/${into}`, '--'],
-    { cwd },
-  );
-  if (out.exitCode !== 0) return [];
+  const out = await runner.run(['log', '--first-parent', '-E', `--grep=^${TRAILER.run}: ${escaped}$`, RECORD_FORMAT, ref, '--'], { cwd });
+  return out.exitCode === 0 ? parseRecordLog(out.stdout, run) : [];
+}
+
+/** The entries of `run` in the output of `git log` with RECORD_FORMAT. Pure. */
+export function parseRecordLog(stdout: string, run: string): RecordEntry[] {
   const entries: RecordEntry[] = [];
-  for (const chunk of out.stdout.split('\x1e')) {
-    const [sha = '', block = ''] = chunk.trim().split('\x1f');
+  for (const chunk of stdout.split('\x1e')) {
+    const [sha = '', time = '', block = ''] = chunk.trim().split('\x1f');
     if (!/^[0-9a-f]{40,64}$/.test(sha)) continue;
     const fields = new Map<string, string>();
     for (const line of block.split('\n')) {
@@ -27,6 +36,7 @@ export async function readRunRecord(runner: GitRunner, cwd: string, into: string
       fields.set(key, line.slice(at + 1).trim());
     }
     if (fields.get(TRAILER.run) !== run) continue;
+    const seconds = Number(time);
     entries.push({
       landed: sha,
       run,
@@ -34,6 +44,8 @@ export async function readRunRecord(runner: GitRunner, cwd: string, into: string
       ...opt('hash', fields.get(TRAILER.hash)),
       ...opt('commit', fields.get(TRAILER.commit)),
       ...opt('base', fields.get(TRAILER.base)),
+      ...opt('shard', fields.get(TRAILER.shard)),
+      ...(time !== '' && Number.isFinite(seconds) ? { at: seconds * 1000 } : {}),
     });
   }
   return entries;

@@ -23,14 +23,17 @@ export class Remote implements RemotePort {
     this.#runner = runner;
   }
 
-  /** A remote configured in the repository (`git remote`); a URL or an unknown name is refused. */
-  static async open(root: string, name: string): Promise<Result<Remote, string>> {
+  /**
+   * A remote configured in the repository (`git remote`); a URL or an unknown name is
+   * refused, in a message naming `flag` (the option that gave the name).
+   */
+  static async open(root: string, name: string, flag = '--push'): Promise<Result<Remote, string>> {
     const runner = new GitRunner();
     const out = await runner.run(['remote', 'get-url', '--', name], { cwd: root });
     if (out.exitCode !== 0 || name.startsWith('-')) {
       const known = (await runner.run(['remote'], { cwd: root })).stdout.split('\n').filter(Boolean);
       return err(
-        `--push: no remote named "${name}" in ${root} (remotes: ${known.length > 0 ? known.join(', ') : 'none'}); expected the name of one, e.g. origin`,
+        `${flag}: no remote named "${name}" in ${root} (remotes: ${known.length > 0 ? known.join(', ') : 'none'}); expected the name of one, e.g. origin`,
       );
     }
     return ok(new Remote(root, name, runner));
@@ -58,6 +61,35 @@ export class Remote implements RemotePort {
     const specs = branches.map((b) => `+refs/heads/${b}:refs/remotes/${this.name}/${b}`);
     const out = await this.#runner.run(['fetch', '-q', '--no-tags', '--no-write-fetch-head', '--', this.name, ...specs], { cwd: this.#root });
     return out.exitCode === 0 ? ok(undefined) : err(`--push: fetching from ${this.name} failed: ${lastLines(out.stderr)}`);
+  }
+
+  /**
+   * For `swarm status --remote`: fetches `into` to `refs/remotes/<remote>/<into>` and the
+   * run's `refs/swarm/<run>/*` to the same names here, and says what the remote has: its
+   * `into` (undefined: no such branch there) and the names of its refs under `refs/swarm/<run>/`.
+   * Local refs there that the remote no longer has are left alone (a runner in this clone
+   * may own them); the reader believes only the names returned.
+   */
+  async fetchRunRecord(run: string, into: string, flag: string): Promise<Result<{ into?: string; refs: Set<string> }, string>> {
+    const prefix = `refs/swarm/${run}/`;
+    const listed = await this.#runner.run(['ls-remote', '--', this.name, `refs/heads/${into}`, `${prefix}*`], { cwd: this.#root });
+    if (listed.exitCode !== 0) return err(`${flag}: cannot reach the remote ${this.name}: ${lastLines(listed.stderr)}`);
+    let head: string | undefined;
+    const refs = new Set<string>();
+    for (const line of listed.stdout.split('\n')) {
+      const [sha = '', ref = ''] = line.split('\t');
+      if (ref === `refs/heads/${into}`) head = sha;
+      else if (ref.startsWith(prefix)) refs.add(ref);
+    }
+    const specs = [
+      ...(head !== undefined ? [`+refs/heads/${into}:refs/remotes/${this.name}/${into}`] : []),
+      ...(refs.size > 0 ? [`+${prefix}*:${prefix}*`] : []),
+    ];
+    if (specs.length > 0) {
+      const out = await this.#runner.run(['fetch', '-q', '--no-tags', '--no-write-fetch-head', '--', this.name, ...specs], { cwd: this.#root });
+      if (out.exitCode !== 0) return err(`${flag}: fetching from ${this.name} failed: ${lastLines(out.stderr)}`);
+    }
+    return ok({ ...(head !== undefined ? { into: head } : {}), refs });
   }
 
   async local(branch: string): Promise<string | undefined> {

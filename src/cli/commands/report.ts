@@ -7,6 +7,10 @@ import { formatDuration } from '../../util/duration.js';
 import { renderHtml } from '../../report/html.js';
 import { renderMarkdown } from '../../report/markdown.js';
 import { EXIT } from '../exit.js';
+import { formatRecordStatus } from '../../report/record-status.js';
+import { renderRecordMarkdown } from '../../report/record-markdown.js';
+import { loadOrReport } from '../project.js';
+import { specFileFor, statusFromRemote } from '../record-source.js';
 import { collectSummary } from '../run-summary.js';
 import { openState, pickRun } from '../run-state.js';
 
@@ -80,9 +84,13 @@ export function register(program: Command): void {
   program
     .command('report')
     .description("where a run's time went: wall time against the critical path, waits for slots, leases and merges, swarm's own overhead")
-    .argument('[name]', 'the run (default: the only run, or the most recent one)')
+    .argument('[name]', 'the run (default: the only run, or the most recent one); with --remote, its swarm file (default ./swarm.yaml)')
     .option('--format <format>', 'text | json | markdown | html', 'text')
     .option('--json', 'the same as --format json')
+    .option(
+      '--remote <name>',
+      "fetch the run's integration branch and refs/swarm/<run>/ from this remote and summarize the whole run from them (text, json or markdown)",
+    )
     .addHelpText(
       'after',
       `
@@ -91,14 +99,18 @@ Examples:
   swarm report api-refactor --json | jq '.lowerBound.ratio'
   swarm report --format markdown > summary.md && gh pr create --body-file summary.md
   swarm report --format html > report.html     # one page, no network: timeline, task graph
+  swarm report swarm.yaml --format markdown --remote origin   # a sharded run's summary, from any clone
 
 Work is the time in agents, setup and checks. The lower bound is the longest chain of work
 along depends_on, or all work spread over the slots, whichever is longer. The markdown is
 the job summary swarm writes in GitHub Actions; the html page draws the timeline (waits
-and the critical path marked) and the task graph.`,
+and the critical path marked) and the task graph. With --remote, NAME may be the swarm file
+(default ./swarm.yaml): the report shows what git records (each task's state and shard,
+the failures), not time or cost, which stay in each runner's state.db.`,
     )
-    .action(async (name: string | undefined, opts: { json?: boolean; format: string }) => {
-      process.exitCode = await reportCommand(name, opts.json === true ? 'json' : opts.format);
+    .action(async (name: string | undefined, opts: { json?: boolean; format: string; remote?: string }) => {
+      const format = opts.json === true ? 'json' : opts.format;
+      process.exitCode = opts.remote !== undefined ? await remoteReport(name, format, opts.remote) : await reportCommand(name, format);
     });
 }
 
@@ -133,6 +145,34 @@ async function reportCommand(name: string | undefined, format: string): Promise<
       return EXIT.ok;
     }
     process.stdout.write(format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
+    return EXIT.ok;
+  } finally {
+    store?.close();
+  }
+}
+
+/** `--remote`: the run from the remote's record, as status shows it (text, json) or for a PR body (markdown). */
+async function remoteReport(arg: string | undefined, format: string, remote: string): Promise<number> {
+  const fail = (message: string) => {
+    process.stderr.write(`swarm report: ${message}\n`);
+    return EXIT.badInput;
+  };
+  if (!FORMATS.includes(format)) return fail(`--format: expected text, json, markdown or html, got "${format}"`);
+  if (format === 'html')
+    return fail('--remote: --format html needs the timeline, which only the state.db of a runner has; expected --format text, json or markdown');
+  const state = await openState(process.cwd());
+  if (!state.ok) return fail(state.error);
+  const { store, root } = state.value;
+  try {
+    const file = specFileFor(arg, store);
+    if (!file.ok) return fail(`--remote: ${file.error}`);
+    const spec = loadOrReport(file.value);
+    if (spec === undefined) return EXIT.badInput;
+    const s = await statusFromRemote(root, spec, remote);
+    if (!s.ok) return fail(s.error);
+    process.stdout.write(
+      format === 'markdown' ? renderRecordMarkdown(s.value) : format === 'json' ? `${JSON.stringify(s.value, null, 2)}\n` : formatRecordStatus(s.value),
+    );
     return EXIT.ok;
   } finally {
     store?.close();

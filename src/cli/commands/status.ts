@@ -1,4 +1,7 @@
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
+import { loadSpecFile } from '../../config/load.js';
+import type { Spec } from '../../config/spec.js';
 import type { TaskInfo } from '../../engine/events.js';
 import type { RunRecord, TaskRecord } from '../../engine/ports.js';
 import { TERMINAL_STATES } from '../../engine/task-state.js';
@@ -6,10 +9,15 @@ import { HOST, type AttemptRecord, type SqliteStore } from '../../store/index.js
 import { formatDuration } from '../../util/duration.js';
 import { groupCounts } from '../../report/plain.js';
 import { EXIT } from '../exit.js';
+import { loadOrReport } from '../project.js';
+import { isSpecFile, specFileFor, statusFromBranch, statusFromRemote } from '../record-source.js';
+import { formatRecordStatus, type RecordStatusJson } from '../../report/record-status.js';
 import { openState, pickRun, runnerAlive } from '../run-state.js';
 
 /**
- * `swarm status --json` prints one object (documented in docs/status-json.md):
+ * `swarm status --json` prints one object (documented in docs/status-json.md; a run shown
+ * from its record in git, with `--remote` or when state.db lacks it, prints the
+ * RecordStatusJson of src/report/record-status.ts instead, recognised by its `source`):
  *
  * {
  *   "version": 1,
@@ -94,42 +102,92 @@ export function register(program: Command): void {
   program
     .command('status')
     .description("each task's state, attempts, time, cost and turns, and why it failed or waits")
-    .argument('[name]', 'the run (default: the only run, or the most recent one)')
-    .option('--json', 'print one JSON object (see docs/status-json.md)')
+    .argument('[name]', 'the run, or its swarm file (default: the only run, or the most recent one; with --remote, ./swarm.yaml)')
+    .option('--format <format>', 'text | json (see docs/status-json.md)', 'text')
+    .option('--json', 'the same as --format json')
     .option('--expand', "list each template's tasks under its row (default: one row per template, with its counts)")
+    .option(
+      '--remote <name>',
+      "fetch the run's integration branch and refs/swarm/<run>/ from this remote, and show the whole run from them (every shard of a sharded run)",
+    )
     .addHelpText(
       'after',
       `
 Examples:
   swarm status
   swarm status api-refactor --json | jq '.tasks[] | select(.state == "failed") | .detail'
+  swarm status swarm.yaml --remote origin      # a sharded or --push run, from any clone
 
-Works from any folder of the repository, and from inside a task's worktree.`,
+Works from any folder of the repository, and from inside a task's worktree. A run this
+clone's state.db does not know is shown from the record on its integration branch, when
+there is one ("from the record on swarm/<run>"): what landed, what failed; attempts, time,
+cost and logs stay with the clone that ran each task.`,
     )
-    .action(async (name: string | undefined, opts: { json?: boolean; expand?: boolean }) => {
-      process.exitCode = await statusCommand(name, opts.json === true, opts.expand === true);
+    .action(async (name: string | undefined, opts: { json?: boolean; format: string; expand?: boolean; remote?: string }) => {
+      process.exitCode = await statusCommand(name, { format: opts.json === true ? 'json' : opts.format, expand: opts.expand === true, remote: opts.remote });
     });
 }
 
-async function statusCommand(name: string | undefined, json: boolean, expand: boolean): Promise<number> {
-  const state = await openState(process.cwd());
-  if (!state.ok) {
-    process.stderr.write(`swarm status: ${state.error}\n`);
+interface StatusFlags {
+  readonly format: string;
+  readonly expand: boolean;
+  readonly remote: string | undefined;
+}
+
+async function statusCommand(arg: string | undefined, flags: StatusFlags): Promise<number> {
+  const fail = (message: string) => {
+    process.stderr.write(`swarm status: ${message}\n`);
     return EXIT.badInput;
-  }
-  const { store } = state.value;
+  };
+  if (flags.format !== 'text' && flags.format !== 'json') return fail(`--format: expected text or json, got "${flags.format}"`);
+  const json = flags.format === 'json';
+  const state = await openState(process.cwd());
+  if (!state.ok) return fail(state.error);
+  const { store, root } = state.value;
+  const printRecord = (s: RecordStatusJson) => process.stdout.write(json ? `${JSON.stringify(s, null, 2)}\n` : formatRecordStatus(s, { expand: flags.expand }));
   try {
+    if (flags.remote !== undefined) {
+      const file = specFileFor(arg, store);
+      if (!file.ok) return fail(`--remote: ${file.error}`);
+      const spec = loadOrReport(file.value);
+      if (spec === undefined) return EXIT.badInput;
+      const s = await statusFromRemote(root, spec, flags.remote);
+      if (!s.ok) return fail(s.error);
+      printRecord(s.value);
+      return EXIT.ok;
+    }
+    let name = arg;
+    let spec: Spec | undefined;
+    if (arg !== undefined && isSpecFile(arg)) {
+      spec = loadOrReport(arg);
+      if (spec === undefined) return EXIT.badInput;
+      name = spec.name;
+    }
     const picked = pickRun(store, name);
     if (!picked.ok) {
+      // Not in state.db (a fresh clone, another machine's run): the record on the branch, if any.
+      spec ??= defaultSpec(name);
+      const fromGit = spec === undefined ? undefined : await statusFromBranch(root, spec);
+      if (fromGit !== undefined) {
+        printRecord(fromGit);
+        return EXIT.ok;
+      }
       process.stderr.write(`swarm status: ${picked.error}\n`);
       return name === undefined ? EXIT.ok : EXIT.badInput;
     }
     const status = collectStatus(store!, picked.value, Date.now());
-    process.stdout.write(json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status, Date.now(), { expand }));
+    process.stdout.write(json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status, Date.now(), { expand: flags.expand }));
     return EXIT.ok;
   } finally {
     store?.close();
   }
+}
+
+/** ./swarm.yaml, when it loads and is the run asked for (any run, when none was named). */
+function defaultSpec(name: string | undefined): Spec | undefined {
+  if (!existsSync('swarm.yaml')) return undefined;
+  const loaded = loadSpecFile('swarm.yaml');
+  return loaded.ok && (name === undefined || loaded.value.name === name) ? loaded.value : undefined;
 }
 
 export function collectStatus(store: SqliteStore, run: RunRecord, now: number): StatusJson {
