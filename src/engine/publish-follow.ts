@@ -29,7 +29,8 @@ export function followForPush(ctx: RunContext): void {
     }
     if (e.to === 'failed' || e.to === 'conflicted') {
       const task = ctx.tasks.get(e.task)!;
-      publish.taskFailed({ task: e.task, state: e.to, detail: e.detail ?? '', hash: taskHash(ctx.spec, task) }, ctx.head, on);
+      const shard = ctx.shard === undefined ? {} : { shard: ctx.shard.label };
+      publish.taskFailed({ task: e.task, state: e.to, detail: e.detail ?? '', hash: taskHash(ctx.spec, task), ...shard }, ctx.head, on);
     }
   });
 }

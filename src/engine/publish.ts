@@ -27,6 +27,8 @@ export interface FailedTask {
   readonly detail: string;
   /** Its definition hash (resume.ts taskHash): a fresh clone continues its branch only while it is unchanged. */
   readonly hash: string;
+  /** With --shard: the shard ("K/N") whose job failed it. */
+  readonly shard?: string;
 }
 
 /** Where a push made in the background (a failed record, a running task's branch) reports to the engine. */

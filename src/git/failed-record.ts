@@ -39,6 +39,8 @@ export type FailedState = 'failed' | 'conflicted';
 
 /** What a failed record says, before it is written. */
 export interface FailedRecordInput {
+  /** With --shard: the shard ("K/N") that failed it. */
+  readonly shard?: string;
   readonly run: string;
   readonly task: string;
   readonly hash: string;
@@ -70,6 +72,7 @@ export function failedRecordMessage(r: FailedRecordInput): string {
     `${TRAILER.task}: ${r.task}`,
     `${TRAILER.hash}: ${r.hash}`,
     `${TRAILER.state}: ${r.state}`,
+    ...(r.shard === undefined ? [] : [`${TRAILER.shard}: ${r.shard}`]),
     '',
   ].join('\n');
 }
