@@ -125,7 +125,8 @@ function analyse(clones, run) {
   const shardOf = new Map();
   const mergedAt = new Map(); // task -> when its own shard landed it (pushed to origin)
   const readyAt = new Map(); // task -> when its shard saw it ready
-  const mergeMs = [];
+  const mergeMs = []; // merge started -> merged: fetch, merge, push, and any refused tries with their backoff
+  const queuedMs = []; // queued -> merge started: behind this shard's other merges
   const refusedBy = new Map(); // task -> pushes of its merge origin refused
   let firstSpawn = Number.POSITIVE_INFINITY;
   for (const [k, dir] of clones.entries()) {
@@ -139,9 +140,14 @@ function analyse(clones, run) {
       if (refusal) refusedBy.set(refusal[1], (refusedBy.get(refusal[1]) ?? 0) + 1);
     }
     const started = new Map();
+    const queued = new Map();
     for (const e of events) {
       if (e.type === 'task' && e.reason === 'state' && e.to === 'ready') readyAt.set(e.task, e.at);
-      if (e.type === 'merge' && e.reason === 'started') started.set(e.task, e.at);
+      if (e.type === 'merge' && e.reason === 'queued') queued.set(e.task, e.at);
+      if (e.type === 'merge' && e.reason === 'started') {
+        started.set(e.task, e.at);
+        queuedMs.push(e.at - queued.get(e.task));
+      }
       if (e.type === 'merge' && e.reason === 'merged' && shardOf.get(e.task) === k + 1) {
         mergedAt.set(e.task, e.at);
         mergeMs.push(e.at - started.get(e.task));
@@ -163,7 +169,7 @@ function analyse(clones, run) {
   const gap = Math.max(0, ...landings.slice(1).map((t, i) => t - landings[i]));
   const refused = [...refusedBy.values()].reduce((a, b) => a + b, 0);
   const worst = [...refusedBy].sort((a, b) => b[1] - a[1])[0];
-  return { shardOf, refused, worst, gap, mergeMs: median(mergeMs), local, cross, startup: firstSpawn - run.t0 };
+  return { shardOf, refused, worst, gap, mergeMs, queuedMs, local, cross, startup: firstSpawn - run.t0 };
 }
 
 console.log(`machine: ${machine()}`);
@@ -205,7 +211,9 @@ for (const n of counts) {
     costs.push([
       n,
       msf(a.startup),
-      msf(a.mergeMs),
+      `${msf(median(a.mergeMs))} / ${msf(Math.max(...a.mergeMs))}`,
+      `${msf(median(a.queuedMs))} / ${msf(Math.max(...a.queuedMs))}`,
+      s(ids.length * median(a.mergeMs)),
       a.refused === 0 ? '0' : `${a.refused} (${a.worst[0]}: ${a.worst[1]})`,
       s(a.gap),
       `${msf(median(a.local))} / ${msf(Math.max(...a.local))}`,
@@ -220,16 +228,16 @@ for (const n of counts) {
   }
 }
 console.log(`\ncritical path ${s(cp)}, total work ${s(totalWork(graph))}\n`);
-console.log(
-  table(['shards N', 'slots N x c', 'makespan', 'lower bound', 'makespan / bound', 'split alone', 'speed-up vs N=1', 'bound allows'], rows),
-);
+console.log(table(['shards N', 'slots N x c', 'makespan', 'lower bound', 'makespan / bound', 'split alone', 'speed-up vs N=1', 'bound allows'], rows));
 console.log('\nWhere the coordination time went:\n');
 console.log(
   table(
     [
       'shards N',
       'first agent after',
-      'merge (median)',
+      'merge (median / max)',
+      'queued for it (median / max)',
+      'tasks x median merge',
       'pushes refused (most for one task)',
       'origin still, longest',
       'hop in a shard (median / max)',
