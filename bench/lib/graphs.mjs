@@ -151,3 +151,66 @@ export function toMakefile(graph) {
   }
   return `${lines.join('\n')}\n`;
 }
+
+/**
+ * One root, a fan-out of `width` tasks after it, `joins` tasks each over a contiguous slice
+ * of the fan-out, and one final task over the joins: `width + joins + 2` tasks, a critical
+ * path of four.
+ */
+export function fanJoins(width, joins, ms = () => 100) {
+  const tasks = [{ id: id(0), deps: [], ms: ms(0) }];
+  for (let i = 1; i <= width; i++) tasks.push({ id: id(i), deps: [id(0)], ms: ms(i) });
+  const joinIds = [];
+  for (let j = 0; j < joins; j++) {
+    const from = 1 + Math.floor((j * width) / joins);
+    const to = 1 + Math.floor(((j + 1) * width) / joins);
+    const at = width + 1 + j;
+    tasks.push({ id: id(at), deps: Array.from({ length: to - from }, (_, k) => id(from + k)), ms: ms(at) });
+    joinIds.push(id(at));
+  }
+  const last = width + joins + 1;
+  tasks.push({ id: id(last), deps: joinIds, ms: ms(last) });
+  return { tasks };
+}
+
+/**
+ * `simulate` for shards: each task runs only in its shard (`shardOf`), each shard has
+ * `slots` slots and its own list order (longest remaining path first); a task starts when
+ * its dependencies, wherever they ran, are done. What the split alone would give.
+ */
+export function simulateShards(graph, slots, shardOf) {
+  const dependents = new Map(graph.tasks.map((t) => [t.id, []]));
+  for (const t of graph.tasks) for (const d of t.deps) dependents.get(d).push(t.id);
+  const remaining = new Map();
+  for (const t of [...graph.tasks].reverse()) remaining.set(t.id, t.ms + Math.max(0, ...dependents.get(t.id).map((d) => remaining.get(d))));
+  const byId = new Map(graph.tasks.map((t) => [t.id, t]));
+  const left = new Map(graph.tasks.map((t) => [t.id, t.deps.length]));
+  const ready = graph.tasks.filter((t) => t.deps.length === 0).map((t) => t.id);
+  const busy = new Map(); // shard -> running count
+  const running = []; // { id, end }
+  let now = 0;
+  let done = 0;
+  while (done < graph.tasks.length) {
+    ready.sort((a, b) => remaining.get(b) - remaining.get(a) || (a < b ? -1 : 1));
+    for (let i = 0; i < ready.length; ) {
+      const s = shardOf(ready[i]);
+      if ((busy.get(s) ?? 0) >= slots) {
+        i++;
+        continue;
+      }
+      const [next] = ready.splice(i, 1);
+      busy.set(s, (busy.get(s) ?? 0) + 1);
+      running.push({ id: next, end: now + byId.get(next).ms });
+    }
+    running.sort((a, b) => a.end - b.end);
+    const first = running.shift();
+    now = first.end;
+    done++;
+    busy.set(shardOf(first.id), busy.get(shardOf(first.id)) - 1);
+    for (const d of dependents.get(first.id)) {
+      left.set(d, left.get(d) - 1);
+      if (left.get(d) === 0) ready.push(d);
+    }
+  }
+  return now;
+}
