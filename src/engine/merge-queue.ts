@@ -4,8 +4,8 @@ import { taskTrailers } from './record.js';
 import { taskHash } from './resume.js';
 import { type Live, messageOf, type RunContext } from './run-context.js';
 
-/** With --shard: how many times one merge is tried again after the remote refused its push. */
-const MAX_PUSH_ROUNDS = 12;
+/** With --shard: how many times one merge waits for an unreachable remote before the task fails. */
+const MAX_UNREACHABLE = 8;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -88,15 +88,20 @@ export class MergeQueue {
     }
     const sha = live.audited;
     if (sha === undefined) return { kind: 'failed', detail: 'it reached the merge queue without a passing audit; not merged' };
+    // A refusal means another shard landed something: merge again on its head at once (with a
+    // little jitter), and without a limit of its own, as the run's landings are finite. An
+    // unreachable remote is waited for, with backoff, a bounded number of times.
+    let unreachable = 0;
     for (let round = 1; ; round++) {
       const result = await this.#mergeOnce(id, live, sha);
       if (result.kind !== 'raced') return result;
       const remote = ctx.shard?.remote ?? 'the remote';
-      if (round >= MAX_PUSH_ROUNDS) {
-        return { kind: 'failed', detail: `its merge was refused by ${remote} ${round} times (${result.detail}); not merged. Run this shard again` };
+      if (result.unreachable) unreachable++;
+      if (unreachable >= MAX_UNREACHABLE || round >= 4 * ctx.tasks.size + MAX_UNREACHABLE) {
+        return { kind: 'failed', detail: `its merge could not be pushed to ${remote} after ${round} tries (${result.detail}); not merged. Run this shard again` };
       }
       ctx.log('info', `task ${id}: ${result.detail}; merging again on ${remote}'s new head`);
-      await sleep(Math.min(30_000, 250 * 2 ** round) * (0.5 + Math.random()));
+      await sleep(result.unreachable ? Math.min(30_000, 500 * 2 ** unreachable) * (0.5 + Math.random()) : 50 + Math.random() * 250);
       if (ctx.forced || ctx.fatal !== undefined) return { kind: 'cancelled' };
     }
   }
@@ -105,7 +110,7 @@ export class MergeQueue {
    * One try: with --shard, on the remote's head first (a task already landed there is not
    * landed again), and pushed before it lands here; `raced` when the remote moved meanwhile.
    */
-  async #mergeOnce(id: string, live: Live, sha: string): Promise<MergeResult | { readonly kind: 'raced'; readonly detail: string }> {
+  async #mergeOnce(id: string, live: Live, sha: string): Promise<MergeResult | { readonly kind: 'raced'; readonly detail: string; readonly unreachable?: true }> {
     const ctx = this.#ctx;
     const task = ctx.tasks.get(id)!;
     const { spec } = ctx;
@@ -113,7 +118,7 @@ export class MergeQueue {
     const shard = ctx.shard;
     if (shard) {
       const synced = await shard.syncHead();
-      if (synced.kind === 'unreachable') return { kind: 'raced', detail: synced.message };
+      if (synced.kind === 'unreachable') return { kind: 'raced', detail: synced.message, unreachable: true };
       if (synced.kind === 'diverged') {
         ctx.stopOnFatal(synced.message);
         return { kind: 'cancelled' };
@@ -153,7 +158,11 @@ export class MergeQueue {
       if (!pushed.ok) {
         await git.abandonMerge(spec.name, spec.into);
         store.updateTask(spec.name, id, { mergeBase: undefined, mergedSha: undefined });
-        return { kind: 'raced', detail: `${shard.remote} refused its merge (another shard pushed first: ${pushed.error})` };
+        // Moved meanwhile: another shard landed first. Anything else (no permission, a hook's veto) is waited for like an unreachable remote.
+        if (/stale info|fetch first|non-fast-forward/.test(pushed.error)) {
+          return { kind: 'raced', detail: `${shard.remote} refused its merge (another shard pushed first: ${pushed.error})` };
+        }
+        return { kind: 'raced', detail: `${shard.remote} refused its merge: ${pushed.error}`, unreachable: true };
       }
     }
     if (!(await git.landMerge({ run: spec.name, into: spec.into, commit: prepared.commit, expected, task: id }))) {
