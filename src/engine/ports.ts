@@ -215,6 +215,8 @@ export interface GitPort {
     /** `Key: value` lines of the run record, on the commit that lands the work. */
     trailers?: readonly string[];
   }): Promise<PreparedMerge>;
+  /** With --shard: each first-parent commit from `from` to `to`, oldest first, with its record entry of `run` if it has one. */
+  landingsBetween?(from: string, to: string, run: string): Promise<{ sha: string; entry?: RecordEntry }[]>;
   /** With --shard: the integration branch (and its merge worktree) forward to `to` by compare-and-swap from `expected`; false when it was not there. */
   advanceIntegration?(opts: { run: string; into: string; to: string; expected: string }): Promise<boolean>;
   /** Compare-and-swap of the integration branch from `expected` to `commit`; false when it was not at `expected`. */

@@ -152,6 +152,8 @@ export class ShardLink {
           `a shard only ever adds to the remote's branch. Nothing more is merged; look at both (\`git fetch ${this.#o.port.remote}\`), then run again`,
       };
     }
+    const foreign = await this.#notLanded(theirs);
+    if (foreign !== undefined) return { kind: 'diverged', message: foreign };
     const advanced = git.advanceIntegration ? await git.advanceIntegration({ run: ctx.name, into: ctx.spec.into, to: theirs, expected: ctx.head }) : false;
     if (!advanced) {
       return { kind: 'diverged', message: `--shard: ${ctx.spec.into} moved here while swarm fast-forwarded it to ${this.#o.port.remote}'s head` };
@@ -160,6 +162,27 @@ export class ShardLink {
     // Before the run is saved (a moved base merged at the start), Engine.run records the head itself.
     if (store.getRun(ctx.name) !== undefined) store.setIntegrationHead(ctx.name, theirs);
     return { kind: 'moved', head: theirs };
+  }
+
+  /**
+   * What the remote gained must be other shards' landings: each first-parent commit a
+   * landing of a task of this file, with its shard named, or a moved base merged in. A
+   * commit pushed there by anyone else (an agent with the job's push credentials, a person)
+   * is not taken: the message, or undefined when all is well.
+   */
+  async #notLanded(theirs: string): Promise<string | undefined> {
+    const ctx = this.#ctx;
+    const landings = (await ctx.o.git.landingsBetween?.(ctx.head, theirs, ctx.name)) ?? [];
+    const landed = (entry: (typeof landings)[number]['entry']) =>
+      entry?.base !== undefined || (entry?.task !== undefined && ctx.tasks.has(entry.task) && entry.shard !== undefined);
+    // A rebase lands the task's commits as they are, the record on the last of them only.
+    const rebase = ctx.spec.merge.strategy === 'rebase';
+    const bad = landings.find(({ entry }, i) => !landed(entry) && !(rebase && entry === undefined && landings.slice(i + 1).some((l) => landed(l.entry))));
+    if (bad === undefined) return undefined;
+    return (
+      `--shard: ${ctx.spec.into} on ${this.#o.port.remote} holds ${bad.sha.slice(0, 12)}, which no shard of the run "${ctx.name}" landed (it carries no record of a task of this file); ` +
+      `swarm does not take it or build on it, and this shard stops. Look at it (\`git fetch ${this.#o.port.remote} && git log ${this.#o.port.remote}/${ctx.spec.into}\`), then run again`
+    );
   }
 
   /**

@@ -6,7 +6,7 @@ import { GitRunner } from './exec.js';
 import { parseWorktreeList } from './worktree-list.js';
 import { taskBranch } from './names.js';
 import { type FailedRecord, readFailedRecords } from './failed-record.js';
-import { readRunRecord } from './record.js';
+import { readLandingsBetween, readRunRecord } from './record.js';
 import { GitCore, isInside } from './core.js';
 import { History } from './history.js';
 import { Integration } from './integration.js';
@@ -200,6 +200,11 @@ export class Git implements GitPort {
   /** The run record on `into` (see src/git/record.ts). */
   readRecord(into: string, run: string): Promise<RecordEntry[]> {
     return readRunRecord(this.#core.runner, this.root, into, run);
+  }
+
+  /** With --shard: what landed on the integration branch between two of its heads (see record.ts). */
+  landingsBetween(from: string, to: string, run: string): Promise<{ sha: string; entry?: RecordEntry }[]> {
+    return readLandingsBetween(this.#core.runner, this.root, from, to, run);
   }
 
   /** The failed records of `run` among the local refs (see src/git/failed-record.ts). */

@@ -21,6 +21,23 @@ export async function readRunRecordAt(runner: GitRunner, cwd: string, ref: strin
   return out.exitCode === 0 ? parseRecordLog(out.stdout, run) : [];
 }
 
+/**
+ * Every commit on `to`'s first-parent chain since `from`, oldest first, each with its run
+ * record entry when it carries one of `run` (undefined: a commit swarm did not land).
+ */
+export async function readLandingsBetween(runner: GitRunner, cwd: string, from: string, to: string, run: string): Promise<{ sha: string; entry?: RecordEntry }[]> {
+  const out = await runner.run(['log', '--first-parent', '--reverse', RECORD_FORMAT, `${from}..${to}`, '--'], { cwd });
+  if (out.exitCode !== 0) return [];
+  return out.stdout
+    .split('\x1e')
+    .map((chunk) => chunk.trim())
+    .filter((chunk) => /^[0-9a-f]{40,64}\x1f/.test(chunk))
+    .map((chunk) => {
+      const entry = parseRecordLog(`${chunk}\x1e`, run)[0];
+      return { sha: chunk.slice(0, chunk.indexOf('\x1f')), ...(entry ? { entry } : {}) };
+    });
+}
+
 /** The entries of `run` in the output of `git log` with RECORD_FORMAT. Pure. */
 export function parseRecordLog(stdout: string, run: string): RecordEntry[] {
   const entries: RecordEntry[] = [];

@@ -133,4 +133,32 @@ describe('swarm run --shard: failures across shards', () => {
     });
     expect(landedOnOrigin(origin, INTO)).toEqual(['d']);
   }, 120_000);
+
+  it('an agent that pushes to the integration branch on origin itself: no shard takes its commit or builds on it, and both stop saying so', async () => {
+    // shard 1: a (10m), c (1m, needs evil) | shard 2: evil (9m, needs a), d (2m).
+    const tasks = [task('a', '10m'), task('evil', '9m', ['a']), task('d', '2m'), task('c', '1m', ['evil'])];
+    const agent = [
+      'if [ "$SWARM_TASK" = evil ]; then',
+      '  git fetch -q origin swarm/sf',
+      '  c=$(git commit-tree -p FETCH_HEAD -m "not a landing" "FETCH_HEAD^{tree}")',
+      '  git push -q origin "$c:refs/heads/swarm/sf" && echo "$c" > "$SCRATCH/pushed"',
+      'fi',
+      'echo "$SWARM_TASK" > "$SWARM_TASK.txt"',
+    ].join('\n');
+    const { origin, scratch } = shardOrigin({ name: 'sf', tasks, agent, top: ['limits:', '  shard_wait: 20s'] });
+    const env = { SCRATCH: scratch };
+    const clones = [cloneOf(origin), cloneOf(origin)];
+    const [one, two] = await Promise.all([runShard(clones[0]!, 1, 2, env), runShard(clones[1]!, 2, 2, env)]);
+    const forged = readLines(join(scratch, 'pushed'))[0];
+    expect(forged, 'the agent could not push').toMatch(/^[0-9a-f]{40}$/);
+    for (const r of [one, two]) {
+      expect(r.exitCode, `${String(r.stderr)} ${why(r.stdout)}`).toBe(2);
+      expect(String(r.stderr)).toContain(`--shard: swarm/sf on origin holds ${forged!.slice(0, 12)}, which no shard of the run "sf" landed`);
+    }
+    // Nothing was built on it: origin's head is still the forged commit, and neither clone's branch took it.
+    expect(git(origin, 'rev-parse', 'swarm/sf')).toBe(forged);
+    for (const dir of clones) expect(git(dir, 'log', '--format=%H', 'swarm/sf')).not.toContain(forged);
+    // evil and c never landed.
+    expect(landedOnOrigin(origin, INTO).sort()).toEqual(['a', 'd']);
+  }, 120_000);
 });
