@@ -32,6 +32,8 @@ export class Worktrees {
   readonly #poolSize: number;
   /** Parked worktrees by run: clean, detached, ready to move to a new task's start point. */
   readonly #parked = new Map<string, string[]>();
+  /** Runs whose pool was drained (their run ended): nothing of theirs is parked again until they start a task. */
+  readonly #drained = new Set<string>();
 
   constructor(core: GitCore, poolSize: number) {
     this.#core = core;
@@ -45,6 +47,7 @@ export class Worktrees {
   async createWorktree(run: string, task: string, from: string): Promise<Result<Worktree, string>> {
     const bad = badName('run', run) ?? badName('task', task);
     if (bad !== undefined) return err(bad);
+    this.#drained.delete(run);
     await this.#core.ensureExcluded();
     const path = this.#core.worktreePath(run, task);
     const branch = taskBranch(run, task);
@@ -130,6 +133,7 @@ export class Worktrees {
    */
   async releaseWorktree(path: string): Promise<void> {
     const run = this.#runOf(path);
+    if (run !== undefined && this.#drained.has(run)) return this.removeWorktree(path);
     const parked = run === undefined ? undefined : (this.#parked.get(run) ?? []);
     if (run === undefined || parked === undefined || parked.length >= this.#poolSize || !isLinkedWorktree(path)) return this.removeWorktree(path);
     if (await this.#core.isDirty(path)) {
@@ -141,12 +145,24 @@ export class Worktrees {
     this.#parked.set(run, parked);
   }
 
-  /** Removes the run's parked worktrees (at the end of a run). Those git calls unclean stay. */
+  /**
+   * Removes the run's parked worktrees (at the end of a run), and any other detached,
+   * clean worktree in the run's folder: only the pool leaves one there (task worktrees are
+   * on their branches, `_merge` on the integration branch), so one the pool lost track of,
+   * or could not give up before, goes too. Those git calls unclean stay. A worktree
+   * released after this is removed, not parked, until the run starts a task again.
+   */
   async drainPool(run: string): Promise<void> {
     const parked = this.#parked.get(run) ?? [];
     this.#parked.delete(run);
+    this.#drained.add(run);
     await this.#core.admin.run(async () => {
       for (const path of parked) await this.#giveUp(path);
+      const folder = canonical(join(this.#core.worktreesRoot, run));
+      for (const e of await this.#core.worktrees()) {
+        if (e.branch !== undefined || e.prunable || e.bare || !isInside(folder, canonical(e.path)) || e.path.endsWith(`${sep}${MERGE_DIR}`)) continue;
+        if (!(await this.#core.isDirty(e.path).catch(() => true))) await this.#giveUp(e.path);
+      }
       await rmdir(join(this.#core.worktreesRoot, run)).catch(() => undefined);
     });
   }

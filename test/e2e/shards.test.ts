@@ -118,6 +118,14 @@ describe('swarm run --shard K/N: three shards on three clones of one origin', ()
       expect(ran.findIndex((s) => s.has(a))).toBe(ran.findIndex((s) => s.has(b)));
     }
 
+    // No task worktree outlives the run (issue 18, item 9): each clone keeps its checkout and the merge worktree only.
+    for (const dir of clones) {
+      const left = git(dir, 'worktree', 'list', '--porcelain')
+        .split('\n')
+        .filter((l) => l.startsWith('worktree '));
+      expect(left.map((l) => l.replace(/^worktree .*\/(\.swarm\/worktrees\/sh\/)?/, ''))).toEqual(['repo', '_merge']);
+    }
+
     // The same graph on one machine ends with the same tree.
     const single = cloneOf(origin);
     const alone = await swarm(['run', 'swarm.yaml', '--ui', 'json'], { cwd: single });

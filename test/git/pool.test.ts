@@ -142,6 +142,38 @@ describe('worktree pool', () => {
     ).toEqual([`swarm-task/${RUN}/a`, `swarm-task/${RUN}/b`]);
   });
 
+  it('leaves no registered worktree behind: a lost parked one is drained, a release after the drain removes, a dirty one stays', async () => {
+    const { repo, git: g } = await setup(2);
+    const base = repo.git('rev-parse', 'HEAD');
+    const a = await start(g, 'a', base);
+    const late = await start(g, 'late', base);
+    work(a.path, 'a');
+    work(late.path, 'late');
+    // A detached worktree in the run's folder that the pool does not know (issue 18, item 9).
+    const lost = join(g.worktreePath(RUN, '_'), '..', 'lost');
+    repo.git('worktree', 'add', '-q', '--detach', lost, base);
+    const dirty = join(g.worktreePath(RUN, '_'), '..', 'dirty');
+    repo.git('worktree', 'add', '-q', '--detach', dirty, base);
+    writeIn(dirty, 'notes.txt', 'uncommitted\n');
+    await g.releaseWorktree(a.path);
+
+    await g.drainPool(RUN);
+    // The merge that finished after the run's end: removed, not parked.
+    await g.releaseWorktree(late.path);
+    const registered = repo.git('worktree', 'list', '--porcelain');
+    expect(registered).not.toContain(a.path);
+    expect(registered).not.toContain(late.path);
+    expect(registered).not.toMatch(/\/lost\n/);
+    expect(existsSync(late.path)).toBe(false);
+    // Uncommitted work is never thrown away.
+    expect(readFileSync(join(dirty, 'notes.txt'), 'utf8')).toBe('uncommitted\n');
+    // A task started again parks again.
+    const b = await start(g, 'b', base);
+    work(b.path, 'b');
+    await g.releaseWorktree(b.path);
+    expect(existsSync(b.path)).toBe(true);
+  });
+
   it('without a pool, releasing removes the worktree as before', async () => {
     const { repo, git: g } = await setup(0);
     const a = await start(g, 'a', repo.git('rev-parse', 'HEAD'));
