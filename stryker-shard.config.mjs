@@ -1,3 +1,6 @@
+// Mutation testing of the shard link (not part of `npm test`; see docs/architecture.md for the last score):
+//   npx -p @stryker-mutator/core@9.5.1 -p @stryker-mutator/vitest-runner@9.5.1 stryker run stryker-shard.config.mjs
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'vitest',
   vitest: { configFile: 'vitest.shard-mutation.config.ts' },
@@ -8,5 +11,4 @@ export default {
   tempDirName: '.stryker-tmp',
   cleanTempDir: 'always',
   timeoutMS: 10000,
-  plugins: ['/tmp/stryker/node_modules/@stryker-mutator/vitest-runner/dist/src/index.js'],
 };
