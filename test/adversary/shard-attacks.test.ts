@@ -1,0 +1,142 @@
+import { existsSync, renameSync, writeFileSync, chmodSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { readLines, type SpecTask } from './run-fixture.js';
+import { git } from '../helpers/git-repo.js';
+import { cleanupShards, cloneOf, finalStates, landedOnOrigin, runShard, shardOrigin, why } from '../helpers/shards.js';
+
+// Issue 16, attacked: each test tries to break one guarantee of `swarm run --shard K/N --push origin`.
+// Estimates pin the assignment (longest first onto the least loaded shard, ties to the lowest index).
+
+const INTO = 'swarm/sa';
+afterEach(cleanupShards);
+
+const task = (id: string, estimate: string, dependsOn?: string[], more: string[] = []): SpecTask => ({
+  id,
+  ...(dependsOn ? { dependsOn } : {}),
+  lines: [`    estimate: ${estimate}`, ...more],
+});
+
+/** Each start goes to `starts`; a task named in `slow` waits for the flag file `go` (and says so in `<task>-started`). */
+function agentBody(slow = ''): string {
+  return [
+    'echo "$SWARM_TASK" >> "$SCRATCH/starts"',
+    `case " ${slow} " in *" $SWARM_TASK "*) touch "$SCRATCH/$SWARM_TASK-started"; while [ ! -e "$SCRATCH/go" ]; do sleep 0.1; done ;; esac`,
+    'echo "$SWARM_TASK" > "$SWARM_TASK.txt"',
+  ].join('\n');
+}
+
+async function waitFor(path: string, ms = 30_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!existsSync(path)) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${path}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const out = (r: { stderr?: unknown; stdout?: unknown }) => `${String(r.stderr)} ${why(r.stdout)}`;
+
+describe('attacks on --shard: kills', () => {
+  it('a shard SIGKILLed after its push and before its local land: the re-run lands nothing twice and runs nothing again', async () => {
+    // shard 1: a (10m) | shard 2: b (9m, needs a).
+    const tasks = [task('a', '10m'), task('b', '9m', ['a'])];
+    const { origin, scratch } = shardOrigin({ name: 'sa', tasks, agent: agentBody() });
+    const env = { SCRATCH: scratch };
+    const clone1 = cloneOf(origin);
+    const [killed, two] = await Promise.all([runShard(clone1, 1, 2, { ...env, SWARM_TEST_CRASH_AT: 'merge:pushed' }), runShard(cloneOf(origin), 2, 2, env)]);
+    expect(killed.signal, out(killed)).toBe('SIGKILL');
+    // a reached origin before the kill, so b's shard went on.
+    expect(two.exitCode, out(two)).toBe(0);
+    expect(landedOnOrigin(origin, INTO)).toEqual(['a', 'b']);
+    // The same clone again (local state.db says the merge was under way), then a fresh clone (CI's re-run).
+    for (const dir of [clone1, cloneOf(origin)]) {
+      const again = await runShard(dir, 1, 2, env);
+      expect(again.exitCode, out(again)).toBe(0);
+      expect(finalStates(again.stdout).get('a')?.to ?? 'merged').toBe('merged');
+    }
+    expect(landedOnOrigin(origin, INTO)).toEqual(['a', 'b']);
+    expect(readLines(join(scratch, 'starts')).sort()).toEqual(['a', 'b']);
+  }, 60_000);
+
+  it('two jobs of one shard: the first SIGSTOPped past its claim going stale, a second takes over, the first continues; a lands once', async () => {
+    const tasks = [task('a', '10m'), task('b', '9m')];
+    const { origin, scratch } = shardOrigin({ name: 'sa', tasks, agent: agentBody('a') });
+    const env = { SCRATCH: scratch, SWARM_SHARD_STALE_MS: '3000' };
+    const first = runShard(cloneOf(origin), 1, 2, env);
+    await waitFor(join(scratch, 'a-started'));
+    process.kill(first.pid!, 'SIGSTOP');
+    try {
+      await sleep(4000);
+      const second = runShard(cloneOf(origin), 1, 2, env);
+      // Both agents of a wait for `go`: let the second job's agent start too, then free both and wake the first job.
+      while (readLines(join(scratch, 'starts')).length < 2) await sleep(50);
+      writeFileSync(join(scratch, 'go'), '');
+      await sleep(300);
+      process.kill(first.pid!, 'SIGCONT');
+      const [r1, r2] = await Promise.all([first, second]);
+      expect(r2.exitCode, out(r2)).toBe(0);
+      // The first job learns it lost the shard, or finds a landed already; either way a is on origin once.
+      expect([0, 1, 2], out(r1)).toContain(r1.exitCode);
+      expect(landedOnOrigin(origin, INTO)).toEqual(['a']);
+    } finally {
+      try {
+        process.kill(first.pid!, 'SIGCONT');
+      } catch {}
+    }
+  }, 60_000);
+});
+
+describe('attacks on --shard: the remote', () => {
+  it('origin unreachable for a few seconds mid-run (moved away and back): the shard waits and finishes, it does not think its claim was taken', async () => {
+    const tasks = [task('a', '10m')];
+    const { origin, scratch } = shardOrigin({ name: 'sa', tasks, agent: agentBody('a') });
+    // Heartbeats every second.
+    const env = { SCRATCH: scratch, SWARM_SHARD_STALE_MS: '3000' };
+    const run = runShard(cloneOf(origin), 1, 1, env);
+    await waitFor(join(scratch, 'a-started'));
+    renameSync(origin, `${origin}.away`);
+    await sleep(2500);
+    renameSync(`${origin}.away`, origin);
+    writeFileSync(join(scratch, 'go'), '');
+    const r = await run;
+    expect(r.exitCode, out(r)).toBe(0);
+    expect(landedOnOrigin(origin, INTO)).toEqual(['a']);
+  }, 60_000);
+
+  it('a remote whose pre-receive hook refuses every push: the shard stops at once and says the remote refused, not that another job claimed the shard', async () => {
+    const tasks = [task('a', '10m')];
+    const { origin, scratch } = shardOrigin({ name: 'sa', tasks, agent: agentBody() });
+    const hook = join(origin, 'hooks', 'pre-receive');
+    writeFileSync(hook, '#!/bin/sh\necho "pushes are frozen" >&2\nexit 1\n');
+    chmodSync(hook, 0o755);
+    const r = await runShard(cloneOf(origin), 1, 1, { SCRATCH: scratch });
+    expect(r.exitCode).toBe(2);
+    expect(String(r.stderr)).toMatch(/^swarm run: --shard: origin refused the claim of shard 1\/1 of the run "sa" \(.*pushes are frozen.*\); nothing was run$/);
+    expect(String(r.stderr)).not.toMatch(/claimed on origin by another job/);
+    expect(existsSync(join(scratch, 'starts'))).toBe(false);
+  }, 30_000);
+
+  it('a remote that refuses the first pushes of the integration branch (a hook veto that lifts): the task lands once', async () => {
+    const tasks = [task('a', '10m'), task('b', '9m')];
+    const { origin, scratch } = shardOrigin({ name: 'sa', tasks, agent: agentBody() });
+    const hook = join(origin, 'hooks', 'pre-receive');
+    const count = join(scratch, 'vetoes');
+    writeFileSync(
+      hook,
+      [
+        '#!/bin/sh',
+        'while read old new ref; do',
+        `  case "$ref" in refs/heads/swarm/*) n=$(cat ${count} 2>/dev/null || echo 0); if [ "$n" -lt 2 ]; then echo $((n+1)) > ${count}; echo "veto $n" >&2; exit 1; fi ;; esac`,
+        'done',
+        'exit 0',
+      ].join('\n'),
+    );
+    chmodSync(hook, 0o755);
+    const [one, two] = await Promise.all([runShard(cloneOf(origin), 1, 2, { SCRATCH: scratch }), runShard(cloneOf(origin), 2, 2, { SCRATCH: scratch })]);
+    expect(one.exitCode, out(one)).toBe(0);
+    expect(two.exitCode, out(two)).toBe(0);
+    expect(readLines(count)).toEqual(['2']);
+    expect(landedOnOrigin(origin, INTO).sort()).toEqual(['a', 'b']);
+  }, 60_000);
+});
