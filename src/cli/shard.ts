@@ -67,7 +67,8 @@ export async function startShard(o: {
       beat = port.heartbeat(me, 'running', Date.now()).then((r) => {
         // Unreachable or vetoed: the next beat tries again (if the claim goes stale meanwhile and
         // another job takes it, that beat is refused as a lost race).
-        if (!r.ok && lostRace(r.error)) o.onLost(`--shard: shard ${port.label}'s claim on ${o.remote} was taken over by another job (${r.error}); this run stops`);
+        if (!r.ok && lostRace(r.error))
+          o.onLost(`--shard: shard ${port.label}'s claim on ${o.remote} was taken over by another job (${r.error}); this run stops`);
       });
     },
     Math.max(1000, Math.floor(staleMs / 3)),

@@ -98,7 +98,10 @@ export class MergeQueue {
       const remote = ctx.shard?.remote ?? 'the remote';
       if (result.unreachable) unreachable++;
       if (unreachable >= MAX_UNREACHABLE || round >= 4 * ctx.tasks.size + MAX_UNREACHABLE) {
-        return { kind: 'failed', detail: `its merge could not be pushed to ${remote} after ${round} tries (${result.detail}); not merged. Run this shard again` };
+        return {
+          kind: 'failed',
+          detail: `its merge could not be pushed to ${remote} after ${round} tries (${result.detail}); not merged. Run this shard again`,
+        };
       }
       ctx.log('info', `task ${id}: ${result.detail}; merging again on ${remote}'s new head`);
       await sleep(result.unreachable ? Math.min(30_000, 500 * 2 ** unreachable) * (0.5 + Math.random()) : 50 + Math.random() * 250);
@@ -110,7 +113,11 @@ export class MergeQueue {
    * One try: with --shard, on the remote's head first (a task already landed there is not
    * landed again), and pushed before it lands here; `raced` when the remote moved meanwhile.
    */
-  async #mergeOnce(id: string, live: Live, sha: string): Promise<MergeResult | { readonly kind: 'raced'; readonly detail: string; readonly unreachable?: true }> {
+  async #mergeOnce(
+    id: string,
+    live: Live,
+    sha: string,
+  ): Promise<MergeResult | { readonly kind: 'raced'; readonly detail: string; readonly unreachable?: true }> {
     const ctx = this.#ctx;
     const task = ctx.tasks.get(id)!;
     const { spec } = ctx;

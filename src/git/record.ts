@@ -25,7 +25,13 @@ export async function readRunRecordAt(runner: GitRunner, cwd: string, ref: strin
  * Every commit on `to`'s first-parent chain since `from`, oldest first, each with its run
  * record entry when it carries one of `run` (undefined: a commit swarm did not land).
  */
-export async function readLandingsBetween(runner: GitRunner, cwd: string, from: string, to: string, run: string): Promise<{ sha: string; entry?: RecordEntry }[]> {
+export async function readLandingsBetween(
+  runner: GitRunner,
+  cwd: string,
+  from: string,
+  to: string,
+  run: string,
+): Promise<{ sha: string; entry?: RecordEntry }[]> {
   const out = await runner.run(['log', '--first-parent', '--reverse', RECORD_FORMAT, `${from}..${to}`, '--'], { cwd });
   if (out.exitCode !== 0) return [];
   return out.stdout
