@@ -281,3 +281,31 @@ describe('attacks on --shard: failed records', () => {
     expect(landedOnOrigin(origin, INTO)).toEqual(['a', 'b']);
   }, 60_000);
 });
+
+describe('attacks on --shard: a shard SIGKILLed at every named point of its first merge, then run again in the same clone', () => {
+  for (const point of ['merge:prepared', 'merge:intent', 'merge:checked', 'merge:pushed', 'merge:landed', 'merge:recorded'] as const) {
+    it(`${point}: every task lands on origin once, every landing there was checked, and the other shard finishes`, async () => {
+      // shard 1: a (10m) | shard 2: b (9m, needs a). merge.check logs the commit it judged.
+      const { origin, scratch } = shardOrigin({
+        name: 'sa',
+        tasks: [task('a', '10m'), task('b', '9m', ['a'])],
+        agent: agentBody(),
+        top: ['merge:', '  check: git rev-parse HEAD >> "$SCRATCH/checked"'],
+      });
+      const env = { SCRATCH: scratch };
+      const two = runShard(cloneOf(origin), 2, 2, env);
+      const clone1 = cloneOf(origin);
+      const crashed = await runShard(clone1, 1, 2, { ...env, SWARM_TEST_CRASH_AT: point });
+      expect(crashed.signal, out(crashed)).toBe('SIGKILL');
+      const again = await runShard(clone1, 1, 2, env);
+      const r2 = await two;
+      expect(again.exitCode, out(again)).toBe(0);
+      expect(r2.exitCode, out(r2)).toBe(0);
+      expect(landedOnOrigin(origin, INTO)).toEqual(['a', 'b']);
+      const judged = new Set(readLines(join(scratch, 'checked')));
+      for (const sha of git(origin, 'rev-list', '--first-parent', `main..${INTO}`).split('\n')) expect(judged.has(sha), `${sha} was never checked`).toBe(true);
+      // a's work was committed before the kill: its agent is not run again.
+      expect(readLines(join(scratch, 'starts')).sort()).toEqual(['a', 'b']);
+    }, 60_000);
+  }
+});
