@@ -88,6 +88,35 @@ describe('attacks on --shard: kills', () => {
   }, 60_000);
 });
 
+describe('attacks on --shard: a job stopped inside its merge', () => {
+  it('the first job SIGSTOPs in its merge.check (checked, not pushed) past its claim going stale; a second job lands a; the first, continued, does not land it again', async () => {
+    const { origin, scratch } = shardOrigin({
+      name: 'sa',
+      tasks: [task('a', '10m'), task('b', '9m')],
+      agent: agentBody(),
+      // In the first job only: the check stops the runner (its parent) once, and says so.
+      top: ['merge:', '  check: if [ -n "$STOPME" ] && [ ! -e "$SCRATCH/stopped" ]; then echo $PPID > "$SCRATCH/stopped"; kill -STOP $PPID; fi'],
+    });
+    const env = { SCRATCH: scratch, SWARM_SHARD_STALE_MS: '3000' };
+    const first = runShard(cloneOf(origin), 1, 2, { ...env, STOPME: '1' });
+    await waitFor(join(scratch, 'stopped'));
+    expect(readLines(join(scratch, 'stopped'))).toEqual([String(first.pid)]);
+    try {
+      await sleep(4000);
+      const r2 = await runShard(cloneOf(origin), 1, 2, env);
+      expect(r2.exitCode, out(r2)).toBe(0);
+      expect(landedOnOrigin(origin, INTO)).toEqual(['a']);
+    } finally {
+      process.kill(first.pid!, 'SIGCONT');
+    }
+    const r1 = await first;
+    expect(r1.exitCode, out(r1)).not.toBe(0);
+    expect(String(r1.stderr)).toMatch(/--shard: shard 1\/2's claim on origin was taken over by another job .*; this run stops/);
+    expect(landedOnOrigin(origin, INTO)).toEqual(['a']);
+    expect(readLines(join(scratch, 'starts'))).toEqual(['a', 'a']);
+  }, 60_000);
+});
+
 describe('attacks on --shard: the remote', () => {
   it('origin unreachable for a few seconds mid-run (moved away and back): the shard waits and finishes, it does not think its claim was taken', async () => {
     const tasks = [task('a', '10m')];
