@@ -117,6 +117,35 @@ describe('attacks on --shard: a job stopped inside its merge', () => {
   }, 60_000);
 });
 
+describe('attacks on --shard: a stale job that ends after the takeover', () => {
+  it('the stopped first job, continued while the second still runs a, records nothing that blocks b in shard 2', async () => {
+    // shard 1: a (10m, waits for go) | shard 2: b (9m, needs a).
+    const { origin, scratch } = shardOrigin({ name: 'sa', tasks: [task('a', '10m'), task('b', '9m', ['a'])], agent: agentBody('a') });
+    const env = { SCRATCH: scratch, SWARM_SHARD_STALE_MS: '3000' };
+    const two = runShard(cloneOf(origin), 2, 2, env);
+    const first = runShard(cloneOf(origin), 1, 2, env);
+    await waitFor(join(scratch, 'a-started'));
+    process.kill(first.pid!, 'SIGSTOP');
+    let second: ReturnType<typeof runShard>;
+    try {
+      await sleep(4000);
+      second = runShard(cloneOf(origin), 1, 2, env);
+      while (readLines(join(scratch, 'starts')).filter((t) => t === 'a').length < 2) await sleep(50);
+    } finally {
+      process.kill(first.pid!, 'SIGCONT');
+    }
+    // The first job ends (its claim is gone) while a still runs in the second.
+    const r1 = await first;
+    expect(r1.exitCode, out(r1)).not.toBe(0);
+    await sleep(1000);
+    writeFileSync(join(scratch, 'go'), '');
+    const [r2, rb] = await Promise.all([second, two]);
+    expect(r2.exitCode, out(r2)).toBe(0);
+    expect(rb.exitCode, out(rb)).toBe(0);
+    expect(landedOnOrigin(origin, INTO)).toEqual(['a', 'b']);
+  }, 60_000);
+});
+
 describe('attacks on --shard: the remote', () => {
   it('origin unreachable for a few seconds mid-run (moved away and back): the shard waits and finishes, it does not think its claim was taken', async () => {
     const tasks = [task('a', '10m')];
