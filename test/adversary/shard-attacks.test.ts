@@ -163,6 +163,40 @@ describe('attacks on --shard: the remote', () => {
     expect(landedOnOrigin(origin, INTO)).toEqual(['a']);
   }, 60_000);
 
+  it('origin unreachable while the task ends and its merge is pushed (moved away for 3 s): the merge waits for it and lands', async () => {
+    const { origin, scratch } = shardOrigin({ name: 'sa', tasks: [task('a', '10m')], agent: agentBody('a') });
+    const run = runShard(cloneOf(origin), 1, 1, { SCRATCH: scratch });
+    await waitFor(join(scratch, 'a-started'));
+    renameSync(origin, `${origin}.away`);
+    writeFileSync(join(scratch, 'go'), '');
+    await sleep(3000);
+    renameSync(`${origin}.away`, origin);
+    const r = await run;
+    expect(r.exitCode, out(r)).toBe(0);
+    expect(landedOnOrigin(origin, INTO)).toEqual(['a']);
+  }, 60_000);
+
+  // BREAKS (kept failing): the publisher (engine/publish.ts) reads any refused push of a running task's branch as
+  // "someone else pushed it meanwhile" and stops the run for good, though origin was only unreachable for a moment.
+  it.fails("origin unreachable when the running task's work is pushed (every 500 ms here): the run goes on once origin is back", async () => {
+    const agent = [
+      'echo "$SWARM_TASK" >> "$SCRATCH/starts"',
+      'echo one > a.txt && git add -A && git commit -q -m one && touch "$SCRATCH/a-started"',
+      'while [ ! -e "$SCRATCH/go" ]; do sleep 0.1; done',
+      'echo two >> a.txt',
+    ].join('\n');
+    const { origin, scratch } = shardOrigin({ name: 'sa', tasks: [task('a', '10m')], agent });
+    const run = runShard(cloneOf(origin), 1, 1, { SCRATCH: scratch, SWARM_TEST_PUSH_INTERVAL_MS: '500' });
+    await waitFor(join(scratch, 'a-started'));
+    renameSync(origin, `${origin}.away`);
+    await sleep(2000);
+    renameSync(`${origin}.away`, origin);
+    writeFileSync(join(scratch, 'go'), '');
+    const r = await run;
+    expect(r.exitCode, out(r)).toBe(0);
+    expect(landedOnOrigin(origin, INTO)).toEqual(['a']);
+  }, 60_000);
+
   it('a remote whose pre-receive hook refuses every push: the shard stops at once and says the remote refused, not that another job claimed the shard', async () => {
     const tasks = [task('a', '10m')];
     const { origin, scratch } = shardOrigin({ name: 'sa', tasks, agent: agentBody() });
