@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import type { Spec } from '../config/spec.js';
 import type { Publisher } from '../engine/publish.js';
 import type { ShardOptions } from '../engine/shard-link.js';
-import { ShardRemote } from '../git/shard-remote.js';
+import { lostRace, ShardRemote } from '../git/shard-remote.js';
 import { buildGraph } from '../graph/index.js';
 import { parseShard, planShards } from '../graph/shards.js';
 import { processAlive, processStart } from '../util/process-identity.js';
@@ -65,7 +65,10 @@ export async function startShard(o: {
   const timer = setInterval(
     () => {
       beat = port.heartbeat(me, 'running', Date.now()).then((r) => {
-        if (!r.ok) o.onLost(`--shard: shard ${port.label}'s claim on ${o.remote} was taken over by another job (${r.error}); this run stops`);
+        // Unreachable or vetoed: the next beat tries again (if the claim goes stale meanwhile and
+        // another job takes it, that beat is refused as a lost race).
+        if (!r.ok && lostRace(r.error))
+          o.onLost(`--shard: shard ${port.label}'s claim on ${o.remote} was taken over by another job (${r.error}); this run stops`);
       });
     },
     Math.max(1000, Math.floor(staleMs / 3)),

@@ -172,6 +172,7 @@ export class MergeQueue {
         return { kind: 'raced', detail: `${shard.remote} refused its merge: ${pushed.error}`, unreachable: true };
       }
     }
+    ctx.o.crashPoint?.('merge:pushed');
     if (!(await git.landMerge({ run: spec.name, into: spec.into, commit: prepared.commit, expected, task: id }))) {
       store.updateTask(spec.name, id, { mergeBase: undefined, mergedSha: undefined });
       return { kind: 'moved', expected, actual: await git.integrationHead(spec.into) };

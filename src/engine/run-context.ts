@@ -68,7 +68,7 @@ export interface EngineOptions {
 }
 
 /** Where a test can kill the runner in a merge: after each durable step. */
-export type CrashPoint = 'merge:prepared' | 'merge:intent' | 'merge:checked' | 'merge:landed' | 'merge:recorded' | 'push:integration';
+export type CrashPoint = 'merge:prepared' | 'merge:intent' | 'merge:checked' | 'merge:pushed' | 'merge:landed' | 'merge:recorded' | 'push:integration';
 
 /** Per-task facts the engine keeps while it runs; the store has the durable copy. */
 export interface Live {

@@ -86,6 +86,10 @@ export class ShardRemote implements ShardRemotePort {
     }
     this.#claimed = current;
     const beat = await this.heartbeat(me, 'running', now);
+    if (!beat.ok && !lostRace(beat.error)) {
+      // A hook's veto, no permission, the remote gone: not another job (that would be a lost compare-and-swap).
+      return err(`--shard: ${this.remote} refused the claim of shard ${this.label} of the run "${this.#run}" (${beat.error}); nothing was run`);
+    }
     if (!beat.ok) {
       return err(
         `--shard: shard ${this.label} of the run "${this.#run}" was claimed on ${this.remote} by another job at the same moment; a second job of one shard would race it. ` +
@@ -171,6 +175,14 @@ export function claimRefusal(held: HeldClaim, me: ShardClaim, staleMs: number, n
     `--shard: shard ${label} of the run "${run}" is running on ${held.host} (pid ${held.pid}; its last heartbeat on ${remote} ${Math.round(age / 1000)}s ago); ` +
     `a second job of the same shard would race it. If that job is dead, run this again in ${after}s, when its claim has gone stale`
   );
+}
+
+/**
+ * Whether a push's refusal says the ref moved since swarm last saw it (a compare-and-swap
+ * lost to another writer), rather than that the remote could not be reached or vetoed it.
+ */
+export function lostRace(refusal: string): boolean {
+  return /\((stale info|fetch first|non-fast-forward)\)/.test(refusal);
 }
 
 function lastLines(text: string): string {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ShardClaim } from '../../src/engine/shard-link.js';
-import { claimRefusal, parseClaim, ShardRemote } from '../../src/git/shard-remote.js';
+import { claimRefusal, lostRace, parseClaim, ShardRemote } from '../../src/git/shard-remote.js';
 import { git } from '../helpers/git-repo.js';
 
 const temps: string[] = [];
@@ -70,7 +70,14 @@ describe('a shard claim', () => {
     expect((await a.heartbeat(me('host-a', 1), 'finished', now)).ok).toBe(true);
     expect((await b.claim(me('host-b', 2), 90_000, now)).ok).toBe(true);
     // The ref holds b's claim now: a's next heartbeat is refused (taken over).
-    expect((await a.heartbeat(me('host-a', 1), 'running', now)).ok).toBe(false);
+    const lost = await a.heartbeat(me('host-a', 1), 'running', now);
+    expect(lost.ok).toBe(false);
+    // A lost compare-and-swap, told apart from a remote that could not be reached (cli/shard.ts stops only on the former).
+    expect(lostRace(lost.ok ? '' : lost.error)).toBe(true);
+    const gone = new ShardRemote({ root: clone('e'), remote: join(temp(), 'nowhere'), run: 'r', into: 'swarm/r', index: 1, count: 2 });
+    const unreachable = await gone.heartbeat(me('host-e', 5), 'running', now);
+    expect(unreachable.ok).toBe(false);
+    expect(lostRace(unreachable.ok ? '' : unreachable.error)).toBe(false);
     expect(parseClaim(git(origin, 'log', '-1', '--format=%B', 'refs/swarm/r/shards/1-of-2'))).toMatchObject({ host: 'host-b', pid: 2, state: 'running' });
 
     // Shard 2, claimed by two jobs at the same instant: exactly one gets it.
