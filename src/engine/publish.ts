@@ -21,6 +21,11 @@ export interface RemotePort {
 }
 
 /** A task that ended failed or conflicted, as its record on the remote says it. */
+/** Whether a refused push lost a compare-and-swap (someone else pushed), rather than failing for another reason. */
+export function isLostRace(refusal: string): boolean {
+  return /\((stale info|fetch first|non-fast-forward)\)/.test(refusal);
+}
+
 export interface FailedTask {
   readonly task: string;
   readonly state: 'failed' | 'conflicted';
@@ -113,6 +118,8 @@ export class Publisher implements PublishPort {
   #pending: string | undefined;
   #chain: Promise<unknown> = Promise.resolve();
   #refused: string | undefined;
+  /** The last push that failed for another reason than a lost race (the remote unreachable, a hook's veto): tried again later. */
+  #failed: string | undefined;
 
   constructor(options: PublisherOptions) {
     this.#o = options;
@@ -193,6 +200,8 @@ export class Publisher implements PublishPort {
     this.#follow = undefined;
     return this.#serial(async () => {
       if (this.#refused !== undefined) return this.#refused;
+      // The end's pushes are the last chance: one that fails now is the run's error.
+      this.#failed = undefined;
       if (head !== undefined) {
         const refused = (await this.#pushIntegration(head)) ?? (await this.#dropRecords(head, merged));
         if (refused !== undefined) return refused;
@@ -205,7 +214,7 @@ export class Publisher implements PublishPort {
         const refused = await this.#push(branch, tip);
         if (refused !== undefined) return refused;
       }
-      return undefined;
+      return this.#failed;
     });
   }
 
@@ -305,7 +314,13 @@ export class Publisher implements PublishPort {
     return undefined;
   }
 
-  #refusal(what: string, kind: 'branch' | 'ref', expected: string | undefined, error: string): string {
+  #refusal(what: string, kind: 'branch' | 'ref', expected: string | undefined, error: string): string | undefined {
+    if (!isLostRace(error)) {
+      // Not someone else's push: the remote could not be reached, or refused for its own reasons. Tried again at the
+      // next push (the interval, the end); the end's pushes report it.
+      this.#failed = `--push: could not push ${what} to ${this.#o.remote.name} (git: ${error}); the work is on the local branches: run again to push it`;
+      return undefined;
+    }
     const where = expected === undefined ? `nothing: the ${kind} did not exist there` : expected.slice(0, 12);
     this.#refused ??=
       `--push: ${this.#o.remote.name} refused ${what}: swarm pushes only over what it last saw there (${where}), and it is not there any more: ` +

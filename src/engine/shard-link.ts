@@ -1,8 +1,11 @@
 import type { Result } from '../util/result.js';
-import { recordedMerges } from './record.js';
+import { type RecordedMerge, recordedMerges } from './record.js';
 import { taskHash } from './resume.js';
 import type { RunContext } from './run-context.js';
 import { FAILED_STATES } from './task-state.js';
+
+/** How far past its shard's last heartbeat a failed record's date may be and still be that job's (a heartbeat is every 30 s). */
+const RECORD_SLACK_MS = 60_000;
 
 /** Who runs a shard, for its claim on the remote. */
 export interface ShardClaim {
@@ -27,6 +30,8 @@ export interface FailedRecord {
 /** What another shard's claim says of the job that holds it (shard-remote.ts). */
 export interface ClaimView {
   readonly state: string;
+  /** Its last heartbeat (ms, that shard's clock). */
+  readonly heartbeat?: number;
   /** When that job started (ms). */
   readonly started?: number;
 }
@@ -97,8 +102,8 @@ export class ShardLink {
   #polling = false;
   /** The last time the remote showed progress, or this shard had something else to do. */
   #quietSince: number;
-  /** When this job began: failed records older than it may be about to be redone. */
-  readonly #startedAt: number;
+  /** When this job first saw each failed record it did not honour at once (by task and date). */
+  readonly #firstSeen = new Map<string, number>();
   /** The remote's integration head as last fetched or pushed (undefined: not there yet): every push's expected value. */
   #remoteHead: string | undefined;
 
@@ -107,7 +112,6 @@ export class ShardLink {
     this.#o = o;
     this.#delay = o.pollMs ?? 2000;
     this.#quietSince = ctx.now();
-    this.#startedAt = ctx.now();
     const foreign = new Set<string>();
     const seen = new Set<string>();
     const stack = [...ctx.selected];
@@ -177,12 +181,29 @@ export class ShardLink {
       entry?.base !== undefined || (entry?.task !== undefined && ctx.tasks.has(entry.task) && entry.shard !== undefined);
     // A rebase lands the task's commits as they are, the record on the last of them only.
     const rebase = ctx.spec.merge.strategy === 'rebase';
-    const bad = landings.find(({ entry }, i) => !landed(entry) && !(rebase && entry === undefined && landings.slice(i + 1).some((l) => landed(l.entry))));
+    const okAt = (i: number) =>
+      landed(landings[i]!.entry) || (rebase && landings[i]!.entry === undefined && landings.slice(i + 1).some((l) => landed(l.entry)));
+    // The first job of a run checked out at a later commit of main: the commits the remote's
+    // branch starts with are main's, before any landing. Taken only while this branch holds
+    // no landing of its own (it is then no more than where this job began).
+    const first = landings.findIndex((l) => landed(l.entry));
+    const lead = first === -1 ? landings.length : first;
+    let from = 0;
+    if (lead > 0 && landings.slice(0, lead).every((l) => l.entry === undefined) && !landings.slice(0, lead).every((_, i) => okAt(i)) && (await this.#bare())) {
+      from = lead;
+    }
+    const bad = landings.find((_, i) => i >= from && !okAt(i));
     if (bad === undefined) return undefined;
     return (
       `--shard: ${ctx.spec.into} on ${this.#o.port.remote} holds ${bad.sha.slice(0, 12)}, which no shard of the run "${ctx.name}" landed (it carries no record of a task of this file); ` +
       `swarm does not take it or build on it, and this shard stops. Look at it (\`git fetch ${this.#o.port.remote} && git log ${this.#o.port.remote}/${ctx.spec.into}\`), then run again`
     );
+  }
+
+  /** The local integration branch holds no landing of this run (nothing but where the job began). */
+  async #bare(): Promise<boolean> {
+    const ctx = this.#ctx;
+    return ctx.o.git.readRecord ? (await ctx.o.git.readRecord(ctx.spec.into, ctx.name).catch(() => [])).length === 0 : false;
   }
 
   /**
@@ -204,7 +225,25 @@ export class ShardLink {
     if (!ctx.o.git.readRecord) return undefined;
     const record = recordedMerges(await ctx.o.git.readRecord(ctx.spec.into, ctx.name).catch(() => []), ctx.name);
     const r = record.get(id);
-    return r !== undefined && r.hash === taskHash(ctx.spec, ctx.tasks.get(id)!) ? r.landed : undefined;
+    return r !== undefined && (await this.#stands(id, r, record)) ? r.landed : undefined;
+  }
+
+  /**
+   * Whether a recorded landing is the task's current one: made with its definition, and on
+   * top of each dependency's current landing (a dependency redefined and landed again since
+   * makes the dependent's old landing stale, though its own definition did not change).
+   */
+  async #stands(id: string, landing: RecordedMerge, record: ReadonlyMap<string, RecordedMerge>): Promise<boolean> {
+    const ctx = this.#ctx;
+    if (landing.hash !== taskHash(ctx.spec, ctx.tasks.get(id)!)) return false;
+    for (const d of ctx.o.graph.dependencies(id)) {
+      const dep = record.get(d);
+      // A dependency with no record of its own (merged before records existed) cannot be judged: the landing stands.
+      if (dep === undefined) continue;
+      if (dep.hash !== taskHash(ctx.spec, ctx.tasks.get(d)!)) return false;
+      if (dep.landed !== landing.landed && !(await ctx.o.git.contains?.(dep.landed, landing.landed))) return false;
+    }
+    return true;
   }
 
   /**
@@ -218,19 +257,21 @@ export class ShardLink {
     const pending = [...this.foreign].filter((id) => ctx.state(id) === 'pending');
     if (pending.length === 0) return false;
     let changed = false;
-    const record = ctx.o.git.readRecord ? recordedMerges(await ctx.o.git.readRecord(ctx.spec.into, ctx.name).catch(() => []), ctx.name) : new Map();
+    const record: ReadonlyMap<string, RecordedMerge> = ctx.o.git.readRecord
+      ? recordedMerges(await ctx.o.git.readRecord(ctx.spec.into, ctx.name).catch(() => []), ctx.name)
+      : new Map();
     const failed = (await this.#o.port.failedRecords?.().catch(() => undefined)) ?? new Map<string, FailedRecord>();
     const claims = (await this.#o.port.claims?.().catch(() => undefined)) ?? new Map<string, ClaimView>();
     for (const id of pending.sort()) {
       const hash = taskHash(ctx.spec, ctx.tasks.get(id)!);
       const landed = record.get(id);
-      if (landed !== undefined && landed.hash === hash) {
+      if (landed !== undefined && (await this.#stands(id, landed, record))) {
         ctx.transition(id, 'merged', { mergedSha: landed.landed, endedAt: ctx.now() }, `merged by another shard (seen on ${this.#o.port.remote})`);
         changed = true;
         continue;
       }
       const f = failed.get(id);
-      if (f !== undefined && f.hash === hash && this.#current(f, claims.get(this.#o.shardOf?.(id) ?? ''))) {
+      if (f !== undefined && f.hash === hash && this.#current(id, f, claims.get(this.#o.shardOf?.(id) ?? ''))) {
         const first = f.detail.split('\n')[0] ?? '';
         ctx.transition(id, 'failed', { endedAt: ctx.now() }, `${f.state} in another shard (recorded on ${this.#o.port.remote}): ${first}`);
         changed = true;
@@ -240,16 +281,24 @@ export class ShardLink {
   }
 
   /**
-   * Whether a failed record stands for the last job of its shard: not when that shard's
-   * claim shows a job started after the record (it is running the task again); and a
-   * record older than this job counts only after `graceMs`, in case its shard is being
-   * re-run right now and has not claimed yet.
+   * Whether a failed record stands for the last job of its shard. Times are compared only
+   * with times from the same machine: the record's date and its shard's claim were both
+   * written by that shard. Not when the claim shows a job started after the record (it is
+   * running the task again); at once when the claim shows the running job that wrote it;
+   * otherwise (that job has ended, or the record's date is past its own shard's heartbeat,
+   * as a forged or skewed date would be) only after `graceMs` from when this job first saw
+   * it, in case its shard is being re-run right now and has not claimed yet.
    */
-  #current(f: FailedRecord, owner: ClaimView | undefined): boolean {
+  #current(id: string, f: FailedRecord, owner: ClaimView | undefined): boolean {
     if (f.at === undefined) return true;
     // One second of slack: commit times are whole seconds.
     if (owner?.started !== undefined && owner.started > f.at + 1000) return false;
-    return f.at + 1000 >= this.#startedAt || this.#ctx.now() >= this.#startedAt + (this.#o.graceMs ?? 30_000);
+    const beat = owner?.heartbeat;
+    if (owner?.state === 'running' && owner.started !== undefined && (beat === undefined || f.at <= beat + RECORD_SLACK_MS)) return true;
+    const key = `${id} ${f.at}`;
+    const first = this.#firstSeen.get(key) ?? this.#ctx.now();
+    this.#firstSeen.set(key, first);
+    return this.#ctx.now() - first >= (this.#o.graceMs ?? 30_000);
   }
 
   /** Foreign tasks whose dependency failed are blocked here too. */

@@ -1,4 +1,5 @@
 import type { FailedRecord, ShardClaim, ShardRemotePort } from '../engine/shard-link.js';
+import { isLostRace } from '../engine/publish.js';
 import { err, ok, type Result } from '../util/result.js';
 import { GitRunner } from './exec.js';
 import { readFailedRecords } from './failed-record.js';
@@ -181,9 +182,7 @@ export function claimRefusal(held: HeldClaim, me: ShardClaim, staleMs: number, n
  * Whether a push's refusal says the ref moved since swarm last saw it (a compare-and-swap
  * lost to another writer), rather than that the remote could not be reached or vetoed it.
  */
-export function lostRace(refusal: string): boolean {
-  return /\((stale info|fetch first|non-fast-forward)\)/.test(refusal);
-}
+export const lostRace = isLostRace;
 
 function lastLines(text: string): string {
   return text

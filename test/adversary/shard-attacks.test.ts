@@ -176,9 +176,9 @@ describe('attacks on --shard: the remote', () => {
     expect(landedOnOrigin(origin, INTO)).toEqual(['a']);
   }, 60_000);
 
-  // BREAKS (kept failing): the publisher (engine/publish.ts) reads any refused push of a running task's branch as
-  // "someone else pushed it meanwhile" and stops the run for good, though origin was only unreachable for a moment.
-  it.fails("origin unreachable when the running task's work is pushed (every 500 ms here): the run goes on once origin is back", async () => {
+  // Broke before: the publisher (engine/publish.ts) read any refused push of a running task's branch as "someone else
+  // pushed it meanwhile" and stopped the run for good; only a lost compare-and-swap does now.
+  it("origin unreachable when the running task's work is pushed (every 500 ms here): the run goes on once origin is back", async () => {
     const agent = [
       'echo "$SWARM_TASK" >> "$SCRATCH/starts"',
       'echo one > a.txt && git add -A && git commit -q -m one && touch "$SCRATCH/a-started"',
@@ -281,9 +281,10 @@ describe('attacks on --shard: merge strategies, templates, redefinitions', () =>
     expect(git(origin, 'show', `${INTO}:all.txt`)).toBe('pkg.p1\npkg.p2\npkg.p3\npkg.p4\npkg.p5');
   }, 60_000);
 
-  // BREAKS (kept failing): the re-run b is judged "already landed on origin, with this definition" by its landing
-  // from the first run (same hash: only a changed), so its new work, done on the new a, is dropped; b.txt stays '1'.
-  it.fails('a task redefined between runs: both shards re-run, the task runs again, and its dependent in the other shard runs again on the new work', async () => {
+  // Broke before: the re-run b was judged "already landed on origin, with this definition" by its landing from the
+  // first run (same hash: only a changed), so its new work was dropped. A landing now stands only on top of each
+  // dependency's current landing (ShardLink#stands).
+  it('a task redefined between runs: both shards re-run, the task runs again, and its dependent in the other shard runs again on the new work', async () => {
     // shard 1: a (10m) | shard 2: b (9m, needs a). a writes $V; b copies a.txt.
     const agent = ['echo "$SWARM_TASK" >> "$SCRATCH/starts"', 'case "$SWARM_TASK" in a) echo "$V" > a.txt ;; b) cat a.txt > b.txt ;; esac'].join('\n');
     const tasks = [task('a', '10m', undefined, ['    env: { V: "1" }']), task('b', '9m', ['a'])];
@@ -334,11 +335,11 @@ describe('attacks on --shard: merge strategies, templates, redefinitions', () =>
 });
 
 describe('attacks on --shard: jobs checked out at different commits', () => {
-  // BREAKS (kept failing): with no integration branch on origin yet, each job starts it at its own checkout. Shard 2
-  // (checked out after main moved) lands b on the newer commit; shard 1 then finds main's commit on origin's branch
-  // with no record ("which no shard of the run landed") and stops: a never lands. The examples pin one commit for all
-  // jobs (GitHub's sha, the Job's $REF), so this bites shards started by hand or from a moving branch.
-  it.fails("main moves between the two jobs' checkouts of a first run: both shards still finish, each task landed once", async () => {
+  // Broke before: with no integration branch on origin yet, each job starts it at its own checkout; shard 2 (checked
+  // out after main moved) landed b on the newer commit, and shard 1 refused main's commit there ("which no shard of the
+  // run landed"). A branch that holds no landing of its own now takes the commits of main the remote's branch starts
+  // with. (Checkouts at different commits can still split the file differently: the examples pin one commit.)
+  it("main moves between the two jobs' checkouts of a first run: both shards still finish, each task landed once", async () => {
     // shard 1: a (10m, waits for go) | shard 2: b (9m).
     const { origin, scratch } = shardOrigin({ name: 'sa', tasks: [task('a', '10m'), task('b', '9m')], agent: agentBody('a') });
     const env = { SCRATCH: scratch };
@@ -361,10 +362,10 @@ describe('attacks on --shard: jobs checked out at different commits', () => {
 });
 
 describe('attacks on --shard: failed records', () => {
-  // BREAKS (kept failing): ShardLink#current compares the record's commit date (the writer's clock) with this job's
-  // start (this machine's clock); a record "newer" than this job skips the grace, so shard 2 fails a at once and blocks
-  // b while shard 1 is running a again. Dated a minute back instead, the same test passes (the grace holds).
-  it.fails('a failed record dated ahead of this machine (a shard whose clock runs 10 minutes fast, or a forged date) blocks nothing while its shard re-runs the task', async () => {
+  // Broke before: ShardLink#current compared the record's date (the writer's clock) with this job's start (this
+  // machine's clock). It now compares only times written by the record's own shard (its claim's start and heartbeat),
+  // and measures the grace from when this job first saw the record.
+  it('a failed record dated ahead of this machine (a shard whose clock runs 10 minutes fast, or a forged date) blocks nothing while its shard re-runs the task', async () => {
     // shard 1: a (10m) | shard 2: b (9m, needs a). a fails until $SCRATCH/fixed exists, then waits for go.
     const agent = [
       'echo "$SWARM_TASK" >> "$SCRATCH/starts"',

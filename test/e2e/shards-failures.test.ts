@@ -40,7 +40,8 @@ describe('swarm run --shard: failures across shards', () => {
     // shard 1: bad (10m), gc (1m) | shard 2: big (9m), child (1m, needs bad), ok1 (1m).
     const tasks = [task('bad', '10m'), task('big', '9m'), task('child', '1m', ['bad']), task('gc', '1m', ['child']), task('ok1', '1m')];
     const { origin, scratch } = shardOrigin({ name: 'sf', tasks, agent: agentBody('"$SCRATCH"') });
-    const env = { SCRATCH: scratch };
+    // A record whose shard's job has ended is honoured after a grace (that shard may be re-running): 10 s here.
+    const env = { SCRATCH: scratch, SWARM_SHARD_GRACE_MS: '10000' };
     const [one, two] = await Promise.all([runShard(cloneOf(origin), 1, 2, env), runShard(cloneOf(origin), 2, 2, env)]);
     expect(one.exitCode, why(one.stdout)).toBe(1);
     expect(two.exitCode, why(two.stdout)).toBe(1);

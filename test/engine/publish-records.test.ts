@@ -144,3 +144,25 @@ describe('Publisher: failed records and running tasks', () => {
     expect(on.said).toEqual([]);
   });
 });
+
+describe('a push that fails for another reason than a lost race', () => {
+  it("is not taken for someone else's push: later pushes go on, and the end reports what did not go out", async () => {
+    const { repo, origin, publisher } = await setup();
+    const p = await publisher();
+    const { renameSync } = await import('node:fs');
+    const head = commitOn(repo, 'swarm/ci', 'a merge');
+    renameSync(origin, `${origin}.away`);
+    const refusals: string[] = [];
+    p.landed(head, (m) => refusals.push(m));
+    await new Promise((r) => setTimeout(r, 400));
+    expect(refusals).toEqual([]);
+    // Still away at the end: the run is told, and not that someone else pushed.
+    const atEnd = await p.finish(head, []);
+    expect(atEnd).toMatch(/^--push: could not push swarm\/ci to origin \(git: .*\); the work is on the local branches: run again to push it$/);
+    // Back: the next end pushes over what was last seen, as a compare-and-swap that still holds.
+    renameSync(`${origin}.away`, origin);
+    const q = await publisher();
+    expect(await q.finish(head, [])).toBeUndefined();
+    expect(refOn(origin, 'refs/heads/swarm/ci')).toBe(head);
+  });
+});

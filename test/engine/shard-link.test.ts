@@ -213,8 +213,10 @@ describe('ShardLink', () => {
       const diverged = rig();
       diverged.remote.head = 'x';
       expect(await diverged.link.syncHead()).toMatchObject({ kind: 'diverged', message: expect.stringMatching(/have diverged/) });
+      // This branch holds a landing of its own already.
+      const own = [landing('h0', 'low', '1/2').entry];
       for (const bad of [{ sha: 'h1' }, landing('h1', 'nobody'), { sha: 'h1', entry: { ...landing('h1').entry, shard: undefined } }]) {
-        const r = rig({ ancestors: [['h0', 'h1']], landings: [bad as { sha: string; entry?: RecordEntry }] });
+        const r = rig({ ancestors: [['h0', 'h1']], landings: [bad as { sha: string; entry?: RecordEntry }], record: own });
         r.remote.head = 'h1';
         expect(await r.link.syncHead()).toMatchObject({
           kind: 'diverged',
@@ -236,9 +238,22 @@ describe('ShardLink', () => {
       const bad = rig({ strategy: 'rebase', ancestors: [['h0', 'h2']], landings: [landing('h1'), { sha: 'h2' }] });
       bad.remote.head = 'h2';
       expect(await bad.link.syncHead()).toMatchObject({ kind: 'diverged' });
-      const merge = rig({ ancestors: [['h0', 'h2']], landings: [{ sha: 'h1' }, landing('h2')] });
+      const merge = rig({ ancestors: [['h0', 'h2']], landings: [{ sha: 'h1' }, landing('h2')], record: [landing('h0', 'low', '1/2').entry] });
       merge.remote.head = 'h2';
       expect(await merge.link.syncHead()).toMatchObject({ kind: 'diverged' });
+    });
+
+    it("takes the later commits of main a first job's branch starts with, only while its own branch holds no landing", async () => {
+      const bare = rig({ ancestors: [['h0', 'h2']], landings: [{ sha: 'm1' }, { sha: 'm2' }, landing('h2')] });
+      bare.remote.head = 'h2';
+      expect(await bare.link.syncHead()).toEqual({ kind: 'moved', head: 'h2' });
+      // Only at the start: an untrailed commit after a landing is still refused.
+      const after = rig({ ancestors: [['h0', 'h3']], landings: [{ sha: 'm1' }, landing('h2'), { sha: 'x3' }] });
+      after.remote.head = 'h3';
+      expect(await after.link.syncHead()).toMatchObject({ kind: 'diverged', message: expect.stringMatching(/holds x3,/) });
+      const own = rig({ ancestors: [['h0', 'h2']], landings: [{ sha: 'm1' }, landing('h2')], record: [landing('h0', 'low', '1/2').entry] });
+      own.remote.head = 'h2';
+      expect(await own.link.syncHead()).toMatchObject({ kind: 'diverged', message: expect.stringMatching(/holds m1,/) });
     });
 
     it('polls once at a time, backs off while nothing moves, and tells when something did', async () => {
