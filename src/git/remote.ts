@@ -173,7 +173,8 @@ export class Remote implements RemotePort {
   }
 }
 
-function lastLines(text: string): string {
+/** The last lines of git's output that say something (its progress and `To ...` lines left out). */
+export function lastLines(text: string): string {
   return text
     .split('\n')
     .map((l) => l.trim())

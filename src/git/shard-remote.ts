@@ -3,6 +3,7 @@ import { isLostRace } from '../engine/publish.js';
 import { err, ok, type Result } from '../util/result.js';
 import { GitRunner } from './exec.js';
 import { readFailedRecords } from './failed-record.js';
+import { lastLines } from './remote.js';
 import { identityArgs } from './identity.js';
 
 /**
@@ -183,12 +184,3 @@ export function claimRefusal(held: HeldClaim, me: ShardClaim, staleMs: number, n
  * lost to another writer), rather than that the remote could not be reached or vetoed it.
  */
 export const lostRace = isLostRace;
-
-function lastLines(text: string): string {
-  return text
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l !== '' && l !== 'Done' && !l.startsWith('To '))
-    .slice(-3)
-    .join('; ');
-}

@@ -10,6 +10,7 @@ import type { Spec } from '../config/spec.js';
 import { taskHash } from '../engine/resume.js';
 import type { RunView, ShardView } from '../git/run-record-refs.js';
 import { formatDuration } from '../util/duration.js';
+import { alignRows, foldTemplates } from './task-table.js';
 
 /**
  * A running shard whose heartbeat is older than this is shown as silent: its runner may be
@@ -224,28 +225,12 @@ export function formatRecordStatus(s: RecordStatusJson, opts: { readonly expand?
     (t.detail ?? '').replace(/\s+/g, ' '),
   ];
   // A template's tasks fold into one row at the place of its first, as in `swarm status`.
-  const members = new Map<string, RecordTaskStatus[]>();
-  for (const t of s.tasks) if (t.template !== undefined) members.set(t.template, [...(members.get(t.template) ?? []), t]);
-  for (const t of s.tasks) {
-    if (t.template === undefined) {
-      rows.push(row(t));
-      continue;
-    }
-    const group = members.get(t.template);
-    if (group === undefined) continue;
-    members.delete(t.template);
-    const shards = [...new Set(group.flatMap((m) => m.shard ?? m.assignedShard ?? []))].sort(byShard);
-    rows.push([`${t.template} (${group.length})`, 'template', shards.length > 0 ? shards.join(',') : '-', stateCounts(group)]);
-    if (opts.expand === true) for (const m of group) rows.push(row(m, '  '));
-  }
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  for (const row of rows)
-    lines.push(
-      row
-        .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!)))
-        .join('  ')
-        .trimEnd(),
-    );
+  const group = (t: RecordTaskStatus, members: readonly RecordTaskStatus[]): string[] => {
+    const shards = [...new Set(members.flatMap((m) => m.shard ?? m.assignedShard ?? []))].sort(byShard);
+    return [`${t.template} (${members.length})`, 'template', shards.length > 0 ? shards.join(',') : '-', stateCounts(members)];
+  };
+  rows.push(...foldTemplates(s.tasks, row, group, opts.expand === true));
+  lines.push(...alignRows(rows));
   if (s.unknown.length > 0) lines.push('', `in the record, not in ${s.run.file}: ${s.unknown.map((u) => `${u.id} (${u.state})`).join(', ')}`);
   lines.push('', 'attempts, time, cost and logs are in the state.db of the clone that ran each task; git records what landed and what failed');
   return `${lines.join('\n')}\n`;

@@ -8,6 +8,7 @@ import { TERMINAL_STATES } from '../../engine/task-state.js';
 import { HOST, type AttemptRecord, type SqliteStore } from '../../store/index.js';
 import { formatDuration } from '../../util/duration.js';
 import { groupCounts } from '../../report/plain.js';
+import { alignRows, foldTemplates } from '../../report/task-table.js';
 import { EXIT } from '../exit.js';
 import { loadOrReport } from '../project.js';
 import { isSpecFile, specFileFor, statusFromBranch, statusFromRemote } from '../record-source.js';
@@ -307,42 +308,21 @@ export function formatStatus(s: StatusJson, now: number, opts: { readonly expand
   ];
   const rows = [['TASK', 'STATE', 'ATTEMPTS', 'TIME', 'COST', 'TURNS', 'DETAIL']];
   // A template's tasks fold into one row at the place of its first, with their counts.
-  const members = new Map<string, TaskStatus[]>();
-  for (const t of s.tasks) {
-    if (t.template === undefined) continue;
-    const list = members.get(t.template);
-    if (list === undefined) members.set(t.template, [t]);
-    else list.push(t);
-  }
-  for (const t of s.tasks) {
-    if (t.template === undefined) {
-      rows.push(row(t));
-      continue;
-    }
-    const group = members.get(t.template);
-    if (group === undefined) continue;
-    members.delete(t.template);
-    const cost = group.reduce((n, m) => n + m.costUsd, 0);
-    const turns = group.reduce((n, m) => n + m.turns, 0);
-    rows.push([
-      `${t.template} (${group.length})`,
+  const group = (t: TaskStatus, members: readonly TaskStatus[]): string[] => {
+    const cost = members.reduce((n, m) => n + m.costUsd, 0);
+    const turns = members.reduce((n, m) => n + m.turns, 0);
+    return [
+      `${t.template} (${members.length})`,
       'template',
-      String(group.reduce((n, m) => n + m.attempts, 0)),
+      String(members.reduce((n, m) => n + m.attempts, 0)),
       '-',
       cost > 0 ? `$${cost.toFixed(2)}` : '-',
       turns > 0 ? String(turns) : '-',
-      groupCounts(group.map((m) => m.state)),
-    ]);
-    if (opts.expand === true) for (const m of group) rows.push(row(m, '  '));
-  }
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  for (const row of rows)
-    lines.push(
-      row
-        .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!)))
-        .join('  ')
-        .trimEnd(),
-    );
+      groupCounts(members.map((m) => m.state)),
+    ];
+  };
+  rows.push(...foldTemplates(s.tasks, row, group, opts.expand === true));
+  lines.push(...alignRows(rows));
   const failed = s.tasks.filter((t) => t.state === 'failed' || t.state === 'conflicted');
   if (failed.length > 0) lines.push('', `see why: ${failed.map((t) => `swarm logs ${t.id}`).join(' · ')}`);
   const refused = s.tasks.filter((t) => t.denied !== undefined && t.denied.length > 0);
