@@ -1,3 +1,5 @@
+// The composition root of `swarm run` (over 400 lines on purpose): every port of a run is wired here, and the
+// order of the checks before anything is written reads top to bottom in one file.
 import type { Command } from 'commander';
 import { realpathSync } from 'node:fs';
 import { hostname } from 'node:os';
