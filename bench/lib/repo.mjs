@@ -59,7 +59,12 @@ export async function swarmRun(dir, file, { args = [], extraEnv = {} } = {}) {
     .map((l) => JSON.parse(l));
   if (r.code !== 0) {
     const why = events.filter((e) => (e.type === 'task' && ['failed', 'blocked', 'conflicted'].includes(e.to)) || (e.type === 'log' && e.reason === 'warning'));
-    throw new Error(`swarm run exited ${r.code}: ${r.stderr.slice(-2000)}\n${why.slice(0, 10).map((e) => JSON.stringify(e)).join('\n')}`);
+    throw new Error(
+      `swarm run exited ${r.code}: ${r.stderr.slice(-2000)}\n${why
+        .slice(0, 10)
+        .map((e) => JSON.stringify(e))
+        .join('\n')}`,
+    );
   }
   return { ...r, events, maxRssMb: rss ? Number(rss[1]) / 1024 : undefined };
 }
